@@ -1,0 +1,214 @@
+import { EnvironmentSpec } from './environments';
+import { CapacityError } from './errors';
+import { ByteQuantity, CpuQuantity } from './quantity';
+import { effectivePodResources, ResourceSpec, WorkloadSizing } from './sizing';
+import { nodeAllocatable, NodeAllocatable, tier, Tier } from './tiers';
+import { ConnectionBudget } from './tuning';
+
+/** A PostgreSQL server's configured `max_connections` against what its clients can open. */
+export interface ConnectionCheckInput {
+  readonly server: string;
+  readonly budget: ConnectionBudget;
+  readonly maxConnections: number;
+}
+
+/** The outcome of one check. */
+export interface CapacityCheck {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly detail: string;
+}
+
+/** One workload's row in the report. */
+export interface CapacityRow {
+  readonly workload: WorkloadSizing;
+  readonly perPod: ResourceSpec;
+  readonly totalCpuRequest: number;
+  readonly totalMemoryRequest: number;
+  readonly totalStorage: number;
+}
+
+/** The capacity plan of an environment: rows, totals and checks. */
+export interface CapacityPlan {
+  readonly environment: EnvironmentSpec;
+  readonly tier: Tier;
+  readonly node: NodeAllocatable;
+  readonly rows: readonly CapacityRow[];
+  readonly checks: readonly CapacityCheck[];
+  readonly passed: boolean;
+}
+
+interface PodDemand { workload: string; cpu: number; memory: number; onePerNode: boolean }
+
+/**
+ * Plans an environment (DESIGN.md §5): requests fit the nodes' allocatable capacity, every pod
+ * fits one node, one-per-node workloads do not outnumber nodes, the pods can actually be placed
+ * (first-fit decreasing bin packing, CPU and memory together), they still can after losing a
+ * node where the environment asks for it, volumes fit the disks and PostgreSQL accepts every
+ * client's connections. Pure: it reads sizings and returns the plan; `assertCapacity` throws.
+ */
+export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadSizing[], connections: readonly ConnectionCheckInput[] = []): CapacityPlan {
+  const t = tier(env.tier, `Environment ${env.name}`);
+  const node = nodeAllocatable(t);
+  const rows: CapacityRow[] = workloads.map(w => {
+    const perPod = effectivePodResources(w);
+    return {
+      workload: w,
+      perPod,
+      totalCpuRequest: perPod.cpuRequest.millicores * w.replicas,
+      totalMemoryRequest: perPod.memoryRequest.bytes * w.replicas,
+      totalStorage: (w.storagePerReplica?.bytes ?? 0) * w.replicas,
+    };
+  });
+  const pods: PodDemand[] = rows.flatMap(r => Array.from({ length: r.workload.replicas }, () => ({
+    workload: r.workload.name,
+    cpu: r.perPod.cpuRequest.millicores,
+    memory: r.perPod.memoryRequest.bytes,
+    onePerNode: r.workload.onePerNode ?? false,
+  })));
+
+  const cpuTotal = sum(rows.map(r => r.totalCpuRequest));
+  const memTotal = sum(rows.map(r => r.totalMemoryRequest));
+  const checks: CapacityCheck[] = [];
+
+  checks.push({
+    name: 'requests fit allocatable',
+    passed: cpuTotal <= node.cpu.millicores * env.nodes && memTotal <= node.memory.bytes * env.nodes,
+    detail: `CPU ${fmtCpu(cpuTotal)} of ${fmtCpu(node.cpu.millicores * env.nodes)}, memory ${fmtMem(memTotal)} of ${fmtMem(node.memory.bytes * env.nodes)}`,
+  });
+
+  const tooBig = rows.filter(r => r.perPod.cpuRequest.millicores > node.cpu.millicores || r.perPod.memoryRequest.bytes > node.memory.bytes);
+  checks.push({
+    name: 'every pod fits one node',
+    passed: tooBig.length === 0,
+    detail: tooBig.length === 0
+      ? `largest pod ${fmtCpu(Math.max(0, ...rows.map(r => r.perPod.cpuRequest.millicores)))} / ${fmtMem(Math.max(0, ...rows.map(r => r.perPod.memoryRequest.bytes)))} vs node ${node.cpu} / ${fmtMem(node.memory.bytes)}`
+      : `too large for a ${t.name} node: ${tooBig.map(r => r.workload.name).join(', ')}`,
+  });
+
+  const crowded = rows.filter(r => r.workload.onePerNode && r.workload.replicas > env.nodes);
+  checks.push({
+    name: 'one-per-node replicas fit nodes',
+    passed: crowded.length === 0,
+    detail: crowded.length === 0 ? `${env.nodes} node(s)` : `more replicas than ${env.nodes} node(s): ${crowded.map(r => `${r.workload.name} (${r.workload.replicas})`).join(', ')}`,
+  });
+
+  const placement = binPack(pods, env.nodes, node);
+  checks.push({
+    name: 'pods can be placed',
+    passed: placement.unplaced.length === 0,
+    detail: placement.unplaced.length === 0
+      ? `first-fit decreasing places ${pods.length} pod(s) on ${env.nodes} node(s)`
+      : `no room for: ${summarize(placement.unplaced)}`,
+  });
+
+  if (env.survivesNodeLoss) {
+    const degraded = binPack(pods.map(p => ({ ...p, onePerNode: false })), env.nodes - 1, node);
+    checks.push({
+      name: 'survives losing one node',
+      passed: env.nodes >= 2 && degraded.unplaced.length === 0,
+      detail: degraded.unplaced.length === 0 && env.nodes >= 2
+        ? `all ${pods.length} pod(s) fit on ${env.nodes - 1} node(s)`
+        : `on ${env.nodes - 1} node(s) no room for: ${summarize(degraded.unplaced)}`,
+    });
+  }
+
+  const storageTotal = sum(rows.map(r => r.totalStorage));
+  const biggestVolume = Math.max(0, ...rows.map(r => r.workload.storagePerReplica?.bytes ?? 0));
+  checks.push({
+    name: 'volumes fit disk',
+    passed: storageTotal <= node.disk.bytes * env.nodes && biggestVolume <= node.disk.bytes,
+    detail: `volumes ${fmtMem(storageTotal)} of ${fmtMem(node.disk.bytes * env.nodes)} (${t.disk.gibibytes.toFixed(0)}GiB per node less ${fmtMem(node.reservedDisk.bytes)} for the system); largest ${fmtMem(biggestVolume)}`,
+  });
+
+  for (const c of connections) {
+    checks.push({
+      name: `connections of ${c.server}`,
+      passed: c.maxConnections >= c.budget.maxConnections,
+      detail: `max_connections ${c.maxConnections}, needed ${c.budget.maxConnections} (clients ${c.budget.clients} + headroom ${c.budget.headroom} + superuser ${c.budget.superuserReserved})`,
+    });
+  }
+
+  return { environment: env, tier: t, node, rows, checks, passed: checks.every(c => c.passed) };
+}
+
+/** Plans and throws a CapacityError carrying the rendered report when any check fails. */
+export function assertCapacity(env: EnvironmentSpec, workloads: readonly WorkloadSizing[], connections: readonly ConnectionCheckInput[] = []): CapacityPlan {
+  const plan = planCapacity(env, workloads, connections);
+  if (!plan.passed) {
+    throw new CapacityError(env.name, plan.checks.filter(c => !c.passed).map(c => c.name), renderCapacityReport(plan));
+  }
+  return plan;
+}
+
+/** Renders the plan as a plain-text report: one row per workload, totals against the tier, PASS/FAIL per check. */
+export function renderCapacityReport(plan: CapacityPlan): string {
+  const { environment: env, node } = plan;
+  const header = ['workload', 'kind', 'replicas', 'cpu req/lim', 'mem req/lim', 'storage', 'total cpu', 'total mem'];
+  const body = plan.rows.map(r => [
+    r.workload.name,
+    r.workload.kind,
+    String(r.workload.replicas),
+    `${r.perPod.cpuRequest}/${r.perPod.cpuLimit}`,
+    `${r.perPod.memoryRequest}/${r.perPod.memoryLimit}`,
+    r.workload.storagePerReplica ? String(r.workload.storagePerReplica) : '-',
+    fmtCpu(r.totalCpuRequest),
+    fmtMem(r.totalMemoryRequest),
+  ]);
+  const totals = ['TOTAL requests', '', String(plan.rows.reduce((n, r) => n + r.workload.replicas, 0)), '', '',
+    fmtMem(sum(plan.rows.map(r => r.totalStorage))), fmtCpu(sum(plan.rows.map(r => r.totalCpuRequest))), fmtMem(sum(plan.rows.map(r => r.totalMemoryRequest)))];
+  const capacity = ['ALLOCATABLE', '', `${env.nodes} node(s)`, '', '', fmtMem(node.disk.bytes * env.nodes),
+    fmtCpu(node.cpu.millicores * env.nodes), fmtMem(node.memory.bytes * env.nodes)];
+  const table = [header, ...body, totals, capacity];
+  const widths = header.map((_, i) => Math.max(...table.map(row => row[i].length)));
+  const line = (row: string[]) => row.map((cell, i) => (i >= 2 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  const rule = widths.map(w => '-'.repeat(w)).join('  ');
+  const t = plan.tier;
+  return [
+    `Capacity report: environment ${env.name}, tier ${t.name} (${t.cpu} CPU, ${fmtMem(t.memory.bytes)}, ${t.disk.gibibytes.toFixed(0)}GiB disk per node) x ${env.nodes} node(s)`,
+    `Allocatable per node (GKE formula): CPU ${node.cpu} (reserved ${node.reservedCpu}), memory ${fmtMem(node.memory.bytes)} (reserved ${fmtMem(node.reservedMemory.bytes)} incl. eviction), disk ${fmtMem(node.disk.bytes)}`,
+    '',
+    line(header), rule, ...body.map(line), rule, line(totals), line(capacity),
+    '',
+    ...plan.checks.map(c => `${c.passed ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`),
+    '',
+    plan.passed ? 'RESULT: PASS' : 'RESULT: FAIL',
+  ].join('\n');
+}
+
+/** First-fit decreasing over CPU and memory; pods of a one-per-node workload never share a node. */
+function binPack(pods: readonly PodDemand[], nodes: number, node: NodeAllocatable): { unplaced: PodDemand[] } {
+  const free = Array.from({ length: Math.max(0, nodes) }, () => ({ cpu: node.cpu.millicores, memory: node.memory.bytes, workloads: new Set<string>() }));
+  // Dominant share decides the order: the pod that takes the largest fraction of a node goes first.
+  const share = (p: PodDemand) => Math.max(p.cpu / node.cpu.millicores, p.memory / node.memory.bytes);
+  const ordered = [...pods].sort((a, b) => share(b) - share(a));
+  const unplaced: PodDemand[] = [];
+  for (const pod of ordered) {
+    const target = free.find(n => n.cpu >= pod.cpu && n.memory >= pod.memory && !(pod.onePerNode && n.workloads.has(pod.workload)));
+    if (!target) { unplaced.push(pod); continue; }
+    target.cpu -= pod.cpu;
+    target.memory -= pod.memory;
+    target.workloads.add(pod.workload);
+  }
+  return { unplaced };
+}
+
+function summarize(pods: readonly PodDemand[]): string {
+  const counts = new Map<string, number>();
+  for (const p of pods) counts.set(p.workload, (counts.get(p.workload) ?? 0) + 1);
+  return [...counts].map(([w, n]) => `${w} x${n}`).join(', ') || 'nothing';
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+function fmtCpu(millis: number): string {
+  return millis === 0 ? '0' : CpuQuantity.millis(millis).toString();
+}
+
+function fmtMem(bytes: number): string {
+  if (bytes === 0) return '0';
+  const gib = bytes / ByteQuantity.gibibytes(1).bytes;
+  return gib >= 1 ? `${gib.toFixed(2)}Gi` : `${Math.round(bytes / 2 ** 20)}Mi`;
+}

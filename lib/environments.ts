@@ -1,0 +1,87 @@
+import { ValidationError } from './errors';
+import { TierName, TIERS } from './tiers';
+import { checkDnsLabel, checkInteger, checkOneOf, checkReplicas } from './validate';
+
+/**
+ * An environment: the hardware it runs on and the switches that differ between dev and prod.
+ * Everything else (resources, tuning, storage) is derived from it.
+ */
+export interface EnvironmentSpec {
+  /** DNS-1123 label; also the folder under `dist/`. */
+  readonly name: string;
+  /** Hardware tier of every node (seed 000 §1.1). */
+  readonly tier: TierName;
+  /** Worker nodes the environment has. */
+  readonly nodes: number;
+  /** API replicas (seed 000 §4.2 runs 3 in production). */
+  readonly appReplicas: number;
+  /** Replicas of each Celery worker Deployment. */
+  readonly celeryWorkerReplicas: number;
+  /**
+   * One Celery worker Deployment per queue (default, high_priority, low_priority) so that a flood
+   * of low-priority tasks never delays high-priority ones; off, one worker consumes all three.
+   */
+  readonly celeryWorkerPerQueue: boolean;
+  /** The capacity planner checks that every pod still fits after any one node is lost. */
+  readonly survivesNodeLoss: boolean;
+  /** IANA time zone for CronJob schedules. */
+  readonly timeZone: string;
+  /** Log level passed to the app (seed 000 §2.2: INFO). */
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+}
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
+
+/** The three environments the project ships; users add their own with `defineEnvironment`. */
+export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', EnvironmentSpec>> = {
+  dev: {
+    name: 'dev', tier: 'minimum', nodes: 1, appReplicas: 1, celeryWorkerReplicas: 1,
+    celeryWorkerPerQueue: false, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'DEBUG',
+  },
+  staging: {
+    name: 'staging', tier: 'minimum', nodes: 2, appReplicas: 2, celeryWorkerReplicas: 1,
+    celeryWorkerPerQueue: true, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'INFO',
+  },
+  prod: {
+    name: 'prod', tier: 'recommended', nodes: 3, appReplicas: 3, celeryWorkerReplicas: 2,
+    celeryWorkerPerQueue: true, survivesNodeLoss: true, timeZone: 'Asia/Shanghai', logLevel: 'INFO',
+  },
+};
+
+/**
+ * Checks a user-defined environment and fills its defaults from `base` (default: dev).
+ * Throws a ValidationError naming the field for anything out of range.
+ */
+export function defineEnvironment(spec: Partial<EnvironmentSpec> & { name: string }, base: EnvironmentSpec = ENVIRONMENTS.dev): EnvironmentSpec {
+  const env: EnvironmentSpec = { ...base, ...spec };
+  const path = `Environment ${JSON.stringify(spec.name)}`;
+  checkDnsLabel(path, 'name', env.name);
+  checkOneOf(path, 'tier', env.tier, Object.keys(TIERS) as TierName[]);
+  checkInteger(path, 'nodes', env.nodes, 1, 1000);
+  checkReplicas(path, 'appReplicas', env.appReplicas);
+  checkReplicas(path, 'celeryWorkerReplicas', env.celeryWorkerReplicas);
+  checkOneOf(path, 'logLevel', env.logLevel, LOG_LEVELS);
+  if (env.survivesNodeLoss && env.nodes < 2) {
+    throw new ValidationError(path, 'nodes', env.nodes, 'at least 2 nodes when survivesNodeLoss is true');
+  }
+  if (!isTimeZone(env.timeZone)) {
+    throw new ValidationError(path, 'timeZone', env.timeZone, 'an IANA time zone such as "UTC" or "Asia/Shanghai"');
+  }
+  return env;
+}
+
+/** Looks up a shipped environment by name. */
+export function environment(name: string): EnvironmentSpec {
+  const env = (ENVIRONMENTS as Record<string, EnvironmentSpec | undefined>)[name];
+  if (!env) throw new ValidationError('Environment', 'name', name, `one of ${Object.keys(ENVIRONMENTS).map(k => `"${k}"`).join(', ')}`);
+  return env;
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return typeof tz === 'string' && tz.length > 0;
+  } catch {
+    return false;
+  }
+}

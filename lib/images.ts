@@ -1,0 +1,62 @@
+import { ValidationError } from './errors';
+
+/**
+ * A container image reference pinned to a version: `repository:tag` or `repository@sha256:...`.
+ * `latest` and untagged references are refused, because they make two synths of the same
+ * commit deploy different code.
+ */
+export class ImageRef {
+  /** Parses and checks an image reference; `path`/`field` name the prop in errors. */
+  public static parse(ref: string, path = 'ImageRef', field = 'image'): ImageRef {
+    const allowed = 'a pinned image "repository:tag" or "repository@sha256:<64 hex>", never "latest" or untagged';
+    if (typeof ref !== 'string' || ref.trim() !== ref || ref.length === 0) throw new ValidationError(path, field, ref, allowed);
+    const at = ref.indexOf('@');
+    if (at >= 0) {
+      const repository = ref.slice(0, at);
+      const digest = ref.slice(at + 1);
+      if (!REPOSITORY.test(repository) || !/^sha256:[a-f0-9]{64}$/.test(digest)) throw new ValidationError(path, field, ref, allowed);
+      return new ImageRef(repository, undefined, digest);
+    }
+    // The tag is what follows the last ':' after the last '/', so a registry port is not a tag.
+    const slash = ref.lastIndexOf('/');
+    const colon = ref.lastIndexOf(':');
+    if (colon <= slash) throw new ValidationError(path, field, ref, allowed);
+    const repository = ref.slice(0, colon);
+    const tag = ref.slice(colon + 1);
+    if (!REPOSITORY.test(repository) || !TAG.test(tag) || tag.toLowerCase() === 'latest') throw new ValidationError(path, field, ref, allowed);
+    return new ImageRef(repository, tag, undefined);
+  }
+
+  private constructor(
+    public readonly repository: string,
+    public readonly tag: string | undefined,
+    public readonly digest: string | undefined,
+  ) {}
+
+  /** The version label value: the tag, or the first 12 hex digits of the digest. */
+  public get version(): string {
+    return this.tag ?? this.digest!.slice('sha256:'.length, 'sha256:'.length + 12);
+  }
+
+  public toString(): string {
+    return this.digest ? `${this.repository}@${this.digest}` : `${this.repository}:${this.tag}`;
+  }
+}
+
+const REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$|^[a-z0-9.-]+(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * The pinned images every construct defaults to (seed 000 §1.2: Python 3.11+, PostgreSQL 14+,
+ * Redis 7+). One place to bump a version; the snapshot tests show every object it changes.
+ */
+export const IMAGE_CATALOG = {
+  /** Base the application image is built from (seed 002's Dockerfile: python:3.11-slim). */
+  pythonBase: ImageRef.parse('python:3.11.11-slim-bookworm'),
+  /** Placeholder for the application image; pass your own `appImage` (a tag or, better, a digest). */
+  app: ImageRef.parse('quality-billing:1.0.0'),
+  postgres: ImageRef.parse('postgres:14.15-bookworm'),
+  postgresExporter: ImageRef.parse('prometheuscommunity/postgres-exporter:v0.16.0'),
+  redis: ImageRef.parse('redis:7.4.1-bookworm'),
+  redisExporter: ImageRef.parse('oliver006/redis_exporter:v1.66.0'),
+} as const;

@@ -1,0 +1,53 @@
+import { ResourceQuantities } from './sizing';
+import { TierName } from './tiers';
+
+/** The components whose resources a tier sets (Bitnami-style resource presets, one per tier). */
+export type ComponentName =
+  | 'app' | 'migration' | 'celeryWorker' | 'celeryBeat'
+  | 'postgres' | 'postgresExporter' | 'postgresMaintenance'
+  | 'redis' | 'redisExporter' | 'waitForMigration';
+
+/** Persistent storage a tier gives each stateful component. */
+export interface StoragePreset {
+  readonly postgres: string;
+  readonly redis: string;
+}
+
+/**
+ * Resources per component and tier. The recommended app row is seed 000 §4.2 verbatim
+ * (512Mi/500m requests, 1Gi/1000m limits); the minimum tier halves it. Databases get a memory
+ * limit equal to their request so the kernel never reclaims what PostgreSQL's and Redis's
+ * tuning counted on.
+ */
+export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<ComponentName, ResourceQuantities>>>> = {
+  minimum: {
+    app: { cpuRequest: '250m', cpuLimit: '500m', memoryRequest: '256Mi', memoryLimit: '512Mi' },
+    migration: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '256Mi', memoryLimit: '512Mi' },
+    waitForMigration: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    celeryWorker: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '384Mi', memoryLimit: '768Mi' },
+    celeryBeat: { cpuRequest: '50m', cpuLimit: '250m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    postgres: { cpuRequest: '500m', cpuLimit: '2', memoryRequest: '1Gi', memoryLimit: '1Gi' },
+    postgresExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    postgresMaintenance: { cpuRequest: '50m', cpuLimit: '250m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    redis: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '512Mi', memoryLimit: '512Mi' },
+    redisExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+  },
+  recommended: {
+    app: { cpuRequest: '500m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
+    migration: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
+    waitForMigration: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    celeryWorker: { cpuRequest: '500m', cpuLimit: '2', memoryRequest: '768Mi', memoryLimit: '1536Mi' },
+    celeryBeat: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    postgres: { cpuRequest: '2', cpuLimit: '4', memoryRequest: '4Gi', memoryLimit: '4Gi' },
+    postgresExporter: { cpuRequest: '50m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    postgresMaintenance: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    redis: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '1Gi', memoryLimit: '1Gi' },
+    redisExporter: { cpuRequest: '50m', cpuLimit: '100m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+  },
+};
+
+/** PVC sizes per tier: PostgreSQL takes the bulk of the disk the tier leaves for volumes. */
+export const STORAGE_PRESETS: Readonly<Record<TierName, StoragePreset>> = {
+  minimum: { postgres: '40Gi', redis: '4Gi' },
+  recommended: { postgres: '200Gi', redis: '10Gi' },
+};

@@ -1,0 +1,127 @@
+import { ValidationError } from './errors';
+import { ByteQuantity, CpuQuantity } from './quantity';
+
+/**
+ * Tuning formulas. Each is a pure function of the container's resources so that a tier change
+ * re-tunes every component in the same synth.
+ */
+
+/** Seed 000 §2.5 starts uvicorn with `--workers 4`: the ceiling at the recommended tier. */
+export const SEED_UVICORN_WORKERS = 4;
+/** Seed 000 §2.2 `DATABASE_POOL_SIZE=20`. */
+export const SEED_DATABASE_POOL_SIZE = 20;
+
+/** Memory one uvicorn worker of a FastAPI app is budgeted (the seed's 1 Gi limit over its 4 workers). */
+const MEMORY_PER_UVICORN_WORKER = ByteQuantity.mebibytes(256);
+/** CPU one uvicorn worker is budgeted (the seed's 1000m limit over its 4 workers: async I/O-bound). */
+const CPU_PER_UVICORN_WORKER = CpuQuantity.millis(250);
+
+/**
+ * uvicorn worker processes for a container: the seed's ratio of 4 workers to 1 core and 1 Gi,
+ * capped at the seed's 4 and never below 1. Recommended tier (1 core, 1 Gi) gives 4; minimum
+ * (500m, 512 Mi) gives 2.
+ */
+export function uvicornWorkers(cpuLimit: CpuQuantity, memoryLimit: ByteQuantity): number {
+  const byCpu = Math.floor(cpuLimit.millicores / CPU_PER_UVICORN_WORKER.millicores);
+  const byMemory = Math.floor(memoryLimit.bytes / MEMORY_PER_UVICORN_WORKER.bytes);
+  return Math.max(1, Math.min(SEED_UVICORN_WORKERS, byCpu, byMemory));
+}
+
+/** Memory a Celery prefork child is budgeted: a Python process with the app imported. */
+const MEMORY_PER_CELERY_CHILD = ByteQuantity.mebibytes(384);
+
+/**
+ * Celery prefork concurrency: two children per core of the CPU limit (tasks mostly wait on
+ * PostgreSQL and HTTP), bounded by the memory limit, at least 1.
+ */
+export function celeryConcurrency(cpuLimit: CpuQuantity, memoryLimit: ByteQuantity): number {
+  const byCpu = Math.floor((cpuLimit.millicores * 2) / 1000);
+  const byMemory = Math.floor(memoryLimit.bytes / MEMORY_PER_CELERY_CHILD.bytes);
+  return Math.max(1, Math.min(byCpu, byMemory));
+}
+
+/**
+ * Redis `maxmemory`: 75 % of the container memory limit, so that the copy-on-write pages of an
+ * AOF rewrite or RDB fork and allocator fragmentation stay inside the limit.
+ */
+export function redisMaxMemory(memoryLimit: ByteQuantity): ByteQuantity {
+  return ByteQuantity.mebibytes(Math.floor(memoryLimit.mebibytes * 0.75));
+}
+
+/** One client of PostgreSQL and the most connections it can hold at once. */
+export interface ConnectionBudgetLine {
+  /** Who holds the connections (e.g. `AppService x3 pods x4 workers x20 pool`). */
+  readonly client: string;
+  /** The most connections it can open. */
+  readonly connections: number;
+}
+
+/** PostgreSQL's default `superuser_reserved_connections`, kept for an operator to get in. */
+export const SUPERUSER_RESERVED_CONNECTIONS = 3;
+
+/** The connection budget and the `max_connections` it implies. */
+export interface ConnectionBudget {
+  readonly lines: readonly ConnectionBudgetLine[];
+  /** Sum of every client's connections. */
+  readonly clients: number;
+  /** Spare connections for ad-hoc sessions (psql, a one-off job): 10 % of clients, at least 5. */
+  readonly headroom: number;
+  readonly superuserReserved: number;
+  /** `max_connections` = clients + headroom + superuser reserved. */
+  readonly maxConnections: number;
+}
+
+/** Adds up the clients of a PostgreSQL server into `max_connections` (DESIGN.md §5). */
+export function connectionBudget(lines: readonly ConnectionBudgetLine[]): ConnectionBudget {
+  for (const l of lines) {
+    if (!Number.isInteger(l.connections) || l.connections < 0) {
+      throw new ValidationError('ConnectionBudget', `connections of ${l.client}`, l.connections, 'an integer >= 0');
+    }
+  }
+  const clients = lines.reduce((n, l) => n + l.connections, 0);
+  const headroom = Math.max(5, Math.ceil(clients * 0.1));
+  return {
+    lines,
+    clients,
+    headroom,
+    superuserReserved: SUPERUSER_RESERVED_CONNECTIONS,
+    maxConnections: clients + headroom + SUPERUSER_RESERVED_CONNECTIONS,
+  };
+}
+
+/** PostgreSQL memory settings derived from the container's memory limit. */
+export interface PostgresTuning {
+  readonly maxConnections: number;
+  readonly sharedBuffers: ByteQuantity;
+  readonly effectiveCacheSize: ByteQuantity;
+  readonly maintenanceWorkMem: ByteQuantity;
+  readonly workMem: ByteQuantity;
+}
+
+/** The smallest `work_mem` we accept before we say the server has too many connections for its memory. */
+export const MIN_WORK_MEM = ByteQuantity.parse('1Mi');
+
+/**
+ * PGTune's "web application" profile, applied to the container memory limit instead of the
+ * host's RAM: shared_buffers 25 %, effective_cache_size 75 %, maintenance_work_mem 1/16
+ * (at most 2 GiB), work_mem = (memory - shared_buffers) / (3 x max_connections).
+ * Throws when work_mem would fall under 1 MiB: too many connections for the memory, which a
+ * pooler in front or a smaller pool must fix.
+ */
+export function postgresTuning(memoryLimit: ByteQuantity, maxConnections: number, path = 'Postgres'): PostgresTuning {
+  const mib = memoryLimit.mebibytes;
+  const sharedBuffers = Math.floor(mib * 0.25);
+  const workMemKib = Math.floor(((mib - sharedBuffers) * 1024) / (3 * maxConnections));
+  if (workMemKib * 1024 < MIN_WORK_MEM.bytes) {
+    throw new ValidationError(path, 'maxConnections', maxConnections,
+      `at most ${Math.floor(((mib - sharedBuffers) * 1024) / (3 * 1024))} connections for a ${memoryLimit} memory limit ` +
+      '(work_mem would fall under 1MB): give PostgreSQL more memory, lower the clients\' pool sizes or put a pooler in front');
+  }
+  return {
+    maxConnections,
+    sharedBuffers: ByteQuantity.mebibytes(sharedBuffers),
+    effectiveCacheSize: ByteQuantity.mebibytes(Math.floor(mib * 0.75)),
+    maintenanceWorkMem: ByteQuantity.mebibytes(Math.min(2048, Math.max(64, Math.floor(mib / 16)))),
+    workMem: ByteQuantity.parse(`${workMemKib}Ki`),
+  };
+}

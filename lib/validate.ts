@@ -1,0 +1,54 @@
+import { ValidationError } from './errors';
+
+/**
+ * Small checks shared by every construct. Each takes the construct path and the field name so
+ * that the error it throws points at the exact prop.
+ */
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes object name that must be a DNS-1123 label (namespaces, services, container names). */
+export function checkDnsLabel(path: string, field: string, value: string): string {
+  if (typeof value !== 'string' || value.length > 63 || !DNS1123_LABEL.test(value)) {
+    throw new ValidationError(path, field, value,
+      'a DNS-1123 label: at most 63 lower-case letters, digits or "-", starting and ending with a letter or digit');
+  }
+  return value;
+}
+
+/** A Kubernetes object name that must be a DNS-1123 subdomain (Secrets, ConfigMaps). */
+export function checkDnsSubdomain(path: string, field: string, value: string): string {
+  if (typeof value !== 'string' || value.length > 253 || !DNS1123_SUBDOMAIN.test(value)) {
+    throw new ValidationError(path, field, value,
+      'a DNS-1123 subdomain: at most 253 lower-case letters, digits, "-" or ".", starting and ending with a letter or digit');
+  }
+  return value;
+}
+
+/** An integer within an inclusive range. */
+export function checkInteger(path: string, field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    throw new ValidationError(path, field, value, range);
+  }
+  return value;
+}
+
+/** A TCP port number. */
+export function checkPort(path: string, field: string, value: number): number {
+  return checkInteger(path, field, value, 1, 65535);
+}
+
+/** A replica count: at least one (scale a workload to zero with kubectl, not through its props). */
+export function checkReplicas(path: string, field: string, value: number): number {
+  return checkInteger(path, field, value, 1, 1000);
+}
+
+/** One of a fixed set of strings. */
+export function checkOneOf<T extends string>(path: string, field: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ValidationError(path, field, value, `one of ${allowed.map(a => JSON.stringify(a)).join(', ')}`);
+  }
+  return value as T;
+}
