@@ -1,0 +1,128 @@
+import { k8s } from 'cdk8s-plus-28';
+import { ImageRef } from '../lib/images';
+import { restrictedSecurityContext } from '../lib/security';
+import { ResourceSpec } from '../lib/sizing';
+import { SecretKeyRef } from '../lib/secrets';
+
+/**
+ * Shared pieces of pod templates. Every container of this library is built through
+ * `restrictedContainer`, so the restricted profile, requests/limits and pinned images are
+ * applied in one place (DESIGN.md §6).
+ */
+
+/** Kubernetes resource requirements from a ResourceSpec. */
+export function resourceRequirements(spec: ResourceSpec): k8s.ResourceRequirements {
+  return {
+    requests: { cpu: k8s.Quantity.fromString(spec.cpuRequest.toString()), memory: k8s.Quantity.fromString(spec.memoryRequest.toString()) },
+    limits: { cpu: k8s.Quantity.fromString(spec.cpuLimit.toString()), memory: k8s.Quantity.fromString(spec.memoryLimit.toString()) },
+  };
+}
+
+/** The restricted container security context for `uid`. */
+export function containerSecurityContext(uid: number, readOnlyRootFilesystem = true): k8s.SecurityContext {
+  const r = restrictedSecurityContext(uid, { readOnlyRootFilesystem });
+  return {
+    runAsNonRoot: r.runAsNonRoot,
+    runAsUser: r.runAsUser,
+    runAsGroup: r.runAsGroup,
+    allowPrivilegeEscalation: r.allowPrivilegeEscalation,
+    privileged: r.privileged,
+    readOnlyRootFilesystem: r.readOnlyRootFilesystem,
+    capabilities: { drop: [...r.capabilitiesDrop] },
+    seccompProfile: { type: r.seccompProfile },
+  };
+}
+
+/** The restricted pod security context; `fsGroup` makes mounted volumes writable by the pod's user. */
+export function podSecurityContext(uid: number): k8s.PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+    fsGroup: uid,
+    fsGroupChangePolicy: 'OnRootMismatch',
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** What a container of this library is made of. */
+export interface ContainerOptions {
+  readonly name: string;
+  readonly image: ImageRef;
+  readonly resources: ResourceSpec;
+  readonly uid: number;
+  readonly command?: string[];
+  readonly args?: string[];
+  readonly env?: k8s.EnvVar[];
+  readonly ports?: k8s.ContainerPort[];
+  readonly volumeMounts?: k8s.VolumeMount[];
+  readonly livenessProbe?: k8s.Probe;
+  readonly readinessProbe?: k8s.Probe;
+  readonly startupProbe?: k8s.Probe;
+  readonly lifecycle?: k8s.Lifecycle;
+  /** Some images write to their root filesystem; they say so here. */
+  readonly writableRootFilesystem?: boolean;
+}
+
+/** A container with the restricted security context, explicit resources and a pinned image. */
+export function restrictedContainer(o: ContainerOptions): k8s.Container {
+  return {
+    name: o.name,
+    image: o.image.toString(),
+    // A pinned tag or digest never changes, so the node's cached copy is the right one.
+    imagePullPolicy: 'IfNotPresent',
+    command: o.command,
+    args: o.args,
+    env: o.env,
+    ports: o.ports,
+    volumeMounts: o.volumeMounts,
+    resources: resourceRequirements(o.resources),
+    securityContext: containerSecurityContext(o.uid, !o.writableRootFilesystem),
+    livenessProbe: o.livenessProbe,
+    readinessProbe: o.readinessProbe,
+    startupProbe: o.startupProbe,
+    lifecycle: o.lifecycle,
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+}
+
+/** An environment variable read from a Secret key. */
+export function secretEnv(name: string, ref: SecretKeyRef): k8s.EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } } };
+}
+
+/** A plain environment variable. */
+export function plainEnv(name: string, value: string | number | boolean): k8s.EnvVar {
+  return { name, value: String(value) };
+}
+
+/** An emptyDir volume with a size limit, so a runaway writer is evicted before it fills the node. */
+export function emptyDir(name: string, sizeLimit: string, medium?: 'Memory'): k8s.Volume {
+  return { name, emptyDir: { sizeLimit: k8s.Quantity.fromString(sizeLimit), medium } };
+}
+
+/** An exec probe. */
+export function execProbe(command: string[], o: { initialDelaySeconds?: number; periodSeconds: number; timeoutSeconds: number; failureThreshold: number }): k8s.Probe {
+  return { exec: { command }, ...o };
+}
+
+/** Topology spread for replicated workloads: at most one replica more on any node, preferably across zones. */
+export function topologySpread(selector: Record<string, string>): k8s.TopologySpreadConstraint[] {
+  return [
+    {
+      maxSkew: 1,
+      topologyKey: 'kubernetes.io/hostname',
+      whenUnsatisfiable: 'DoNotSchedule',
+      // Honor: a tainted (unreachable) node does not count as an empty domain, so the pods of a
+      // lost node can be rescheduled onto the survivors (otherwise skew blocks them).
+      nodeTaintsPolicy: 'Honor',
+      labelSelector: { matchLabels: selector },
+    },
+    {
+      maxSkew: 1,
+      topologyKey: 'topology.kubernetes.io/zone',
+      whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: selector },
+    },
+  ];
+}

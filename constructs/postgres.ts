@@ -1,0 +1,302 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { ValidationError } from '../lib/errors';
+import { IMAGE_CATALOG, ImageRef } from '../lib/images';
+import { renderPostgresqlConf } from '../lib/postgres-config';
+import { RESOURCE_PRESETS, STORAGE_PRESETS } from '../lib/presets';
+import { ByteQuantity } from '../lib/quantity';
+import { checkCronSchedule } from '../lib/schedule';
+import { SecretKeyRef } from '../lib/secrets';
+import { DATABASE_IMAGE_UID } from '../lib/security';
+import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
+import { TierName, tier as lookupTier } from '../lib/tiers';
+import { ConnectionBudget, connectionBudget, ConnectionBudgetLine, postgresTuning, PostgresTuning } from '../lib/tuning';
+import { checkDnsSubdomain, checkInteger, checkPort } from '../lib/validate';
+import { IConnectable, IConnectionClient, PostgresConnection } from './connections';
+import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { MetricsEndpoint, Workload } from './workload';
+
+/** Props of `Postgres`. */
+export interface PostgresProps {
+  /** Object name of the StatefulSet and its Service. @default "postgres" */
+  readonly name?: string;
+  /** Hardware tier whose resource and storage presets apply. @default "recommended" */
+  readonly tier?: TierName;
+  /** Database created at first start. @default "quality_billing" */
+  readonly database?: string;
+  /** Owner of the database, created at first start. @default "quality_billing" */
+  readonly user?: string;
+  /** Password of `user`. @default - key "password" of Secret "db-credentials" */
+  readonly passwordSecret?: SecretKeyRef;
+  /** Connection URL handed to clients as DATABASE_URL (seed 000 §4.2). @default - key "url" of Secret "db-credentials" */
+  readonly urlSecret?: SecretKeyRef;
+  /** Pinned PostgreSQL image. @default - the catalog's postgres 14 */
+  readonly image?: string;
+  /** Pinned postgres_exporter image. @default - the catalog's postgres-exporter */
+  readonly exporterImage?: string;
+  /** Requests and limits of the server container. @default - the tier's preset */
+  readonly resources?: ResourceQuantities;
+  /** Requests and limits of the exporter sidecar. @default - the tier's preset */
+  readonly exporterResources?: ResourceQuantities;
+  /** Size of the data volume. @default - the tier's preset (40Gi minimum, 200Gi recommended) */
+  readonly storage?: string;
+  /** StorageClass of the data volume. @default - the cluster's default StorageClass */
+  readonly storageClassName?: string;
+  /** Server port. @default 5432 */
+  readonly port?: number;
+  /** Overrides `max_connections`; the capacity planner checks it covers every client. @default - the connection budget */
+  readonly maxConnections?: number;
+  /** Log statements slower than this many milliseconds. @default 1000 (the seed's 1 s API threshold) */
+  readonly logMinDurationMs?: number;
+  /** Cron schedule of the VACUUM ANALYZE / REINDEX maintenance job (seed 000 §5.3). @default "30 3 * * 0" (Sunday 03:30, after the 02:00 backup) */
+  readonly maintenanceSchedule?: string;
+  /** Time zone of the maintenance schedule. @default "UTC" */
+  readonly timeZone?: string;
+}
+
+const EXPORTER_PORT = 9187;
+
+/**
+ * PostgreSQL 14 as a single-replica StatefulSet with a persistent volume, a generated
+ * postgresql.conf tuned from its memory and its clients' connection budget, a postgres_exporter
+ * sidecar and a weekly maintenance CronJob. Clients connect with `client.connectTo(postgres)`.
+ */
+export class Postgres extends Workload implements IConnectable {
+  /** How clients reach this database. */
+  public readonly connection: PostgresConnection;
+  /** Where Prometheus scrapes postgres_exporter. */
+  public readonly metrics: MetricsEndpoint;
+  public readonly statefulSet: k8s.KubeStatefulSet;
+  public readonly service: k8s.KubeService;
+  public readonly configMap: k8s.KubeConfigMap;
+  public readonly maintenanceJob: k8s.KubeCronJob;
+  public readonly resources: ResourceSpec;
+  public readonly exporterResources: ResourceSpec;
+  public readonly maintenanceResources: ResourceSpec;
+  public readonly storage: ByteQuantity;
+  private readonly clients: IConnectionClient[] = [];
+  private readonly maxConnectionsOverride?: number;
+
+  constructor(scope: Construct, id: string, props: PostgresProps = {}) {
+    const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.postgres.toString(), `${scope.node.path}/${id}`, 'image');
+    super(scope, id, { name: props.name ?? 'postgres', component: 'database', version: image.version });
+    const path = this.node.path;
+    const t = lookupTier(props.tier ?? 'recommended', path).name;
+    const exporterImage = ImageRef.parse(props.exporterImage ?? IMAGE_CATALOG.postgresExporter.toString(), path, 'exporterImage');
+    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].postgres, path, 'resources');
+    this.exporterResources = resources(props.exporterResources ?? RESOURCE_PRESETS[t].postgresExporter, path, 'exporterResources');
+    this.maintenanceResources = resources(RESOURCE_PRESETS[t].postgresMaintenance, path, 'maintenanceResources');
+    this.storage = ByteQuantity.parse(props.storage ?? STORAGE_PRESETS[t].postgres, path, 'storage');
+    const port = checkPort(path, 'port', props.port ?? 5432);
+    const database = checkIdentifier(path, 'database', props.database ?? 'quality_billing');
+    const user = checkIdentifier(path, 'user', props.user ?? 'quality_billing');
+    if (props.storageClassName !== undefined) checkDnsSubdomain(path, 'storageClassName', props.storageClassName);
+    if (props.maxConnections !== undefined) this.maxConnectionsOverride = checkInteger(path, 'maxConnections', props.maxConnections, 10, 10000);
+    const logMinDurationMs = checkInteger(path, 'logMinDurationMs', props.logMinDurationMs ?? 1000, -1);
+    const schedule = checkCronSchedule(path, 'maintenanceSchedule', props.maintenanceSchedule ?? '30 3 * * 0');
+    const passwordSecret = props.passwordSecret ?? SecretKeyRef.of('db-credentials', 'password', path);
+    const urlSecret = props.urlSecret ?? SecretKeyRef.of('db-credentials', 'url', path);
+
+    this.connection = { host: this.name, port, database, user, passwordSecret, urlSecret };
+    this.metrics = { serviceName: this.name, port: EXPORTER_PORT, path: '/metrics' };
+
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: { name: `${this.name}-config`, labels: this.labels },
+      data: {
+        'postgresql.conf': Lazy.any({ produce: () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: '/var/run/postgresql' }) }),
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        selector: this.selector,
+        ports: [
+          { name: 'postgres', port, targetPort: k8s.IntOrString.fromString('postgres') },
+          { name: 'metrics', port: EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics') },
+        ],
+      },
+    });
+
+    const pgEnv = [
+      plainEnv('POSTGRES_DB', database),
+      plainEnv('POSTGRES_USER', user),
+      secretEnv('POSTGRES_PASSWORD', passwordSecret),
+      // A subdirectory, so initdb never meets the volume's lost+found.
+      plainEnv('PGDATA', '/var/lib/postgresql/data/pgdata'),
+    ];
+    // pg_isready only asks the postmaster whether it accepts connections: cheap enough for every 10 s.
+    const isReady = ['pg_isready', '--host', '127.0.0.1', '--port', String(port), '--username', user, '--dbname', database];
+
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        serviceName: this.name,
+        replicas: 1,
+        selector: { matchLabels: this.selector },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        template: {
+          metadata: { labels: this.labels },
+          spec: {
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+            // A fast shutdown writes a checkpoint; give it time rather than SIGKILL a database.
+            terminationGracePeriodSeconds: 120,
+            containers: [
+              restrictedContainer({
+                name: 'postgres',
+                image,
+                uid: DATABASE_IMAGE_UID,
+                resources: this.resources,
+                args: ['postgres', '-c', 'config_file=/etc/postgresql/postgresql.conf'],
+                env: pgEnv,
+                ports: [{ name: 'postgres', containerPort: port }],
+                volumeMounts: [
+                  { name: 'data', mountPath: '/var/lib/postgresql/data' },
+                  { name: 'config', mountPath: '/etc/postgresql', readOnly: true },
+                  { name: 'run', mountPath: '/var/run/postgresql' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                  { name: 'shm', mountPath: '/dev/shm' },
+                ],
+                // Crash recovery of a large WAL can take minutes: the startup probe allows 10.
+                startupProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 }),
+                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(port) }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+                readinessProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
+              }),
+              restrictedContainer({
+                name: 'exporter',
+                image: exporterImage,
+                uid: DATABASE_IMAGE_UID,
+                resources: this.exporterResources,
+                env: [
+                  plainEnv('DATA_SOURCE_URI', `127.0.0.1:${port}/${database}?sslmode=disable`),
+                  plainEnv('DATA_SOURCE_USER', user),
+                  secretEnv('DATA_SOURCE_PASS', passwordSecret),
+                ],
+                ports: [{ name: 'metrics', containerPort: EXPORTER_PORT }],
+                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
+                readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
+              }),
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: `${this.name}-config` } },
+              emptyDir('run', '16Mi'),
+              emptyDir('tmp', '1Gi'),
+              // Parallel queries use POSIX shared memory; the container runtime's 64 MiB default is too small.
+              emptyDir('shm', '256Mi', 'Memory'),
+            ],
+          },
+        },
+        volumeClaimTemplates: [{
+          metadata: { name: 'data', labels: this.selector },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: props.storageClassName,
+            resources: { requests: { storage: k8s.Quantity.fromString(this.storage.toString()) } },
+          },
+        }],
+      },
+    });
+
+    // Seed 000 §5.3: VACUUM ANALYZE and REINDEX on a schedule. CONCURRENTLY keeps the tables writable.
+    const maintenanceScript = [
+      'set -eu',
+      `vacuumdb --host "$PGHOST" --port "$PGPORT" --username "$PGUSER" --dbname "$PGDATABASE" --analyze --jobs 1`,
+      `reindexdb --host "$PGHOST" --port "$PGPORT" --username "$PGUSER" --dbname "$PGDATABASE" --concurrently`,
+    ].join('\n');
+    this.maintenanceJob = new k8s.KubeCronJob(this, 'Maintenance', {
+      metadata: { name: `${this.name}-maintenance`, labels: { ...this.labels, 'app.kubernetes.io/component': 'database-maintenance' } },
+      spec: {
+        schedule,
+        timeZone: props.timeZone ?? 'UTC',
+        concurrencyPolicy: 'Forbid',
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+          spec: {
+            backoffLimit: 1,
+            activeDeadlineSeconds: 4 * 3600,
+            template: {
+              metadata: { labels: { ...this.labels, 'app.kubernetes.io/component': 'database-maintenance' } },
+              spec: {
+                restartPolicy: 'Never',
+                automountServiceAccountToken: false,
+                enableServiceLinks: false,
+                securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+                containers: [restrictedContainer({
+                  name: 'maintenance',
+                  image,
+                  uid: DATABASE_IMAGE_UID,
+                  resources: this.maintenanceResources,
+                  command: ['sh', '-c', maintenanceScript],
+                  env: [
+                    plainEnv('PGHOST', this.name), plainEnv('PGPORT', port), plainEnv('PGUSER', user),
+                    plainEnv('PGDATABASE', database), secretEnv('PGPASSWORD', passwordSecret),
+                  ],
+                })],
+              },
+            },
+          },
+        },
+      },
+    });
+    // The maintenance pods are clients of this server like any other.
+    const maintenanceSelector: k8s.LabelSelector = { matchLabels: { ...this.selector, 'app.kubernetes.io/component': 'database-maintenance' } };
+    this.allowIngressFrom({ podSelector: maintenanceSelector }, [port]);
+    new k8s.KubeNetworkPolicy(this, 'MaintenanceNetworkPolicy', {
+      metadata: { name: `${this.name}-maintenance`, labels: this.labels },
+      spec: {
+        podSelector: maintenanceSelector,
+        policyTypes: ['Ingress', 'Egress'],
+        egress: [{ to: [this.peer], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }] }],
+      },
+    });
+  }
+
+  /** Connects a client: DATABASE_URL from the URL Secret, a NetworkPolicy path, and a line in the connection budget. */
+  public bind(client: IConnectionClient): void {
+    if (this.clients.includes(client)) throw new ValidationError(this.node.path, 'connection', client.workload.node.path, 'each client connected once');
+    this.clients.push(client);
+    client.addEnv(secretEnv('DATABASE_URL', this.connection.urlSecret));
+    this.acceptTrafficFrom(client.workload, this.connection.port);
+  }
+
+  /** Every client's most connections, plus the exporter and the maintenance job. */
+  public connectionBudget(): ConnectionBudget {
+    const lines: ConnectionBudgetLine[] = [
+      ...this.clients.map(c => ({ client: c.describeDatabaseConnections(), connections: c.maxDatabaseConnections() })),
+      { client: `${this.name} exporter`, connections: 1 },
+      { client: `${this.name} maintenance (vacuumdb/reindexdb, one job)`, connections: 1 },
+    ];
+    return connectionBudget(lines);
+  }
+
+  /** `max_connections`: the override when given, else the budget. */
+  public maxConnections(): number {
+    return this.maxConnectionsOverride ?? this.connectionBudget().maxConnections;
+  }
+
+  /** Memory settings for the current `max_connections`. */
+  public tuning(): PostgresTuning {
+    return postgresTuning(this.resources.memoryLimit, this.maxConnections(), this.node.path);
+  }
+
+  /** The server pod, and the maintenance CronJob's pod counted as running alongside everything else. */
+  public sizings(): WorkloadSizing[] {
+    return [
+      { name: this.name, kind: 'StatefulSet', replicas: 1, containers: [this.resources, this.exporterResources], storagePerReplica: this.storage },
+      { name: `${this.name}-maintenance`, kind: 'CronJob', replicas: 1, containers: [this.maintenanceResources] },
+    ];
+  }
+}
+
+/** PostgreSQL identifiers we create: lower-case, so they never need quoting. */
+function checkIdentifier(path: string, field: string, value: string): string {
+  if (typeof value !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(value)) {
+    throw new ValidationError(path, field, value, 'a lower-case PostgreSQL identifier: letters, digits and "_", at most 63, not starting with a digit');
+  }
+  return value;
+}

@@ -1,0 +1,229 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { ValidationError } from '../lib/errors';
+import { IMAGE_CATALOG, ImageRef } from '../lib/images';
+import { RESOURCE_PRESETS, STORAGE_PRESETS } from '../lib/presets';
+import { ByteQuantity } from '../lib/quantity';
+import { renderRedisConf } from '../lib/redis-config';
+import { SecretKeyRef } from '../lib/secrets';
+import { DATABASE_IMAGE_UID } from '../lib/security';
+import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
+import { tier as lookupTier, TierName } from '../lib/tiers';
+import { redisMaxMemory } from '../lib/tuning';
+import { checkDnsSubdomain, checkInteger, checkPort } from '../lib/validate';
+import { IConnectable, IConnectionClient, RedisConnection } from './connections';
+import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { MetricsEndpoint, Workload } from './workload';
+
+/** Props of `Redis`. */
+export interface RedisProps {
+  /** Object name of the StatefulSet and its Service. @default "redis" */
+  readonly name?: string;
+  /** Hardware tier whose resource and storage presets apply. @default "recommended" */
+  readonly tier?: TierName;
+  /** Password clients authenticate with. @default - key "password" of Secret "redis-credentials" */
+  readonly passwordSecret?: SecretKeyRef;
+  /**
+   * Redis carries Celery's broker queue: `maxmemory-policy noeviction`, because an evicted key is
+   * a lost task. Set false only for a pure cache, which then evicts with allkeys-lru.
+   * @default true
+   */
+  readonly usedAsBroker?: boolean;
+  /** Pinned Redis image. @default - the catalog's redis 7 */
+  readonly image?: string;
+  /** Pinned redis_exporter image. @default - the catalog's redis_exporter */
+  readonly exporterImage?: string;
+  /** Requests and limits of the server container. @default - the tier's preset */
+  readonly resources?: ResourceQuantities;
+  /** Requests and limits of the exporter sidecar. @default - the tier's preset */
+  readonly exporterResources?: ResourceQuantities;
+  /** Size of the data volume (AOF and RDB files). @default - the tier's preset (4Gi minimum, 10Gi recommended) */
+  readonly storage?: string;
+  /** StorageClass of the data volume. @default - the cluster's default StorageClass */
+  readonly storageClassName?: string;
+  /** Server port. @default 6379 */
+  readonly port?: number;
+  /** Logical databases. @default 16 */
+  readonly databases?: number;
+}
+
+const EXPORTER_PORT = 9121;
+
+/**
+ * One logical Redis database that a client connects to under an environment variable
+ * (`REDIS_URL`, `CELERY_BROKER_URL`, …). Made by `redis.database(n, envVar)`.
+ */
+export class RedisDatabase implements IConnectable {
+  constructor(
+    /** The server. */
+    public readonly redis: Redis,
+    /** How clients reach it. */
+    public readonly connection: RedisConnection,
+    /** The variable that carries the URL to the client. */
+    public readonly envVar: string,
+    /** Whether it holds Celery broker queues. */
+    public readonly broker: boolean,
+  ) {}
+
+  /**
+   * Sets REDIS_PASSWORD from the Secret and `envVar` to a URL that refers to it; Kubernetes
+   * expands `$(REDIS_PASSWORD)` when the container starts, so the manifest never holds it.
+   */
+  public bind(client: IConnectionClient): void {
+    if (this.broker && !this.redis.usedAsBroker) {
+      throw new ValidationError(this.redis.node.path, 'usedAsBroker', false, `true, because ${client.workload.node.path} uses database ${this.connection.db} as a Celery broker`);
+    }
+    const c = this.connection;
+    client.addEnv(
+      secretEnv('REDIS_PASSWORD', c.passwordSecret),
+      plainEnv(this.envVar, `redis://:$(REDIS_PASSWORD)@${c.host}:${c.port}/${c.db}`),
+    );
+    this.redis.acceptTrafficFrom(client.workload, c.port);
+  }
+}
+
+/**
+ * Redis 7 as a single-replica StatefulSet with AOF persistence on a volume, a generated
+ * redis.conf (maxmemory from the limit, noeviction as a broker), password from a Secret and a
+ * redis_exporter sidecar. Seed 000 §2.2 uses db 0 for the cache, 1 for the Celery broker and
+ * 2 for results: `redis.cache`, `redis.broker`, `redis.results`.
+ */
+export class Redis extends Workload {
+  public readonly statefulSet: k8s.KubeStatefulSet;
+  public readonly service: k8s.KubeService;
+  public readonly configMap: k8s.KubeConfigMap;
+  public readonly metrics: MetricsEndpoint;
+  public readonly resources: ResourceSpec;
+  public readonly exporterResources: ResourceSpec;
+  public readonly storage: ByteQuantity;
+  public readonly maxMemory: ByteQuantity;
+  public readonly usedAsBroker: boolean;
+  public readonly passwordSecret: SecretKeyRef;
+  public readonly port: number;
+  /** Database 0 as REDIS_URL (seed 000 §2.2). */
+  public readonly cache: RedisDatabase;
+  /** Database 1 as CELERY_BROKER_URL. */
+  public readonly broker: RedisDatabase;
+  /** Database 2 as CELERY_RESULT_BACKEND. */
+  public readonly results: RedisDatabase;
+  private readonly databases: number;
+
+  constructor(scope: Construct, id: string, props: RedisProps = {}) {
+    const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.redis.toString(), `${scope.node.path}/${id}`, 'image');
+    super(scope, id, { name: props.name ?? 'redis', component: 'cache', version: image.version });
+    const path = this.node.path;
+    const t = lookupTier(props.tier ?? 'recommended', path).name;
+    const exporterImage = ImageRef.parse(props.exporterImage ?? IMAGE_CATALOG.redisExporter.toString(), path, 'exporterImage');
+    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].redis, path, 'resources');
+    this.exporterResources = resources(props.exporterResources ?? RESOURCE_PRESETS[t].redisExporter, path, 'exporterResources');
+    this.storage = ByteQuantity.parse(props.storage ?? STORAGE_PRESETS[t].redis, path, 'storage');
+    this.port = checkPort(path, 'port', props.port ?? 6379);
+    this.databases = checkInteger(path, 'databases', props.databases ?? 16, 3, 1024);
+    if (props.storageClassName !== undefined) checkDnsSubdomain(path, 'storageClassName', props.storageClassName);
+    this.usedAsBroker = props.usedAsBroker ?? true;
+    this.passwordSecret = props.passwordSecret ?? SecretKeyRef.of('redis-credentials', 'password', path);
+    this.maxMemory = redisMaxMemory(this.resources.memoryLimit);
+    this.metrics = { serviceName: this.name, port: EXPORTER_PORT, path: '/metrics' };
+    this.cache = this.database(0, 'REDIS_URL');
+    this.broker = this.database(1, 'CELERY_BROKER_URL', { broker: true });
+    this.results = this.database(2, 'CELERY_RESULT_BACKEND');
+
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: { name: `${this.name}-config`, labels: this.labels },
+      data: {
+        'redis.conf': renderRedisConf({
+          port: this.port,
+          maxMemory: this.maxMemory,
+          maxMemoryPolicy: this.usedAsBroker ? 'noeviction' : 'allkeys-lru',
+          databases: this.databases,
+        }),
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        selector: this.selector,
+        ports: [
+          { name: 'redis', port: this.port, targetPort: k8s.IntOrString.fromString('redis') },
+          { name: 'metrics', port: EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics') },
+        ],
+      },
+    });
+
+    // redis-cli reads REDISCLI_AUTH, so the password is not on the probe's command line.
+    const ping = ['sh', '-c', `redis-cli -h 127.0.0.1 -p ${this.port} ping | grep -q PONG`];
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        serviceName: this.name,
+        replicas: 1,
+        selector: { matchLabels: this.selector },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        template: {
+          metadata: { labels: this.labels },
+          spec: {
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+            terminationGracePeriodSeconds: 60,
+            containers: [
+              restrictedContainer({
+                name: 'redis',
+                image,
+                uid: DATABASE_IMAGE_UID,
+                resources: this.resources,
+                command: ['redis-server'],
+                args: ['/etc/redis/redis.conf', '--requirepass', '$(REDIS_PASSWORD)'],
+                env: [secretEnv('REDIS_PASSWORD', this.passwordSecret), secretEnv('REDISCLI_AUTH', this.passwordSecret)],
+                ports: [{ name: 'redis', containerPort: this.port }],
+                volumeMounts: [
+                  { name: 'data', mountPath: '/data' },
+                  { name: 'config', mountPath: '/etc/redis', readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+                // Loading a large AOF at start can take minutes.
+                startupProbe: execProbe(ping, { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 }),
+                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(this.port) }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
+                readinessProbe: execProbe(ping, { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 }),
+              }),
+              restrictedContainer({
+                name: 'exporter',
+                image: exporterImage,
+                uid: DATABASE_IMAGE_UID,
+                resources: this.exporterResources,
+                env: [plainEnv('REDIS_ADDR', `redis://127.0.0.1:${this.port}`), secretEnv('REDIS_PASSWORD', this.passwordSecret)],
+                ports: [{ name: 'metrics', containerPort: EXPORTER_PORT }],
+                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
+                readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
+              }),
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: `${this.name}-config` } },
+              emptyDir('tmp', '64Mi'),
+            ],
+          },
+        },
+        volumeClaimTemplates: [{
+          metadata: { name: 'data', labels: this.selector },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: props.storageClassName,
+            resources: { requests: { storage: k8s.Quantity.fromString(this.storage.toString()) } },
+          },
+        }],
+      },
+    });
+  }
+
+  /** A logical database handed to clients under `envVar`. */
+  public database(db: number, envVar: string, options: { broker?: boolean } = {}): RedisDatabase {
+    checkInteger(this.node.path, 'db', db, 0, this.databases - 1);
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(envVar)) throw new ValidationError(this.node.path, 'envVar', envVar, 'an upper-case environment variable name');
+    return new RedisDatabase(this, { host: this.name, port: this.port, db, passwordSecret: this.passwordSecret }, envVar, options.broker ?? false);
+  }
+
+  public sizings(): WorkloadSizing[] {
+    return [{ name: this.name, kind: 'StatefulSet', replicas: 1, containers: [this.resources, this.exporterResources], storagePerReplica: this.storage }];
+  }
+}

@@ -1,0 +1,116 @@
+import { Chart, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct, IConstruct } from 'constructs';
+import { ValidationError } from '../lib/errors';
+import { recommendedLabels, RecommendedLabels, selectorLabels } from '../lib/labels';
+import { WorkloadSizing } from '../lib/sizing';
+import { checkDnsLabel } from '../lib/validate';
+
+/** A TCP port with the name Kubernetes objects refer to it by. */
+export interface NamedPort {
+  readonly name: string;
+  readonly port: number;
+}
+
+/** Where Prometheus finds a component's metrics. */
+export interface MetricsEndpoint {
+  /** The Service that fronts the pods. */
+  readonly serviceName: string;
+  readonly port: number;
+  readonly path: string;
+}
+
+const SIZED = Symbol.for('quality-billing-infra.SizedWorkload');
+
+/** Something that runs pods and states their sizing for the capacity planner. */
+export interface ISizedWorkload extends IConstruct {
+  /** Replicas, per-container resources and storage of each pod set it runs, computed when asked so later changes count. */
+  sizings(): WorkloadSizing[];
+}
+
+/** Every sized workload below `scope`, in construct-tree order. */
+export function collectSizings(scope: IConstruct): WorkloadSizing[] {
+  return scope.node.findAll()
+    .filter((c): c is ISizedWorkload & IConstruct => (c as unknown as Record<symbol, boolean>)[SIZED] === true)
+    .flatMap(c => c.sizings());
+}
+
+/** Marks a construct as a sized workload for `collectSizings`. */
+export function registerSizedWorkload(c: ISizedWorkload): void {
+  Object.defineProperty(c, SIZED, { value: true });
+}
+
+/** The name and labels a workload is known by. */
+export interface WorkloadIdentity {
+  /** Object name (DNS-1123 label). */
+  readonly name: string;
+  /** Value of `app.kubernetes.io/component`. */
+  readonly component: string;
+  /** Value of `app.kubernetes.io/version`. */
+  readonly version: string;
+  /** Value of `app.kubernetes.io/part-of`. */
+  readonly partOf?: string;
+}
+
+/**
+ * Base of every workload construct: its identity (name, recommended labels, selector) and its
+ * NetworkPolicy, whose rules follow from the connections declared on it.
+ */
+export abstract class Workload extends Construct implements ISizedWorkload {
+  /** Object name of the workload and its Service. */
+  public readonly name: string;
+  /** The recommended labels on every object of this workload. */
+  public readonly labels: Record<string, string>;
+  /** The labels that select this workload's pods. */
+  public readonly selector: Record<string, string>;
+  private readonly ingressRules: k8s.NetworkPolicyIngressRule[] = [];
+  private readonly egressRules: k8s.NetworkPolicyEgressRule[] = [];
+
+  protected constructor(scope: Construct, id: string, identity: WorkloadIdentity) {
+    super(scope, id);
+    this.name = checkDnsLabel(this.node.path, 'name', identity.name);
+    const l: RecommendedLabels = { name: identity.name, instance: instanceOf(this), component: identity.component, version: identity.version, partOf: identity.partOf };
+    this.labels = recommendedLabels(l);
+    this.selector = selectorLabels(l);
+    registerSizedWorkload(this);
+    new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        podSelector: { matchLabels: this.selector },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: Lazy.any({ produce: () => (this.ingressRules.length ? this.ingressRules : undefined) }),
+        egress: Lazy.any({ produce: () => (this.egressRules.length ? this.egressRules : undefined) }),
+      },
+    });
+  }
+
+  public abstract sizings(): WorkloadSizing[];
+
+  /** Lets `peer` reach this workload's pods on `ports` (TCP). */
+  public allowIngressFrom(peer: k8s.NetworkPolicyPeer, ports: readonly number[]): void {
+    this.ingressRules.push({ from: [peer], ports: ports.map(port => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })) });
+  }
+
+  /** Lets this workload's pods reach `peer` on `ports` (TCP). */
+  public allowEgressTo(peer: k8s.NetworkPolicyPeer, ports: readonly number[]): void {
+    this.egressRules.push({ to: [peer], ports: ports.map(port => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })) });
+  }
+
+  /** A NetworkPolicy peer that matches this workload's pods in its namespace. */
+  public get peer(): k8s.NetworkPolicyPeer {
+    return { podSelector: { matchLabels: this.selector } };
+  }
+
+  /** Allows traffic from `client` to this workload on `port`, in both workloads' policies. */
+  public acceptTrafficFrom(client: Workload, port: number): void {
+    if (client === this) throw new ValidationError(this.node.path, 'connection', client.node.path, 'a different workload');
+    this.allowIngressFrom(client.peer, [port]);
+    client.allowEgressTo(this.peer, [port]);
+  }
+}
+
+/** `app.kubernetes.io/instance`: the chart's name when there is one, so two installs never share selectors. */
+function instanceOf(c: Construct): string {
+  const chart = Chart.of(c);
+  return chart.labels['app.kubernetes.io/instance'] ?? chart.node.id.toLowerCase();
+}
