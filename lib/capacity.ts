@@ -118,7 +118,7 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
   checks.push({
     name: 'volumes fit disk',
     passed: storageTotal <= node.disk.bytes * env.nodes && biggestVolume <= node.disk.bytes,
-    detail: `volumes ${fmtMem(storageTotal)} of ${fmtMem(node.disk.bytes * env.nodes)} (${t.disk.gibibytes.toFixed(0)}GiB per node less ${fmtMem(node.reservedDisk.bytes)} for the system); largest ${fmtMem(biggestVolume)}`,
+    detail: `volumes ${fmtMem(storageTotal)} of ${fmtMem(node.disk.bytes * env.nodes)} (${Math.round(t.disk.bytes / 1e9)}GB per node less ${fmtMem(node.reservedDisk.bytes)} for the system); largest ${fmtMem(biggestVolume)}`,
   });
 
   for (const c of connections) {
@@ -165,7 +165,7 @@ export function renderCapacityReport(plan: CapacityPlan): string {
   const rule = widths.map(w => '-'.repeat(w)).join('  ');
   const t = plan.tier;
   return [
-    `Capacity report: environment ${env.name}, tier ${t.name} (${t.cpu} CPU, ${fmtMem(t.memory.bytes)}, ${t.disk.gibibytes.toFixed(0)}GiB disk per node) x ${env.nodes} node(s)`,
+    `Capacity report: environment ${env.name}, tier ${t.name} (${t.cpu} CPU, ${fmtMem(t.memory.bytes)}, ${Math.round(t.disk.bytes / 1e9)}GB disk per node) x ${env.nodes} node(s)`,
     `Allocatable per node (GKE formula): CPU ${node.cpu} (reserved ${node.reservedCpu}), memory ${fmtMem(node.memory.bytes)} (reserved ${fmtMem(node.reservedMemory.bytes)} incl. eviction), disk ${fmtMem(node.disk.bytes)}`,
     '',
     line(header), rule, ...body.map(line), rule, line(totals), line(capacity),

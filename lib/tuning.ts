@@ -100,22 +100,27 @@ export interface PostgresTuning {
 
 /** The smallest `work_mem` we accept before we say the server has too many connections for its memory. */
 export const MIN_WORK_MEM = ByteQuantity.parse('1Mi');
+/** Private memory of an idle backend process (catalog caches, stack): PostgreSQL's per-connection floor. */
+export const BACKEND_OVERHEAD = ByteQuantity.mebibytes(2);
 
 /**
  * PGTune's "web application" profile, applied to the container memory limit instead of the
  * host's RAM: shared_buffers 25 %, effective_cache_size 75 %, maintenance_work_mem 1/16
  * (at most 2 GiB), work_mem = (memory - shared_buffers) / (3 x max_connections).
- * Throws when work_mem would fall under 1 MiB: too many connections for the memory, which a
- * pooler in front or a smaller pool must fix.
+ * Throws when the connections do not fit the memory left after shared_buffers: work_mem under
+ * 1 MiB, or the backends' own overhead taking more than the two thirds that work_mem leaves.
+ * A pooler in front, more memory or smaller client pools fix it.
  */
 export function postgresTuning(memoryLimit: ByteQuantity, maxConnections: number, path = 'Postgres'): PostgresTuning {
   const mib = memoryLimit.mebibytes;
   const sharedBuffers = Math.floor(mib * 0.25);
-  const workMemKib = Math.floor(((mib - sharedBuffers) * 1024) / (3 * maxConnections));
-  if (workMemKib * 1024 < MIN_WORK_MEM.bytes) {
+  const afterBuffersKib = (mib - sharedBuffers) * 1024;
+  const workMemKib = Math.floor(afterBuffersKib / (3 * maxConnections));
+  const limit = Math.floor(Math.min(afterBuffersKib / (3 * MIN_WORK_MEM.bytes / 1024), (afterBuffersKib * 2 / 3) / (BACKEND_OVERHEAD.bytes / 1024)));
+  if (maxConnections > limit) {
     throw new ValidationError(path, 'maxConnections', maxConnections,
-      `at most ${Math.floor(((mib - sharedBuffers) * 1024) / (3 * 1024))} connections for a ${memoryLimit} memory limit ` +
-      '(work_mem would fall under 1MB): give PostgreSQL more memory, lower the clients\' pool sizes or put a pooler in front');
+      `at most ${limit} connections for a ${memoryLimit} memory limit (shared_buffers, 1MB work_mem and 2MB per backend must fit): ` +
+      'give PostgreSQL more memory, lower the clients\' pool sizes or put a pooler in front');
   }
   return {
     maxConnections,

@@ -1,0 +1,135 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { SEED_DATABASE_POOL_SIZE, uvicornWorkers } from '../lib/tuning';
+import { WorkloadSizing } from '../lib/sizing';
+import { checkInteger, checkPort, checkReplicas } from '../lib/validate';
+import { AppWorkload, AppWorkloadProps } from './app-workload';
+import { emptyDir, plainEnv, topologySpread } from './pod';
+import { MetricsEndpoint } from './workload';
+
+/** Props of `AppService`. */
+export interface AppServiceProps extends AppWorkloadProps {
+  /** Object name of the Deployment and Service. @default "api" */
+  readonly name?: string;
+  /** Pods (seed 000 §4.2 runs 3). @default 3 */
+  readonly replicas?: number;
+  /** HTTP port uvicorn listens on (seed 000 §2.5). @default 8000 */
+  readonly port?: number;
+  /** Port of the Prometheus metrics endpoint (seed 000 §2.2 PROMETHEUS_PORT). @default 9090 */
+  readonly metricsPort?: number;
+  /** uvicorn worker processes per pod. @default - from the CPU and memory limits, at most the seed's 4 */
+  readonly workers?: number;
+  /** SQLAlchemy pool per worker process (DATABASE_POOL_SIZE, seed 000 §2.2). Overflow is set to 0 so the budget is exact. @default 20 */
+  readonly databasePoolSize?: number;
+  /** ASGI application uvicorn serves. @default "main:app" */
+  readonly asgiApp?: string;
+}
+
+/**
+ * The FastAPI application under uvicorn: a Deployment that rolls out without ever dropping
+ * below its replica count, a Service, a PodDisruptionBudget and topology spread when
+ * replicated, `/health` liveness and `/ready` readiness probes (seed 000 §4.2).
+ */
+export class AppService extends AppWorkload {
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+  public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
+  public readonly replicas: number;
+  public readonly port: number;
+  public readonly metricsPort: number;
+  public readonly workers: number;
+  public readonly databasePoolSize: number;
+  /** Where Prometheus scrapes the app. */
+  public readonly metrics: MetricsEndpoint;
+  /** Extra pods a rolling update starts before it stops old ones. */
+  public readonly maxSurge = 1;
+
+  constructor(scope: Construct, id: string, props: AppServiceProps = {}) {
+    super(scope, id, { name: props.name ?? 'api', component: 'api' }, 'app', props);
+    const path = this.node.path;
+    this.replicas = checkReplicas(path, 'replicas', props.replicas ?? 3);
+    this.port = checkPort(path, 'port', props.port ?? 8000);
+    this.metricsPort = checkPort(path, 'metricsPort', props.metricsPort ?? 9090);
+    this.workers = props.workers !== undefined
+      ? checkInteger(path, 'workers', props.workers, 1, 64)
+      : uvicornWorkers(this.resources.cpuLimit, this.resources.memoryLimit);
+    this.databasePoolSize = this.checkPoolSize(props.databasePoolSize ?? SEED_DATABASE_POOL_SIZE);
+    this.metrics = { serviceName: this.name, port: this.metricsPort, path: '/metrics' };
+    const asgiApp = props.asgiApp ?? 'main:app';
+
+    this.addEnv(
+      plainEnv('DATABASE_POOL_SIZE', this.databasePoolSize),
+      plainEnv('DATABASE_MAX_OVERFLOW', 0),
+      plainEnv('PROMETHEUS_ENABLED', 'true'),
+      plainEnv('PROMETHEUS_PORT', this.metricsPort),
+      // prometheus_client's multiprocess mode: each uvicorn worker writes its samples here.
+      plainEnv('PROMETHEUS_MULTIPROC_DIR', '/var/run/prometheus'),
+      plainEnv('WEB_CONCURRENCY', this.workers),
+    );
+
+    const main = this.appContainer({
+      name: 'api',
+      command: ['uvicorn', asgiApp, '--host', '0.0.0.0', '--port', String(this.port), '--workers', String(this.workers),
+        '--timeout-graceful-shutdown', '20', '--no-server-header'],
+      ports: [{ name: 'http', containerPort: this.port }, { name: 'metrics', containerPort: this.metricsPort }],
+      volumeMounts: [{ name: 'prometheus', mountPath: '/var/run/prometheus' }],
+      livenessProbe: { httpGet: { path: '/health', port: k8s.IntOrString.fromString('http') }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+      readinessProbe: { httpGet: { path: '/ready', port: k8s.IntOrString.fromString('http') }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+      // Endpoints are removed asynchronously: keep serving for a few seconds after SIGTERM is due.
+      lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } },
+    });
+
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        replicas: this.replicas,
+        revisionHistoryLimit: 10,
+        minReadySeconds: 5,
+        progressDeadlineSeconds: 900,
+        selector: { matchLabels: this.selector },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(this.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+        template: {
+          metadata: { labels: this.labels },
+          spec: Lazy.any({
+            produce: () => ({
+              ...this.podSpec(main, { terminationGracePeriodSeconds: 45, volumes: [emptyDir('prometheus', '64Mi')] }),
+              topologySpreadConstraints: this.replicas > 1 ? topologySpread(this.selector) : undefined,
+            }),
+          }) as unknown as k8s.PodSpec,
+        },
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        selector: this.selector,
+        ports: [
+          { name: 'http', port: this.port, targetPort: k8s.IntOrString.fromString('http') },
+          { name: 'metrics', port: this.metricsPort, targetPort: k8s.IntOrString.fromString('metrics') },
+        ],
+      },
+    });
+
+    if (this.replicas > 1) {
+      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+        metadata: { name: this.name, labels: this.labels },
+        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
+      });
+    }
+  }
+
+  /** Pods during a rollout x uvicorn workers x pool size. */
+  public maxDatabaseConnections(): number {
+    return (this.replicas + this.maxSurge) * this.workers * this.databasePoolSize;
+  }
+
+  public describeDatabaseConnections(): string {
+    return `${this.name} (${this.replicas}+${this.maxSurge} surge) pods x${this.workers} workers x${this.databasePoolSize} pool`;
+  }
+
+  public sizings(): WorkloadSizing[] {
+    return [{ name: this.name, kind: 'Deployment', replicas: this.replicas, containers: [this.resources], initContainers: this.waitsFor ? [this.waitResources] : [] }];
+  }
+}

@@ -1,0 +1,152 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { ValidationError } from '../lib/errors';
+import { IMAGE_CATALOG, ImageRef } from '../lib/images';
+import { ComponentName, RESOURCE_PRESETS } from '../lib/presets';
+import { SecretKeyRef } from '../lib/secrets';
+import { APP_UID } from '../lib/security';
+import { ResourceQuantities, resources, ResourceSpec } from '../lib/sizing';
+import { tier as lookupTier, TierName } from '../lib/tiers';
+import { checkInteger, checkOneOf } from '../lib/validate';
+import { IConnectable, IConnectionClient } from './connections';
+import type { MigrationJob } from './migration-job';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { Workload, WorkloadIdentity } from './workload';
+
+/** What every process of the application shares: image, environment name, logging, secret key. */
+export interface AppSettings {
+  /** Pinned application image (`repo:tag` or `repo@sha256:…`). @default - the catalog's placeholder "quality-billing:1.0.0" */
+  readonly image?: string;
+  /** Value of APP_ENV. @default "production" */
+  readonly appEnv?: string;
+  /** Value of LOG_LEVEL (seed 000 §2.2). @default "INFO" */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+  /** APP_SECRET_KEY. @default - key "secret-key" of Secret "app-secrets" */
+  readonly secretKey?: SecretKeyRef;
+  /** Hardware tier whose resource presets apply. @default "recommended" */
+  readonly tier?: TierName;
+  /** Further plain environment variables for every process (never secrets: use a SecretKeyRef). @default - none */
+  readonly extraEnv?: Readonly<Record<string, string>>;
+}
+
+/** Props every app workload takes. */
+export interface AppWorkloadProps {
+  /** Settings shared by the API, the workers, beat and the migration job. @default - all defaults */
+  readonly settings?: AppSettings;
+  /** Requests and limits of the main container. @default - the tier's preset */
+  readonly resources?: ResourceQuantities;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Base of the constructs that run the application image (API, Celery worker, Celery beat,
+ * migration job): the shared environment, connections, and waiting for migrations.
+ */
+export abstract class AppWorkload extends Workload implements IConnectionClient {
+  public readonly image: ImageRef;
+  public readonly tier: TierName;
+  /** Requests and limits of the main container. */
+  public readonly resources: ResourceSpec;
+  /** Resources of the wait-for-migration init container. */
+  public readonly waitResources: ResourceSpec;
+  protected readonly settings: AppSettings;
+  private readonly envVars: k8s.EnvVar[] = [];
+  private migration?: MigrationJob;
+
+  protected constructor(scope: Construct, id: string, identity: Omit<WorkloadIdentity, 'version'>, component: ComponentName, props: AppWorkloadProps) {
+    const settings = props.settings ?? {};
+    const image = ImageRef.parse(settings.image ?? IMAGE_CATALOG.app.toString(), `${scope.node.path}/${id}`, 'settings.image');
+    super(scope, id, { ...identity, version: image.version });
+    const path = this.node.path;
+    this.settings = settings;
+    this.image = image;
+    this.tier = lookupTier(settings.tier ?? 'recommended', path).name;
+    this.resources = resources(props.resources ?? RESOURCE_PRESETS[this.tier][component], path, 'resources');
+    this.waitResources = resources(RESOURCE_PRESETS[this.tier].waitForMigration, path, 'waitResources');
+    const logLevel = checkOneOf(path, 'settings.logLevel', settings.logLevel ?? 'INFO', ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const);
+    this.addEnv(
+      plainEnv('APP_ENV', settings.appEnv ?? 'production'),
+      plainEnv('APP_DEBUG', 'false'),
+      secretEnv('APP_SECRET_KEY', settings.secretKey ?? SecretKeyRef.of('app-secrets', 'secret-key', path)),
+      plainEnv('LOG_LEVEL', logLevel),
+      plainEnv('LOG_FORMAT', 'json'),
+      plainEnv('PYTHONUNBUFFERED', '1'),
+    );
+    for (const [name, value] of Object.entries(settings.extraEnv ?? {})) this.addEnv(plainEnv(name, value));
+  }
+
+  public get workload(): Workload {
+    return this;
+  }
+
+  /** Connects to a database or broker: its env vars, NetworkPolicy rules and budget follow. */
+  public connectTo(target: IConnectable): this {
+    target.bind(this);
+    return this;
+  }
+
+  /**
+   * Adds environment variables in order. A name added twice keeps its first value if both are
+   * equal and is an error otherwise, so two connections can never silently fight over a variable.
+   */
+  public addEnv(...vars: k8s.EnvVar[]): void {
+    for (const v of vars) {
+      if (!ENV_NAME.test(v.name)) throw new ValidationError(this.node.path, 'env', v.name, 'an environment variable name ([A-Za-z_][A-Za-z0-9_]*)');
+      const existing = this.envVars.find(e => e.name === v.name);
+      if (!existing) { this.envVars.push(v); continue; }
+      if (JSON.stringify(existing) !== JSON.stringify(v)) {
+        throw new ValidationError(this.node.path, `env ${v.name}`, v.value ?? v.valueFrom, `one value; it is already ${JSON.stringify(existing.value ?? existing.valueFrom)}`);
+      }
+    }
+  }
+
+  /** The environment as it will be rendered (a copy). */
+  public get env(): readonly k8s.EnvVar[] {
+    return [...this.envVars];
+  }
+
+  /** Makes every pod of this workload wait until `migration` has succeeded before it starts. */
+  public waitFor(migration: MigrationJob): this {
+    if (this.migration) throw new ValidationError(this.node.path, 'waitFor', migration.node.path, 'one migration job per workload');
+    this.migration = migration;
+    migration.grantWait(this);
+    return this;
+  }
+
+  /** The migration job this workload waits for, if any. */
+  public get waitsFor(): MigrationJob | undefined {
+    return this.migration;
+  }
+
+  public abstract maxDatabaseConnections(): number;
+  public abstract describeDatabaseConnections(): string;
+
+  /** Checks a pool size prop. */
+  protected checkPoolSize(value: number): number {
+    return checkInteger(this.node.path, 'databasePoolSize', value, 1, 500);
+  }
+
+  /** The pod spec shared by the app's long-running workloads, rendered late so connections made later count. */
+  protected podSpec(main: k8s.Container, extra: { terminationGracePeriodSeconds: number; volumes?: k8s.Volume[] }): k8s.PodSpec {
+    const m = this.migration;
+    return {
+      securityContext: podSecurityContext(APP_UID),
+      serviceAccountName: m ? m.waiterServiceAccountName : undefined,
+      // Only pods that wait for a migration read the API; the others get no token at all.
+      automountServiceAccountToken: m !== undefined,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: extra.terminationGracePeriodSeconds,
+      initContainers: m ? [m.waitContainer(this.image, this.waitResources)] : undefined,
+      containers: [main],
+      volumes: [emptyDir('tmp', '256Mi'), ...(extra.volumes ?? [])],
+    };
+  }
+
+  /** The main container of an app pod; its env is the shared, late-rendered list. */
+  protected appContainer(o: Omit<Parameters<typeof restrictedContainer>[0], 'image' | 'uid' | 'resources' | 'env'> & { env?: k8s.EnvVar[] }): k8s.Container {
+    const c = restrictedContainer({ ...o, image: this.image, uid: APP_UID, resources: this.resources });
+    return { ...c, env: Lazy.any({ produce: () => [...this.envVars, ...(o.env ?? [])] }) as unknown as k8s.EnvVar[], volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(o.volumeMounts ?? [])] };
+  }
+}

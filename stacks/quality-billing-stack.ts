@@ -1,0 +1,109 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { assertCapacity, CapacityPlan, planCapacity } from '../lib/capacity';
+import { defineEnvironment, EnvironmentSpec } from '../lib/environments';
+import { SecretKeyRef } from '../lib/secrets';
+import { AppSettings } from '../constructs/app-workload';
+import { AppService } from '../constructs/app-service';
+import { CeleryBeat } from '../constructs/celery-beat';
+import { CELERY_QUEUES, CeleryWorker } from '../constructs/celery-worker';
+import { MigrationJob } from '../constructs/migration-job';
+import { Postgres } from '../constructs/postgres';
+import { Redis } from '../constructs/redis';
+import { RestrictedNamespace } from '../constructs/restricted-namespace';
+import { collectSizings } from '../constructs/workload';
+import { checkDnsLabel } from '../lib/validate';
+
+/** Props of `QualityBillingStack`. */
+export interface QualityBillingStackProps {
+  /** The environment to size and configure for (`ENVIRONMENTS.prod`, or one made with `defineEnvironment`). */
+  readonly environment: EnvironmentSpec;
+  /** Namespace everything is deployed to (seed 000 §4.1). @default "quality-billing" */
+  readonly namespace?: string;
+  /** Pinned application image. @default - the catalog's placeholder "quality-billing:1.0.0" */
+  readonly appImage?: string;
+  /** APP_SECRET_KEY. @default - Secret "app-secrets", key "secret-key" */
+  readonly appSecretKey?: SecretKeyRef;
+  /** Namespace of the ingress controller allowed to reach the API's HTTP port. @default "ingress-nginx" */
+  readonly ingressControllerNamespace?: string;
+  /** Where the Kubernetes API server listens, for pods that wait for the migration Job. @default - any address on 443 and 6443 */
+  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+}
+
+/**
+ * The quality-billing system of seed 000 for one environment: PostgreSQL, Redis, the migration
+ * Job, the FastAPI service, Celery workers and beat, in a restricted namespace with default-deny
+ * networking. Sized from the environment's tier; the constructor fails with the capacity report
+ * when the environment's hardware cannot hold it.
+ */
+export class QualityBillingStack extends Chart {
+  public readonly environment: EnvironmentSpec;
+  public readonly restrictedNamespace: RestrictedNamespace;
+  public readonly postgres: Postgres;
+  public readonly redis: Redis;
+  public readonly migration: MigrationJob;
+  public readonly api: AppService;
+  public readonly workers: readonly CeleryWorker[];
+  public readonly beat: CeleryBeat;
+  /** The capacity plan that passed. */
+  public readonly capacity: CapacityPlan;
+
+  constructor(scope: Construct, id: string, props: QualityBillingStackProps) {
+    const env = defineEnvironment(props.environment, props.environment);
+    const namespace = checkDnsLabel(`${scope.node.path}/${id}`, 'namespace', props.namespace ?? 'quality-billing');
+    super(scope, id, { namespace, labels: { 'app.kubernetes.io/instance': 'quality-billing', 'app.kubernetes.io/part-of': 'quality-billing' } });
+    this.environment = env;
+    const prefix = 'quality-billing';
+    this.restrictedNamespace = new RestrictedNamespace(this, 'Namespace', { name: namespace });
+
+    this.postgres = new Postgres(this, 'Postgres', { name: `${prefix}-postgres`, tier: env.tier, timeZone: env.timeZone });
+    this.redis = new Redis(this, 'Redis', { name: `${prefix}-redis`, tier: env.tier });
+
+    const settings: AppSettings = {
+      image: props.appImage,
+      appEnv: env.name === 'prod' ? 'production' : env.name,
+      logLevel: env.logLevel,
+      secretKey: props.appSecretKey,
+      tier: env.tier,
+    };
+    this.migration = new MigrationJob(this, 'Migration', { name: `${prefix}-migrate`, settings, apiServer: props.apiServer })
+      .connectTo(this.postgres);
+
+    this.api = new AppService(this, 'Api', { name: `${prefix}-api`, replicas: env.appReplicas, settings })
+      .connectTo(this.postgres)
+      .connectTo(this.redis.cache)
+      .connectTo(this.redis.broker)
+      .connectTo(this.redis.results)
+      .waitFor(this.migration);
+    this.api.allowIngressFrom(
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': props.ingressControllerNamespace ?? 'ingress-nginx' } } },
+      [this.api.port]);
+
+    const queueSets: string[][] = env.celeryWorkerPerQueue ? CELERY_QUEUES.map(q => [q]) : [[...CELERY_QUEUES]];
+    this.workers = queueSets.map(queues => {
+      const suffix = queues.length === 1 ? queues[0].replace(/_/g, '-') : 'worker';
+      return new CeleryWorker(this, `Worker-${suffix}`, { name: `${prefix}-celery-${suffix}`, queues, replicas: env.celeryWorkerReplicas, settings })
+        .connectTo(this.postgres)
+        .connectTo(this.redis.cache)
+        .connectTo(this.redis.broker)
+        .connectTo(this.redis.results)
+        .waitFor(this.migration);
+    });
+
+    this.beat = new CeleryBeat(this, 'Beat', { name: `${prefix}-celery-beat`, settings })
+      .connectTo(this.postgres)
+      .connectTo(this.redis.broker)
+      .waitFor(this.migration);
+
+    this.capacity = assertCapacity(env, collectSizings(this), this.connectionChecks());
+  }
+
+  /** Plans capacity again (after a consumer added workloads to this chart) without throwing. */
+  public planCapacity(): CapacityPlan {
+    return planCapacity(this.environment, collectSizings(this), this.connectionChecks());
+  }
+
+  private connectionChecks() {
+    return [{ server: this.postgres.name, budget: this.postgres.connectionBudget(), maxConnections: this.postgres.maxConnections() }];
+  }
+}
