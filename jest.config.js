@@ -5,6 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // Type checking is done once by `npm run typecheck`; ts-jest only transpiles, which keeps
   // the suite fast on small CI machines.
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   testTimeout: 120000,
 };

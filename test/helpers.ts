@@ -1,0 +1,65 @@
+import { App, Chart, Testing } from 'cdk8s';
+import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
+import { QualityBillingStack } from '../stacks/quality-billing-stack';
+
+/** A synthesized Kubernetes object, as plain JSON. */
+export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
+
+/** A chart with a namespace and the instance label, for testing single constructs. */
+export function testChart(): Chart {
+  return new Chart(Testing.app(), 'test', { namespace: 'test', labels: { 'app.kubernetes.io/instance': 'test' } });
+}
+
+/** Synthesizes a chart to plain objects. */
+export function synth(chart: Chart): K8sObject[] {
+  return Testing.synth(chart) as K8sObject[];
+}
+
+/** Builds and synthesizes the quality-billing stack for an environment. */
+export function synthStack(env: EnvironmentSpec): { stack: QualityBillingStack; objects: K8sObject[] } {
+  const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: env });
+  return { stack, objects: synth(stack) };
+}
+
+/** The shipped environments as jest table rows. */
+export const SHIPPED = Object.values(ENVIRONMENTS).map(e => [e.name, e] as const);
+
+/** The one object of a kind and name; fails the test when there is not exactly one. */
+export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
+  const found = objects.filter(o => o.kind === kind && o.metadata.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${kind}/${name}, found ${found.length} among ${objects.map(o => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found[0];
+}
+
+/** Pod template spec of a workload object (Deployment, StatefulSet, Job, CronJob). */
+export function podSpec(o: K8sObject): any {
+  if (o.kind === 'CronJob') return o.spec.jobTemplate.spec.template.spec;
+  return o.spec.template.spec;
+}
+
+/** Every workload object among `objects`. */
+export function workloads(objects: K8sObject[]): K8sObject[] {
+  return objects.filter(o => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].includes(o.kind));
+}
+
+/** Environment variables of a container as name → value or `secret:<name>/<key>`. */
+export function envOf(container: any): Record<string, string> {
+  return Object.fromEntries((container.env ?? []).map((e: any) => [e.name,
+    e.valueFrom?.secretKeyRef ? `secret:${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}` : e.value]));
+}
+
+/** Asserts `fn` throws a ValidationError naming path, field, value and what is allowed. */
+export function expectValidationError(fn: () => unknown, expected: { path?: string | RegExp; field: string; value: unknown; allowed: RegExp }): void {
+  let error: any;
+  try { fn(); } catch (e) { error = e; }
+  expect(error).toBeDefined();
+  expect(error.name).toBe('ValidationError');
+  expect(error.field).toBe(expected.field);
+  expect(error.value).toEqual(expected.value);
+  expect(error.allowed).toMatch(expected.allowed);
+  if (expected.path instanceof RegExp) expect(error.path).toMatch(expected.path);
+  else if (expected.path) expect(error.path).toBe(expected.path);
+  expect(error.message).toContain(error.path);
+  expect(error.message).toContain(expected.field);
+  expect(error.message).toContain(typeof expected.value === 'string' ? JSON.stringify(expected.value) : String(JSON.stringify(expected.value)));
+}

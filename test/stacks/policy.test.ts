@@ -1,0 +1,136 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { ENVIRONMENTS } from '../../lib/environments';
+import { SEED_EXAMPLE_SECRETS } from '../../lib/secrets';
+import { synthAll } from '../../bin/synth';
+import { K8sObject, podSpec, SHIPPED, synthStack, workloads } from '../helpers';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+
+/** Pod Security Standards "restricted", checked field by field on the synthesized pods. */
+function restrictedViolations(o: K8sObject): string[] {
+  const spec = podSpec(o);
+  const problems: string[] = [];
+  const podSc = spec.securityContext ?? {};
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+    const sc = c.securityContext ?? {};
+    const where = `${o.kind}/${o.metadata.name} container ${c.name}`;
+    if (sc.runAsNonRoot !== true && podSc.runAsNonRoot !== true) problems.push(`${where}: runAsNonRoot`);
+    if ((sc.runAsUser ?? podSc.runAsUser) === 0) problems.push(`${where}: runs as uid 0`);
+    if (sc.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation`);
+    if (sc.privileged === true) problems.push(`${where}: privileged`);
+    if (!(sc.capabilities?.drop ?? []).includes('ALL')) problems.push(`${where}: capabilities not dropped`);
+    if ((sc.capabilities?.add ?? []).some((cap: string) => cap !== 'NET_BIND_SERVICE')) problems.push(`${where}: adds capabilities`);
+    const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
+    if (!['RuntimeDefault', 'Localhost'].includes(seccomp)) problems.push(`${where}: seccomp ${seccomp}`);
+    if (sc.readOnlyRootFilesystem !== true) problems.push(`${where}: writable root filesystem`);
+  }
+  if (spec.hostNetwork || spec.hostPID || spec.hostIPC) problems.push(`${o.kind}/${o.metadata.name}: host namespaces`);
+  for (const v of spec.volumes ?? []) if (v.hostPath) problems.push(`${o.kind}/${o.metadata.name}: hostPath volume ${v.name}`);
+  return problems;
+}
+
+describe('the restricted check itself', () => {
+  it('reports a root, privileged, capability-adding container with a writable root filesystem', () => {
+    const bad = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bad' },
+      spec: { template: { spec: { hostNetwork: true, containers: [{ name: 'c', image: 'x:1', securityContext: { runAsUser: 0, privileged: true, capabilities: { add: ['SYS_ADMIN'] } } }] } } } };
+    expect(restrictedViolations(bad)).toEqual(expect.arrayContaining([
+      expect.stringContaining('runAsNonRoot'), expect.stringContaining('uid 0'), expect.stringContaining('allowPrivilegeEscalation'),
+      expect.stringContaining('privileged'), expect.stringContaining('capabilities not dropped'), expect.stringContaining('adds capabilities'),
+      expect.stringContaining('seccomp'), expect.stringContaining('writable root filesystem'), expect.stringContaining('host namespaces'),
+    ]));
+  });
+});
+
+describe.each(SHIPPED)('policy, environment %s', (_name, env) => {
+  const { objects } = synthStack(env);
+  const pods = workloads(objects);
+  const containers = pods.flatMap(o => [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers].map(c => [`${o.kind}/${o.metadata.name}/${c.name}`, c, o] as const));
+  const longRunning = pods.filter(o => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind))
+    .flatMap(o => podSpec(o).containers.map((c: any) => [`${o.kind}/${o.metadata.name}/${c.name}`, c] as const));
+
+  it('has workloads to check', () => {
+    expect(pods.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it.each(pods.map(o => [`${o.kind}/${o.metadata.name}`, o] as const))('%s meets Pod Security Standards restricted', (_id, o) => {
+    expect(restrictedViolations(o)).toEqual([]);
+  });
+
+  it.each(containers)('%s has requests and limits for CPU and memory, limits >= requests', (_id, c) => {
+    for (const r of ['cpu', 'memory']) {
+      expect(c.resources?.requests?.[r]).toBeDefined();
+      expect(c.resources?.limits?.[r]).toBeDefined();
+    }
+  });
+
+  it.each(containers)('%s uses a pinned image', (_id, c) => {
+    expect(c.image).toMatch(/(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:[a-f0-9]{64})$/);
+    expect(c.image).not.toMatch(/:latest$/);
+  });
+
+  it.each(longRunning)('%s has liveness and readiness probes that differ', (_id, c) => {
+    expect(c.livenessProbe).toBeDefined();
+    expect(c.readinessProbe).toBeDefined();
+    expect(c.livenessProbe).not.toEqual(c.readinessProbe);
+  });
+
+  it('puts every namespaced object in the namespace, which enforces restricted', () => {
+    const ns = objects.find(o => o.kind === 'Namespace')!;
+    expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(ns.metadata.namespace).toBeUndefined();
+    for (const o of objects.filter(x => x.kind !== 'Namespace')) expect(o.metadata.namespace).toBe(ns.metadata.name);
+  });
+
+  it('denies all traffic by default and allows DNS', () => {
+    const policies = objects.filter(o => o.kind === 'NetworkPolicy');
+    const deny = policies.find(p => JSON.stringify(p.spec.podSelector) === '{}' && !p.spec.ingress && !p.spec.egress);
+    expect(deny?.spec.policyTypes).toEqual(expect.arrayContaining(['Ingress', 'Egress']));
+    const dns = policies.find(p => p.spec.egress?.some((r: any) => r.ports?.some((port: any) => port.port === 53 && port.protocol === 'UDP')));
+    expect(dns).toBeDefined();
+  });
+
+  it('gives every workload a NetworkPolicy that selects its pods', () => {
+    const policies = objects.filter(o => o.kind === 'NetworkPolicy');
+    for (const w of pods) {
+      const labels = (w.kind === 'CronJob' ? w.spec.jobTemplate.spec.template.metadata.labels : w.spec.template.metadata.labels) as Record<string, string>;
+      const selecting = policies.filter(p => Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) && p.spec.podSelector.matchLabels);
+      expect(selecting.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('has no Secret objects and no secret values inline', () => {
+    expect(objects.filter(o => o.kind === 'Secret')).toEqual([]);
+    for (const [, c] of containers) {
+      for (const e of c.env ?? []) {
+        if (/PASSWORD|SECRET|TOKEN|_KEY$|PASS$/.test(e.name)) expect(e.valueFrom?.secretKeyRef).toBeDefined();
+      }
+    }
+  });
+
+  it('gives replicated Deployments a PodDisruptionBudget and topology spread, and never drops below replicas on rollout', () => {
+    for (const d of objects.filter(o => o.kind === 'Deployment' && o.spec.replicas > 1)) {
+      const pdb = objects.find(o => o.kind === 'PodDisruptionBudget' && JSON.stringify(o.spec.selector.matchLabels) === JSON.stringify(d.spec.selector.matchLabels));
+      expect(pdb).toBeDefined();
+      expect(d.spec.template.spec.topologySpreadConstraints?.length).toBeGreaterThan(0);
+      expect(d.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    }
+  });
+});
+
+describe('no secret in dist/', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'qb-policy-'));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('contains none of the seeds\' example passwords and no Secret data in any environment', () => {
+    const files = synthAll(join(outdir, 'dist'));
+    expect(files).toHaveLength(Object.keys(ENVIRONMENTS).length);
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      for (const example of SEED_EXAMPLE_SECRETS) expect(text).not.toContain(example);
+      expect(text).not.toMatch(/^kind: Secret$/m);
+      expect(text).not.toMatch(/postgresql:\/\/[^:\s]+:[^@$\s]+@/);
+      expect(text).not.toMatch(/redis:\/\/:[^$@\s][^@\s]*@/);
+    }
+  });
+});
