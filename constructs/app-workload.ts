@@ -12,7 +12,7 @@ import { checkInteger, checkOneOf } from '../lib/validate';
 import { IConnectable, IConnectionClient } from './connections';
 import type { MigrationJob } from './migration-job';
 import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
-import { Workload, WorkloadIdentity } from './workload';
+import { childPath, Workload, WorkloadIdentity } from './workload';
 
 /** What every process of the application shares: image, environment name, logging, secret key. */
 export interface AppSettings {
@@ -57,7 +57,7 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
 
   protected constructor(scope: Construct, id: string, identity: Omit<WorkloadIdentity, 'version'>, component: ComponentName, props: AppWorkloadProps) {
     const settings = props.settings ?? {};
-    const image = ImageRef.parse(settings.image ?? IMAGE_CATALOG.app.toString(), `${scope.node.path}/${id}`, 'settings.image');
+    const image = ImageRef.parse(settings.image ?? IMAGE_CATALOG.app.toString(), childPath(scope, id), 'settings.image');
     super(scope, id, { ...identity, version: image.version });
     const path = this.node.path;
     this.settings = settings;

@@ -15,7 +15,7 @@ import { ConnectionBudget, connectionBudget, ConnectionBudgetLine, postgresTunin
 import { checkDnsSubdomain, checkInteger, checkPort } from '../lib/validate';
 import { IConnectable, IConnectionClient, PostgresConnection } from './connections';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
-import { MetricsEndpoint, Workload } from './workload';
+import { childPath, MetricsEndpoint, Workload } from './workload';
 
 /** Props of `Postgres`. */
 export interface PostgresProps {
@@ -79,7 +79,7 @@ export class Postgres extends Workload implements IConnectable {
   private readonly maxConnectionsOverride?: number;
 
   constructor(scope: Construct, id: string, props: PostgresProps = {}) {
-    const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.postgres.toString(), `${scope.node.path}/${id}`, 'image');
+    const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.postgres.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'postgres', component: 'database', version: image.version });
     const path = this.node.path;
     const t = lookupTier(props.tier ?? 'recommended', path).name;
@@ -99,6 +99,8 @@ export class Postgres extends Workload implements IConnectable {
     const urlSecret = props.urlSecret ?? SecretKeyRef.of('db-credentials', 'url', path);
 
     this.connection = { host: this.name, port, database, user, passwordSecret, urlSecret };
+    // Clients connect after construction: their connections are checked against the memory at synth.
+    this.node.addValidation({ validate: () => this.memoryProblems() });
     this.metrics = { serviceName: this.name, port: EXPORTER_PORT, path: '/metrics' };
 
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
@@ -282,6 +284,17 @@ export class Postgres extends Workload implements IConnectable {
   /** Memory settings for the current `max_connections`. */
   public tuning(): PostgresTuning {
     return postgresTuning(this.resources.memoryLimit, this.maxConnections(), this.node.path);
+  }
+
+  /** Problems with fitting the clients' connections in the memory limit (empty when they fit). */
+  public memoryProblems(): string[] {
+    try {
+      this.tuning();
+      return [];
+    } catch (e) {
+      if (e instanceof ValidationError) return [e.message];
+      throw e;
+    }
   }
 
   /** The server pod, and the maintenance CronJob's pod counted as running alongside everything else. */

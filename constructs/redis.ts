@@ -13,7 +13,7 @@ import { redisMaxMemory } from '../lib/tuning';
 import { checkDnsSubdomain, checkInteger, checkPort } from '../lib/validate';
 import { IConnectable, IConnectionClient, RedisConnection } from './connections';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
-import { MetricsEndpoint, Workload } from './workload';
+import { childPath, MetricsEndpoint, Workload } from './workload';
 
 /** Props of `Redis`. */
 export interface RedisProps {
@@ -109,7 +109,7 @@ export class Redis extends Workload {
   private readonly databases: number;
 
   constructor(scope: Construct, id: string, props: RedisProps = {}) {
-    const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.redis.toString(), `${scope.node.path}/${id}`, 'image');
+    const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.redis.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'redis', component: 'cache', version: image.version });
     const path = this.node.path;
     const t = lookupTier(props.tier ?? 'recommended', path).name;

@@ -114,3 +114,8 @@ function instanceOf(c: Construct): string {
   const chart = Chart.of(c);
   return chart.labels['app.kubernetes.io/instance'] ?? chart.node.id.toLowerCase();
 }
+
+/** The path a construct will have, for errors thrown before `super()` has created it. */
+export function childPath(scope: IConstruct, id: string): string {
+  return scope.node.path ? `${scope.node.path}/${id}` : id;
+}

@@ -11,7 +11,7 @@ import { MigrationJob } from '../constructs/migration-job';
 import { Postgres } from '../constructs/postgres';
 import { Redis } from '../constructs/redis';
 import { RestrictedNamespace } from '../constructs/restricted-namespace';
-import { collectSizings } from '../constructs/workload';
+import { childPath, collectSizings } from '../constructs/workload';
 import { checkDnsLabel } from '../lib/validate';
 
 /** Props of `QualityBillingStack`. */
@@ -50,7 +50,7 @@ export class QualityBillingStack extends Chart {
 
   constructor(scope: Construct, id: string, props: QualityBillingStackProps) {
     const env = defineEnvironment(props.environment, props.environment);
-    const namespace = checkDnsLabel(`${scope.node.path}/${id}`, 'namespace', props.namespace ?? 'quality-billing');
+    const namespace = checkDnsLabel(childPath(scope, id), 'namespace', props.namespace ?? 'quality-billing');
     super(scope, id, { namespace, labels: { 'app.kubernetes.io/instance': 'quality-billing', 'app.kubernetes.io/part-of': 'quality-billing' } });
     this.environment = env;
     const prefix = 'quality-billing';
@@ -96,6 +96,8 @@ export class QualityBillingStack extends Chart {
       .waitFor(this.migration);
 
     this.capacity = assertCapacity(env, collectSizings(this), this.connectionChecks());
+    // Every connection is declared by now: fail here, before synth, if they exceed PostgreSQL's memory.
+    this.postgres.tuning();
   }
 
   /** Plans capacity again (after a consumer added workloads to this chart) without throwing. */

@@ -1,0 +1,67 @@
+import { App } from 'cdk8s';
+import { AppService } from '../../constructs/app-service';
+import { CeleryWorker } from '../../constructs/celery-worker';
+import { MigrationJob } from '../../constructs/migration-job';
+import { Postgres } from '../../constructs/postgres';
+import { Redis } from '../../constructs/redis';
+import { RestrictedNamespace } from '../../constructs/restricted-namespace';
+import { defineEnvironment } from '../../lib/environments';
+import { QualityBillingStack } from '../../stacks/quality-billing-stack';
+import { expectValidationError, testChart } from '../helpers';
+
+// Every prop that can be wrong fails at construction with the construct path, the field, the
+// value and what is allowed.
+type Case = [string, () => unknown, { path: string | RegExp; field: string; value: unknown; allowed: RegExp }];
+
+const cases: Case[] = [
+  ['replicas below 1', () => new AppService(testChart(), 'Api', { replicas: 0 }),
+    { path: 'test/Api', field: 'replicas', value: 0, allowed: /integer from 1/ }],
+  ['fractional replicas', () => new CeleryWorker(testChart(), 'Worker', { replicas: 1.5 }),
+    { path: 'test/Worker', field: 'replicas', value: 1.5, allowed: /integer/ }],
+  ['an unknown tier', () => new Postgres(testChart(), 'Postgres', { tier: 'huge' as never }),
+    { path: 'test/Postgres', field: 'tier', value: 'huge', allowed: /"minimum", "recommended"/ }],
+  ['a memory limit below its request', () => new Postgres(testChart(), 'Postgres', { resources: { cpuRequest: '1', cpuLimit: '2', memoryRequest: '2Gi', memoryLimit: '1Gi' } }),
+    { path: 'test/Postgres', field: 'resources.memoryLimit', value: '1Gi', allowed: /at or above the request 2Gi/ }],
+  ['a CPU limit below its request', () => new AppService(testChart(), 'Api', { resources: { cpuRequest: '2', cpuLimit: '500m', memoryRequest: '1Gi', memoryLimit: '1Gi' } }),
+    { path: 'test/Api', field: 'resources.cpuLimit', value: '500m', allowed: /at or above the request 2/ }],
+  ['a "latest" image', () => new AppService(testChart(), 'Api', { settings: { image: 'quality-billing:latest' } }),
+    { path: 'test/Api', field: 'settings.image', value: 'quality-billing:latest', allowed: /never "latest"/ }],
+  ['an untagged image', () => new Redis(testChart(), 'Redis', { image: 'redis' }),
+    { path: 'test/Redis', field: 'image', value: 'redis', allowed: /pinned image/ }],
+  ['a malformed memory quantity', () => new Redis(testChart(), 'Redis', { storage: '10 gigs' }),
+    { path: 'test/Redis', field: 'storage', value: '10 gigs', allowed: /byte quantity/ }],
+  ['a malformed CPU quantity', () => new CeleryWorker(testChart(), 'Worker', { resources: { cpuRequest: 'half', cpuLimit: '1', memoryRequest: '1Gi', memoryLimit: '1Gi' } }),
+    { path: 'test/Worker', field: 'resources.cpuRequest', value: 'half', allowed: /CPU quantity/ }],
+  ['a port out of range', () => new AppService(testChart(), 'Api', { port: 70000 }),
+    { path: 'test/Api', field: 'port', value: 70000, allowed: /1 to 65535/ }],
+  ['port 0', () => new Postgres(testChart(), 'Postgres', { port: 0 }),
+    { path: 'test/Postgres', field: 'port', value: 0, allowed: /1 to 65535/ }],
+  ['a schedule that is not cron', () => new Postgres(testChart(), 'Postgres', { maintenanceSchedule: 'every sunday' }),
+    { path: 'test/Postgres', field: 'maintenanceSchedule', value: 'every sunday', allowed: /five-field cron/ }],
+  ['a cron hour out of range', () => new Postgres(testChart(), 'Postgres', { maintenanceSchedule: '0 25 * * *' }),
+    { path: 'test/Postgres', field: 'maintenanceSchedule', value: '0 25 * * *', allowed: /five-field cron/ }],
+  ['a name that is not a DNS-1123 label', () => new AppService(testChart(), 'Api', { name: 'Quality_Billing' }),
+    { path: 'test/Api', field: 'name', value: 'Quality_Billing', allowed: /DNS-1123 label/ }],
+  ['a namespace that is not a DNS-1123 label', () => new RestrictedNamespace(testChart(), 'Ns', { name: 'qb.' }),
+    { path: 'test/Ns', field: 'name', value: 'qb.', allowed: /DNS-1123 label/ }],
+  ['a storage class that is not a DNS-1123 subdomain', () => new Postgres(testChart(), 'Postgres', { storageClassName: 'Fast SSD' }),
+    { path: 'test/Postgres', field: 'storageClassName', value: 'Fast SSD', allowed: /DNS-1123 subdomain/ }],
+  ['a database name PostgreSQL would need quoted', () => new Postgres(testChart(), 'Postgres', { database: 'Quality-Billing' }),
+    { path: 'test/Postgres', field: 'database', value: 'Quality-Billing', allowed: /identifier/ }],
+  ['an unknown log level', () => new CeleryWorker(testChart(), 'Worker', { settings: { logLevel: 'LOUD' as never } }),
+    { path: 'test/Worker', field: 'settings.logLevel', value: 'LOUD', allowed: /"DEBUG", "INFO"/ }],
+  ['duplicate Celery queues', () => new CeleryWorker(testChart(), 'Worker', { queues: ['default', 'default'] }),
+    { path: 'test/Worker', field: 'queues', value: ['default', 'default'], allowed: /distinct queue names/ }],
+  ['an API server address that is not a CIDR', () => new MigrationJob(testChart(), 'Migration', { apiServer: { cidr: 'kubernetes.default', ports: [443] } }),
+    { path: 'test/Migration', field: 'apiServer.cidr', value: 'kubernetes.default', allowed: /IPv4 CIDR/ }],
+  ['an environment with no nodes', () => new QualityBillingStack(new App(), 'qb', { environment: defineEnvironment({ name: 'x' }, { ...defineEnvironment({ name: 'x' }), nodes: 0 }) }),
+    { path: 'Environment "x"', field: 'nodes', value: 0, allowed: /integer from 1/ }],
+  ['a stack namespace that is not a DNS-1123 label', () => new QualityBillingStack(new App(), 'qb', { environment: defineEnvironment({ name: 'x' }), namespace: 'Quality Billing' }),
+    { path: 'qb', field: 'namespace', value: 'Quality Billing', allowed: /DNS-1123 label/ }],
+];
+
+describe('bad input', () => {
+  it.each(cases)('refuses %s with an error naming path, field, value and what is allowed', (_name, build, expected) => {
+    expectValidationError(build, expected);
+  });
+});

@@ -1,0 +1,53 @@
+import { AppService } from '../../constructs/app-service';
+import { Redis } from '../../constructs/redis';
+import { envOf, find, podSpec, synth, testChart } from '../helpers';
+
+const conf = (objects: ReturnType<typeof synth>) => Object.fromEntries(
+  find(objects, 'ConfigMap', 'redis-config').data['redis.conf'].split('\n').filter((l: string) => l && !l.startsWith('#')).map((l: string) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]));
+
+describe('Redis', () => {
+  it('never evicts keys when it is a broker, and persists with AOF', () => {
+    const chart = testChart();
+    new Redis(chart, 'Redis');
+    const c = conf(synth(chart));
+    expect(c['maxmemory-policy']).toBe('noeviction');
+    expect(c.appendonly).toBe('yes');
+    // 75 % of the recommended 1Gi limit.
+    expect(Number(c.maxmemory)).toBe(0.75 * 1024 * 1024 * 1024);
+  });
+
+  it('evicts LRU only when declared a pure cache, and then refuses a broker client', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis', { usedAsBroker: false });
+    expect(conf(synth(chart))['maxmemory-policy']).toBe('allkeys-lru');
+    const app = new AppService(chart, 'Api');
+    expect(() => app.connectTo(redis.broker)).toThrow(/usedAsBroker/);
+    expect(() => app.connectTo(redis.cache)).not.toThrow();
+  });
+
+  it('takes its password from a Secret at start, never from the config file', () => {
+    const chart = testChart();
+    new Redis(chart, 'Redis');
+    const objects = synth(chart);
+    const main = podSpec(find(objects, 'StatefulSet', 'redis')).containers[0];
+    expect(main.args).toEqual(['/etc/redis/redis.conf', '--requirepass', '$(REDIS_PASSWORD)']);
+    expect(envOf(main).REDIS_PASSWORD).toBe('secret:redis-credentials/password');
+    expect(conf(objects).requirepass).toBeUndefined();
+  });
+
+  it('hands out the seed\'s logical databases: 0 cache, 1 broker, 2 results', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis');
+    expect([redis.cache, redis.broker, redis.results].map(d => [d.connection.db, d.envVar])).toEqual([
+      [0, 'REDIS_URL'], [1, 'CELERY_BROKER_URL'], [2, 'CELERY_RESULT_BACKEND'],
+    ]);
+  });
+
+  it('exposes metrics through a redis_exporter sidecar on 9121', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis');
+    const sts = find(synth(chart), 'StatefulSet', 'redis');
+    expect(podSpec(sts).containers[1].ports[0].containerPort).toBe(9121);
+    expect(redis.metrics.port).toBe(9121);
+  });
+});

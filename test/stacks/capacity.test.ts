@@ -1,0 +1,85 @@
+import { App } from 'cdk8s';
+import { planCapacity } from '../../lib/capacity';
+import { defineEnvironment, ENVIRONMENTS } from '../../lib/environments';
+import { CapacityError } from '../../lib/errors';
+import { nodeAllocatable, TIERS } from '../../lib/tiers';
+import { QualityBillingStack } from '../../stacks/quality-billing-stack';
+import { collectSizings } from '../../constructs/workload';
+import { synthStack } from '../helpers';
+
+describe('capacity of the shipped environments', () => {
+  it('dev fits one node of the minimum tier', () => {
+    const { stack } = synthStack(ENVIRONMENTS.dev);
+    expect(stack.capacity.tier.name).toBe('minimum');
+    expect(stack.environment.nodes).toBe(1);
+    expect(stack.capacity.checks.every(c => c.passed)).toBe(true);
+  });
+
+  it('prod runs 3 API replicas on the recommended tier and still fits after losing any one node', () => {
+    const { stack } = synthStack(ENVIRONMENTS.prod);
+    expect(stack.api.replicas).toBe(3);
+    expect(stack.capacity.tier.name).toBe('recommended');
+    const nodeLoss = stack.capacity.checks.find(c => c.name === 'survives losing one node');
+    expect(nodeLoss?.passed).toBe(true);
+    // Independent of the planner: every pod's requests summed fit on nodes - 1.
+    const node = nodeAllocatable(TIERS.recommended);
+    const sizings = collectSizings(stack);
+    const cpu = sizings.reduce((n, s) => n + s.replicas * Math.max(s.containers.reduce((a, c) => a + c.cpuRequest.millicores, 0), ...(s.initContainers ?? []).map(i => i.cpuRequest.millicores)), 0);
+    expect(cpu).toBeLessThanOrEqual(node.cpu.millicores * (stack.environment.nodes - 1));
+  });
+
+  it('counts every workload of the stack, the jobs included', () => {
+    const { stack } = synthStack(ENVIRONMENTS.prod);
+    const names = stack.capacity.rows.map(r => r.workload.name);
+    expect(names).toEqual(expect.arrayContaining([
+      'quality-billing-postgres', 'quality-billing-postgres-maintenance', 'quality-billing-redis', 'quality-billing-migrate',
+      'quality-billing-api', 'quality-billing-celery-default', 'quality-billing-celery-high-priority',
+      'quality-billing-celery-low-priority', 'quality-billing-celery-beat',
+    ]));
+  });
+
+  it('sets max_connections to cover every client of PostgreSQL', () => {
+    const { stack, objects } = synthStack(ENVIRONMENTS.prod);
+    const conf = objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'quality-billing-postgres-config')!.data['postgresql.conf'];
+    const maxConnections = Number(/^max_connections = (\d+)$/m.exec(conf)![1]);
+    // Seed: app replicas x uvicorn workers x DATABASE_POOL_SIZE 20, one extra pod while rolling out.
+    const app = (3 + 1) * 4 * 20;
+    const workers = stack.workers.reduce((n, w) => n + (w.replicas + 1) * w.concurrency * w.databasePoolSize, 0);
+    const others = 2 /* migration job */ + 2 /* beat */ + 1 /* exporter */ + 1 /* maintenance */;
+    expect(maxConnections).toBeGreaterThanOrEqual(app + workers + others + 3);
+  });
+});
+
+describe('an environment that does not fit', () => {
+  it('fails at construction with the capacity table', () => {
+    const oversized = defineEnvironment({ name: 'oversized', tier: 'minimum', nodes: 1, appReplicas: 12 });
+    let error: unknown;
+    try {
+      new QualityBillingStack(new App(), 'quality-billing', { environment: oversized });
+    } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(CapacityError);
+    const e = error as CapacityError;
+    expect(e.environment).toBe('oversized');
+    expect(e.failedChecks).toContain('requests fit allocatable');
+    expect(e.report).toMatch(/^FAIL {2}requests fit allocatable/m);
+    expect(e.report).toMatch(/^quality-billing-api +Deployment +12 /m);
+    expect(e.report).toContain('RESULT: FAIL');
+  });
+
+  it('fails the node-loss check when prod-like nodes are too few to lose one', () => {
+    const tight = defineEnvironment({ name: 'tight', tier: 'minimum', nodes: 2, appReplicas: 8, survivesNodeLoss: true }, ENVIRONMENTS.prod);
+    let error: CapacityError | undefined;
+    try { new QualityBillingStack(new App(), 'quality-billing', { environment: tight }); } catch (e) { error = e as CapacityError; }
+    expect(error).toBeInstanceOf(CapacityError);
+    expect(error!.failedChecks).toContain('survives losing one node');
+    expect(error!.failedChecks).not.toContain('requests fit allocatable');
+  });
+
+  it('planCapacity reports without throwing, so a consumer can print the table', () => {
+    const { stack } = synthStack(ENVIRONMENTS.staging);
+    expect(stack.planCapacity().passed).toBe(true);
+    expect(planCapacity(defineEnvironment({ name: 'x', nodes: 1 }), [
+      ...collectSizings(stack), ...collectSizings(stack), ...collectSizings(stack), ...collectSizings(stack),
+    ]).passed).toBe(false);
+  });
+});
