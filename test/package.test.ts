@@ -1,0 +1,88 @@
+import { execFileSync } from 'child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { synthAll } from '../bin/synth';
+import { ENVIRONMENTS } from '../lib/environments';
+
+const ROOT = join(__dirname, '..');
+
+// These tests build the package once and use the compiled output, as a user does. They live in
+// one file so that no two jest workers run `tsc` into build/ at the same time.
+
+beforeAll(() => { execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'pipe' }); });
+
+describe('entry points (built JavaScript, as a user runs them)', () => {
+  it('the built synth exits 1 with the capacity table and writes nothing when an environment does not fit', () => {
+    const work = mkdtempSync(join(tmpdir(), 'qb-bin-'));
+    try {
+      const script = `
+        const { synthAll } = require(${JSON.stringify(join(ROOT, 'build/bin/synth.js'))});
+        const { defineEnvironment } = require(${JSON.stringify(join(ROOT, 'build/lib/environments.js'))});
+        try { synthAll(process.argv[1], [defineEnvironment({ name: 'big', nodes: 1, appReplicas: 40 })]); } catch (e) { console.error(e.message); process.exit(1); }`;
+      let status = 0; let stderr = '';
+      try { execFileSync('node', ['-e', script, join(work, 'dist')], { stdio: 'pipe' }); } catch (e: any) { status = e.status; stderr = String(e.stderr); }
+      expect(status).toBe(1);
+      expect(stderr).toMatch(/FAIL {2}requests fit allocatable/);
+      expect(existsSync(join(work, 'dist'))).toBe(false);
+    } finally { rmSync(work, { recursive: true, force: true }); }
+  });
+
+  it('npx cdk8s synth writes the same manifests as npm run synth', () => {
+    const work = mkdtempSync(join(tmpdir(), 'qb-cdk8s-'));
+    try {
+      execFileSync('npx', ['cdk8s', 'synth', '--check-upgrade=false', '--output', join(work, 'out')], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' } });
+      const expected = synthAll(join(work, 'direct')).map(f => readFileSync(f, 'utf8'));
+      const actual = ['dev', 'prod', 'staging'].map(env => readFileSync(join(work, 'out', env, 'quality-billing.k8s.yaml'), 'utf8'));
+      expect(actual).toEqual(expected);
+    } finally { rmSync(work, { recursive: true, force: true }); }
+  });
+
+  it('npm run capacity prints a PASS report for every shipped environment', () => {
+    const out = execFileSync('node', [join(ROOT, 'build/bin/capacity.js')], { cwd: ROOT, encoding: 'utf8' });
+    for (const env of Object.keys(ENVIRONMENTS)) expect(out).toContain(`Capacity report: environment ${env},`);
+    expect(out.match(/^RESULT: PASS$/gm)).toHaveLength(3);
+    expect(out).toMatch(/max_connections$/m);
+  });
+});
+
+describe('the packed library', () => {
+  it('installs from its npm tarball and compiles a consumer chart that imports its constructs', () => {
+    const work = mkdtempSync(join(tmpdir(), 'qb-pack-'));
+    try {
+      // `npm pack` runs the prepack build, so this also proves the tarball carries what it needs.
+      const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
+      const consumer = join(work, 'consumer');
+      execFileSync('mkdir', ['-p', consumer]);
+      writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '0.0.0', private: true }));
+      const pinned = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).devDependencies;
+      // Offline first: npm ci has filled the cache with the same pinned versions.
+      execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(work, tarball),
+        `typescript@${pinned.typescript}`, `@types/node@${pinned['@types/node']}`], { cwd: consumer, stdio: 'pipe' });
+      writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'commonjs', esModuleInterop: true, outDir: 'out', types: ['node'] } }));
+      writeFileSync(join(consumer, 'main.ts'), `
+import { App, Chart } from 'cdk8s';
+import { AppService, CeleryWorker, Postgres, Redis, QualityBillingStack, ENVIRONMENTS, SecretKeyRef, planCapacity, collectSizings } from 'quality-billing-infra';
+
+const app = new App({ outdir: 'manifests' });
+const chart = new Chart(app, 'my-team', { namespace: 'my-team' });
+const db = new Postgres(chart, 'Db', { name: 'orders-db', tier: 'minimum', passwordSecret: SecretKeyRef.of('orders-db', 'password') });
+const redis = new Redis(chart, 'Cache', { name: 'orders-cache', tier: 'minimum' });
+new AppService(chart, 'Api', { name: 'orders-api', replicas: 2, settings: { image: 'orders:3.1.4', tier: 'minimum' } })
+  .connectTo(db).connectTo(redis.cache);
+new CeleryWorker(chart, 'Worker', { name: 'orders-worker', queues: ['default'], settings: { image: 'orders:3.1.4', tier: 'minimum' } }).connectTo(db);
+const plan = planCapacity(ENVIRONMENTS.staging, collectSizings(chart));
+new QualityBillingStack(app, 'quality-billing', { environment: ENVIRONMENTS.dev });
+app.synth();
+console.log(plan.passed ? 'capacity PASS' : 'capacity FAIL');
+`);
+      execFileSync(join(consumer, 'node_modules/.bin/tsc'), ['-p', '.'], { cwd: consumer, stdio: 'pipe' });
+      const out = execFileSync('node', ['out/main.js'], { cwd: consumer, encoding: 'utf8' });
+      expect(out.trim()).toBe('capacity PASS');
+      const manifests = readdirSync(join(consumer, 'manifests'));
+      expect(manifests.sort()).toEqual(['my-team.k8s.yaml', 'quality-billing.k8s.yaml']);
+      expect(readFileSync(join(consumer, 'manifests', 'my-team.k8s.yaml'), 'utf8')).toContain('name: orders-db');
+      expect(existsSync(join(consumer, 'node_modules/quality-billing-infra/build/index.d.ts'))).toBe(true);
+    } finally { rmSync(work, { recursive: true, force: true }); }
+  });
+});
