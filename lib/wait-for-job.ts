@@ -5,14 +5,15 @@
  *
  * It reads the Job through the API with the pod's service-account token and exits 0 once
  * `status.succeeded >= 1`, 1 if the Job has the Failed condition or the deadline passes.
- * Environment: JOB_NAME, WAIT_TIMEOUT_SECONDS; KUBERNETES_SERVICE_HOST/PORT are set by the
- * kubelet. API_BASE_URL and SA_DIR exist for tests that run it against a stub API.
+ * Environment: JOB_NAME, WAIT_TIMEOUT_SECONDS, POLL_SECONDS (default 5); KUBERNETES_SERVICE_HOST/PORT
+ * are set by the kubelet. API_BASE_URL and SA_DIR exist for tests that run it against a stub API.
  */
 export const WAIT_FOR_JOB_PY = `
 import json, os, ssl, sys, time, urllib.error, urllib.request
 sa = os.environ.get("SA_DIR", "/var/run/secrets/kubernetes.io/serviceaccount")
 job = os.environ["JOB_NAME"]
 deadline = time.monotonic() + int(os.environ.get("WAIT_TIMEOUT_SECONDS", "1800"))
+poll = float(os.environ.get("POLL_SECONDS", "5"))
 base = os.environ.get("API_BASE_URL") or "https://%s:%s" % (os.environ["KUBERNETES_SERVICE_HOST"], os.environ["KUBERNETES_SERVICE_PORT"])
 ctx = ssl.create_default_context(cafile=os.path.join(sa, "ca.crt")) if base.startswith("https") else None
 ns = open(os.path.join(sa, "namespace")).read().strip()
@@ -35,5 +36,5 @@ while True:
     if time.monotonic() > deadline:
         print("gave up waiting for job %s" % job, flush=True)
         sys.exit(1)
-    time.sleep(5)
+    time.sleep(poll)
 `.trimStart();
