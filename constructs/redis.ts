@@ -174,7 +174,7 @@ export class Redis extends Workload {
                 uid: DATABASE_IMAGE_UID,
                 resources: this.resources,
                 command: ['redis-server'],
-                args: ['/etc/redis/redis.conf', '--requirepass', '$(REDIS_PASSWORD)'],
+                args: ['/etc/redis/redis.conf', '--dir', '/data', '--requirepass', '$(REDIS_PASSWORD)'],
                 env: [secretEnv('REDIS_PASSWORD', this.passwordSecret), secretEnv('REDISCLI_AUTH', this.passwordSecret)],
                 ports: [{ name: 'redis', containerPort: this.port }],
                 volumeMounts: [

@@ -15,8 +15,8 @@ export interface RedisConfigOptions {
 
 /**
  * Renders redis.conf: append-only persistence with per-second fsync plus RDB snapshots, so a
- * restart loses at most a second of queued tasks. The password is not here: it is passed as
- * `--requirepass $(REDIS_PASSWORD)` from a Secret at start.
+ * restart loses at most a second of queued tasks. Neither the password nor the data directory is
+ * here: the pod passes `--dir /data --requirepass $(REDIS_PASSWORD)` (from a Secret) at start.
  */
 export function renderRedisConf(o: RedisConfigOptions): string {
   return [
@@ -24,7 +24,6 @@ export function renderRedisConf(o: RedisConfigOptions): string {
     'bind 0.0.0.0',
     `port ${o.port}`,
     'protected-mode yes',
-    'dir /data',
     `databases ${o.databases}`,
     `maxmemory ${o.maxMemory.bytes}`,
     `maxmemory-policy ${o.maxMemoryPolicy}`,

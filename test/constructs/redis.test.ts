@@ -30,7 +30,7 @@ describe('Redis', () => {
     new Redis(chart, 'Redis');
     const objects = synth(chart);
     const main = podSpec(find(objects, 'StatefulSet', 'redis')).containers[0];
-    expect(main.args).toEqual(['/etc/redis/redis.conf', '--requirepass', '$(REDIS_PASSWORD)']);
+    expect(main.args).toEqual(['/etc/redis/redis.conf', '--dir', '/data', '--requirepass', '$(REDIS_PASSWORD)']);
     expect(envOf(main).REDIS_PASSWORD).toBe('secret:redis-credentials/password');
     expect(conf(objects).requirepass).toBeUndefined();
   });

@@ -1,0 +1,65 @@
+import { execFileSync, spawn, ChildProcess } from 'child_process';
+import { existsSync, readdirSync } from 'fs';
+import { createServer } from 'net';
+
+/**
+ * Finds a server binary from Debian's packages. The real-tool tests fail (never skip) when it is
+ * missing: .ci/run installs postgresql and redis-server; locally, `apt-get install` them.
+ */
+export function debianBinary(name: string): string {
+  const candidates = [`/usr/bin/${name}`, `/usr/sbin/${name}`, `/usr/local/bin/${name}`];
+  if (existsSync('/usr/lib/postgresql')) {
+    for (const v of readdirSync('/usr/lib/postgresql').sort().reverse()) candidates.push(`/usr/lib/postgresql/${v}/bin/${name}`);
+  }
+  const found = candidates.find(existsSync);
+  if (!found) throw new Error(`${name} not found: install Debian's postgresql and redis-server (see .ci/run)`);
+  return found;
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a command as `user` when we are root (PostgreSQL refuses to run as root), else as ourselves. */
+export function asUser(user: string, command: string, args: string[]): [string, string[]] {
+  if (process.getuid && process.getuid() === 0) return ['runuser', ['-u', user, '--', command, ...args]];
+  return [command, args];
+}
+
+export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): string {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+}
+
+/** Starts a server and resolves once `ready()` succeeds; rejects with its output if it exits first. */
+export async function startServer(command: string, args: string[], ready: () => boolean, timeoutMs = 30000): Promise<ChildProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', d => { output += d; });
+  child.stderr?.on('data', d => { output += d; });
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${output}`);
+    try { if (ready()) return child; } catch { /* not yet */ }
+    await new Promise(r => setTimeout(r, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${command} did not become ready in ${timeoutMs} ms:\n${output}`);
+}
+
+/** Stops a server and waits for it to exit. */
+export async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  await new Promise<void>(resolve => {
+    const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 15000);
+    child.once('exit', () => { clearTimeout(t); resolve(); });
+    child.kill(signal);
+  });
+}
