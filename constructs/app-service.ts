@@ -1,11 +1,10 @@
-import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SEED_DATABASE_POOL_SIZE, uvicornWorkers } from '../lib/tuning';
 import { WorkloadSizing } from '../lib/sizing';
 import { checkInteger, checkPort, checkReplicas } from '../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
-import { emptyDir, plainEnv, topologySpread } from './pod';
+import { emptyDir, plainEnv } from './pod';
 import { MetricsEndpoint } from './workload';
 
 /** Props of `AppService`. */
@@ -80,26 +79,12 @@ export class AppService extends AppWorkload {
       lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } },
     });
 
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        replicas: this.replicas,
-        revisionHistoryLimit: 10,
-        minReadySeconds: 5,
-        progressDeadlineSeconds: 900,
-        selector: { matchLabels: this.selector },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(this.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
-        template: {
-          metadata: { labels: this.labels },
-          spec: Lazy.any({
-            produce: () => ({
-              ...this.podSpec(main, { terminationGracePeriodSeconds: 45, volumes: [emptyDir('prometheus', '64Mi')] }),
-              topologySpreadConstraints: this.replicas > 1 ? topologySpread(this.selector) : undefined,
-            }),
-          }) as unknown as k8s.PodSpec,
-        },
-      },
+    const { deployment, podDisruptionBudget } = this.rollingDeployment(main, {
+      replicas: this.replicas, maxSurge: this.maxSurge, minReadySeconds: 5,
+      terminationGracePeriodSeconds: 45, volumes: [emptyDir('prometheus', '64Mi')],
     });
+    this.deployment = deployment;
+    this.podDisruptionBudget = podDisruptionBudget;
 
     this.service = new k8s.KubeService(this, 'Service', {
       metadata: { name: this.name, labels: this.labels },
@@ -111,13 +96,6 @@ export class AppService extends AppWorkload {
         ],
       },
     });
-
-    if (this.replicas > 1) {
-      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata: { name: this.name, labels: this.labels },
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-      });
-    }
   }
 
   /** Pods during a rollout x uvicorn workers x pool size. */
@@ -130,6 +108,6 @@ export class AppService extends AppWorkload {
   }
 
   public sizings(): WorkloadSizing[] {
-    return [{ name: this.name, kind: 'Deployment', replicas: this.replicas, containers: [this.resources], initContainers: this.waitsFor ? [this.waitResources] : [] }];
+    return [this.podSizing('Deployment', this.replicas)];
   }
 }

@@ -6,12 +6,12 @@ import { IMAGE_CATALOG, ImageRef } from '../lib/images';
 import { ComponentName, RESOURCE_PRESETS } from '../lib/presets';
 import { SecretKeyRef } from '../lib/secrets';
 import { APP_UID } from '../lib/security';
-import { ResourceQuantities, resources, ResourceSpec } from '../lib/sizing';
+import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
 import { tier as lookupTier, TierName } from '../lib/tiers';
 import { checkInteger, checkOneOf } from '../lib/validate';
 import { IConnectable, IConnectionClient } from './connections';
 import type { MigrationJob } from './migration-job';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv, topologySpread } from './pod';
 import { childPath, Workload, WorkloadIdentity } from './workload';
 
 /** What every process of the application shares: image, environment name, logging, secret key. */
@@ -149,4 +149,53 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
     const c = restrictedContainer({ ...o, image: this.image, uid: APP_UID, resources: this.resources });
     return { ...c, env: Lazy.any({ produce: () => [...this.envVars, ...(o.env ?? [])] }) as unknown as k8s.EnvVar[], volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(o.volumeMounts ?? [])] };
   }
+
+  /**
+   * A Deployment that rolls out one extra pod at a time and never drops below `replicas`
+   * (zero downtime, seed 004), spread across nodes and with a PodDisruptionBudget when replicated.
+   */
+  protected rollingDeployment(main: k8s.Container, o: RollingDeploymentOptions): { deployment: k8s.KubeDeployment; podDisruptionBudget?: k8s.KubePodDisruptionBudget } {
+    const deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: {
+        replicas: o.replicas,
+        revisionHistoryLimit: 10,
+        minReadySeconds: o.minReadySeconds,
+        progressDeadlineSeconds: 900,
+        selector: { matchLabels: this.selector },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(o.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+        template: {
+          metadata: { labels: this.labels },
+          spec: Lazy.any({
+            produce: () => ({
+              ...this.podSpec(main, { terminationGracePeriodSeconds: o.terminationGracePeriodSeconds, volumes: o.volumes }),
+              topologySpreadConstraints: o.replicas > 1 ? topologySpread(this.selector) : undefined,
+            }),
+          }) as unknown as k8s.PodSpec,
+        },
+      },
+    });
+    const podDisruptionBudget = o.replicas > 1
+      ? new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+        metadata: { name: this.name, labels: this.labels },
+        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
+      })
+      : undefined;
+    return { deployment, podDisruptionBudget };
+  }
+
+  /** The sizing of this workload's pods: the main container, and the wait container when it waits. */
+  protected podSizing(kind: WorkloadSizing['kind'], replicas: number): WorkloadSizing {
+    return { name: this.name, kind, replicas, containers: [this.resources], initContainers: this.migration ? [this.waitResources] : [] };
+  }
+}
+
+/** Options of `AppWorkload.rollingDeployment`. */
+export interface RollingDeploymentOptions {
+  readonly replicas: number;
+  /** Extra pods a rollout starts before it stops old ones. */
+  readonly maxSurge: number;
+  readonly terminationGracePeriodSeconds: number;
+  readonly volumes?: k8s.Volume[];
+  readonly minReadySeconds?: number;
 }

@@ -60,6 +60,6 @@ export class CeleryBeat extends AppWorkload {
   }
 
   public sizings(): WorkloadSizing[] {
-    return [{ name: this.name, kind: 'Deployment', replicas: 1, containers: [this.resources], initContainers: this.waitsFor ? [this.waitResources] : [] }];
+    return [this.podSizing('Deployment', 1)];
   }
 }

@@ -1,4 +1,3 @@
-import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ValidationError } from '../lib/errors';
@@ -6,7 +5,7 @@ import { WorkloadSizing } from '../lib/sizing';
 import { celeryConcurrency } from '../lib/tuning';
 import { checkInteger, checkReplicas } from '../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
-import { execProbe, plainEnv, topologySpread } from './pod';
+import { execProbe, plainEnv } from './pod';
 
 /** The queues of seed 000 §2.5 (`-Q default,high_priority,low_priority`). */
 export const CELERY_QUEUES = ['default', 'high_priority', 'low_priority'] as const;
@@ -77,32 +76,9 @@ export class CeleryWorker extends AppWorkload {
       readinessProbe: execProbe(inspect('active_queues', 10), { initialDelaySeconds: 20, periodSeconds: 30, timeoutSeconds: 30, failureThreshold: 3 }),
     });
 
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        replicas: this.replicas,
-        revisionHistoryLimit: 10,
-        progressDeadlineSeconds: 900,
-        selector: { matchLabels: this.selector },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(this.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
-        template: {
-          metadata: { labels: { ...this.labels, 'celery.quality-billing/queues': queues.join('.') } },
-          spec: Lazy.any({
-            produce: () => ({
-              ...this.podSpec(main, { terminationGracePeriodSeconds: grace }),
-              topologySpreadConstraints: this.replicas > 1 ? topologySpread(this.selector) : undefined,
-            }),
-          }) as unknown as k8s.PodSpec,
-        },
-      },
-    });
-
-    if (this.replicas > 1) {
-      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata: { name: this.name, labels: this.labels },
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-      });
-    }
+    const { deployment, podDisruptionBudget } = this.rollingDeployment(main, { replicas: this.replicas, maxSurge: this.maxSurge, terminationGracePeriodSeconds: grace });
+    this.deployment = deployment;
+    this.podDisruptionBudget = podDisruptionBudget;
   }
 
   /** Pods during a rollout x prefork children x pool size. */
@@ -115,6 +91,6 @@ export class CeleryWorker extends AppWorkload {
   }
 
   public sizings(): WorkloadSizing[] {
-    return [{ name: this.name, kind: 'Deployment', replicas: this.replicas, containers: [this.resources], initContainers: this.waitsFor ? [this.waitResources] : [] }];
+    return [this.podSizing('Deployment', this.replicas)];
   }
 }

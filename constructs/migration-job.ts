@@ -128,6 +128,6 @@ export class MigrationJob extends AppWorkload {
   }
 
   public sizings(): WorkloadSizing[] {
-    return [{ name: this.name, kind: 'Job', replicas: 1, containers: [this.resources] }];
+    return [this.podSizing('Job', 1)];
   }
 }
