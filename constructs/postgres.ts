@@ -15,6 +15,7 @@ import { ConnectionBudget, connectionBudget, ConnectionBudgetLine, postgresTunin
 import { checkDnsSubdomain, checkInteger, checkPort } from '../lib/validate';
 import { IConnectable, IConnectionClient, PostgresConnection } from './connections';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { statefulServer } from './stateful-server';
 import { childPath, MetricsEndpoint, Workload } from './workload';
 
 /** Props of `Postgres`. */
@@ -110,17 +111,6 @@ export class Postgres extends Workload implements IConnectable {
       },
     });
 
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        selector: this.selector,
-        ports: [
-          { name: 'postgres', port, targetPort: k8s.IntOrString.fromString('postgres') },
-          { name: 'metrics', port: EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics') },
-        ],
-      },
-    });
-
     const pgEnv = [
       plainEnv('POSTGRES_DB', database),
       plainEnv('POSTGRES_USER', user),
@@ -131,76 +121,51 @@ export class Postgres extends Workload implements IConnectable {
     // pg_isready only asks the postmaster whether it accepts connections: cheap enough for every 10 s.
     const isReady = ['pg_isready', '--host', '127.0.0.1', '--port', String(port), '--username', user, '--dbname', database];
 
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        serviceName: this.name,
-        replicas: 1,
-        selector: { matchLabels: this.selector },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        template: {
-          metadata: { labels: this.labels },
-          spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(DATABASE_IMAGE_UID),
-            // A fast shutdown writes a checkpoint; give it time rather than SIGKILL a database.
-            terminationGracePeriodSeconds: 120,
-            containers: [
-              restrictedContainer({
-                name: 'postgres',
-                image,
-                uid: DATABASE_IMAGE_UID,
-                resources: this.resources,
-                args: ['postgres', '-c', 'config_file=/etc/postgresql/postgresql.conf'],
-                env: pgEnv,
-                ports: [{ name: 'postgres', containerPort: port }],
-                volumeMounts: [
-                  { name: 'data', mountPath: '/var/lib/postgresql/data' },
-                  { name: 'config', mountPath: '/etc/postgresql', readOnly: true },
-                  { name: 'run', mountPath: '/var/run/postgresql' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                  { name: 'shm', mountPath: '/dev/shm' },
-                ],
-                // Crash recovery of a large WAL can take minutes: the startup probe allows 10.
-                startupProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 }),
-                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(port) }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
-                readinessProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
-              }),
-              restrictedContainer({
-                name: 'exporter',
-                image: exporterImage,
-                uid: DATABASE_IMAGE_UID,
-                resources: this.exporterResources,
-                env: [
-                  plainEnv('DATA_SOURCE_URI', `127.0.0.1:${port}/${database}?sslmode=disable`),
-                  plainEnv('DATA_SOURCE_USER', user),
-                  secretEnv('DATA_SOURCE_PASS', passwordSecret),
-                ],
-                ports: [{ name: 'metrics', containerPort: EXPORTER_PORT }],
-                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
-                readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
-              }),
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: `${this.name}-config` } },
-              emptyDir('run', '16Mi'),
-              emptyDir('tmp', '1Gi'),
-              // Parallel queries use POSIX shared memory; the container runtime's 64 MiB default is too small.
-              emptyDir('shm', '256Mi', 'Memory'),
-            ],
-          },
-        },
-        volumeClaimTemplates: [{
-          metadata: { name: 'data', labels: this.selector },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: props.storageClassName,
-            resources: { requests: { storage: k8s.Quantity.fromString(this.storage.toString()) } },
-          },
-        }],
-      },
+    const server = restrictedContainer({
+      name: 'postgres',
+      image,
+      uid: DATABASE_IMAGE_UID,
+      resources: this.resources,
+      args: ['postgres', '-c', 'config_file=/etc/postgresql/postgresql.conf'],
+      env: pgEnv,
+      ports: [{ name: 'postgres', containerPort: port }],
+      volumeMounts: [
+        { name: 'data', mountPath: '/var/lib/postgresql/data' },
+        { name: 'config', mountPath: '/etc/postgresql', readOnly: true },
+        { name: 'run', mountPath: '/var/run/postgresql' },
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'shm', mountPath: '/dev/shm' },
+      ],
+      // Crash recovery of a large WAL can take minutes: the startup probe allows 10.
+      startupProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 }),
+      livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(port) }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+      readinessProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
     });
+    ({ service: this.service, statefulSet: this.statefulSet } = statefulServer(this, {
+      server,
+      port: { name: 'postgres', number: port },
+      exporter: {
+        image: exporterImage,
+        resources: this.exporterResources,
+        port: EXPORTER_PORT,
+        env: [
+          plainEnv('DATA_SOURCE_URI', `127.0.0.1:${port}/${database}?sslmode=disable`),
+          plainEnv('DATA_SOURCE_USER', user),
+          secretEnv('DATA_SOURCE_PASS', passwordSecret),
+        ],
+      },
+      storage: this.storage,
+      storageClassName: props.storageClassName,
+      volumes: [
+        { name: 'config', configMap: { name: `${this.name}-config` } },
+        emptyDir('run', '16Mi'),
+        emptyDir('tmp', '1Gi'),
+        // Parallel queries use POSIX shared memory; the container runtime's 64 MiB default is too small.
+        emptyDir('shm', '256Mi', 'Memory'),
+      ],
+      // A fast shutdown writes a checkpoint; give it time rather than SIGKILL a database.
+      terminationGracePeriodSeconds: 120,
+    }));
 
     // Seed 000 §5.3: VACUUM ANALYZE and REINDEX on a schedule. CONCURRENTLY keeps the tables writable.
     const maintenanceScript = [

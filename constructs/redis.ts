@@ -12,7 +12,8 @@ import { tier as lookupTier, TierName } from '../lib/tiers';
 import { redisMaxMemory } from '../lib/tuning';
 import { checkDnsSubdomain, checkInteger, checkPort } from '../lib/validate';
 import { IConnectable, IConnectionClient, RedisConnection } from './connections';
-import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { emptyDir, execProbe, plainEnv, restrictedContainer, secretEnv } from './pod';
+import { statefulServer } from './stateful-server';
 import { childPath, MetricsEndpoint, Workload } from './workload';
 
 /** Props of `Redis`. */
@@ -140,80 +141,41 @@ export class Redis extends Workload {
       },
     });
 
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        selector: this.selector,
-        ports: [
-          { name: 'redis', port: this.port, targetPort: k8s.IntOrString.fromString('redis') },
-          { name: 'metrics', port: EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics') },
-        ],
-      },
-    });
-
     // redis-cli reads REDISCLI_AUTH, so the password is not on the probe's command line.
     const ping = ['sh', '-c', `redis-cli -h 127.0.0.1 -p ${this.port} ping | grep -q PONG`];
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        serviceName: this.name,
-        replicas: 1,
-        selector: { matchLabels: this.selector },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        template: {
-          metadata: { labels: this.labels },
-          spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(DATABASE_IMAGE_UID),
-            terminationGracePeriodSeconds: 60,
-            containers: [
-              restrictedContainer({
-                name: 'redis',
-                image,
-                uid: DATABASE_IMAGE_UID,
-                resources: this.resources,
-                command: ['redis-server'],
-                args: ['/etc/redis/redis.conf', '--dir', '/data', '--requirepass', '$(REDIS_PASSWORD)'],
-                env: [secretEnv('REDIS_PASSWORD', this.passwordSecret), secretEnv('REDISCLI_AUTH', this.passwordSecret)],
-                ports: [{ name: 'redis', containerPort: this.port }],
-                volumeMounts: [
-                  { name: 'data', mountPath: '/data' },
-                  { name: 'config', mountPath: '/etc/redis', readOnly: true },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-                // Loading a large AOF at start can take minutes.
-                startupProbe: execProbe(ping, { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 }),
-                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(this.port) }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
-                readinessProbe: execProbe(ping, { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 }),
-              }),
-              restrictedContainer({
-                name: 'exporter',
-                image: exporterImage,
-                uid: DATABASE_IMAGE_UID,
-                resources: this.exporterResources,
-                env: [plainEnv('REDIS_ADDR', `redis://127.0.0.1:${this.port}`), secretEnv('REDIS_PASSWORD', this.passwordSecret)],
-                ports: [{ name: 'metrics', containerPort: EXPORTER_PORT }],
-                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
-                readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
-              }),
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: `${this.name}-config` } },
-              emptyDir('tmp', '64Mi'),
-            ],
-          },
-        },
-        volumeClaimTemplates: [{
-          metadata: { name: 'data', labels: this.selector },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: props.storageClassName,
-            resources: { requests: { storage: k8s.Quantity.fromString(this.storage.toString()) } },
-          },
-        }],
-      },
+    const server = restrictedContainer({
+      name: 'redis',
+      image,
+      uid: DATABASE_IMAGE_UID,
+      resources: this.resources,
+      command: ['redis-server'],
+      args: ['/etc/redis/redis.conf', '--dir', '/data', '--requirepass', '$(REDIS_PASSWORD)'],
+      env: [secretEnv('REDIS_PASSWORD', this.passwordSecret), secretEnv('REDISCLI_AUTH', this.passwordSecret)],
+      ports: [{ name: 'redis', containerPort: this.port }],
+      volumeMounts: [
+        { name: 'data', mountPath: '/data' },
+        { name: 'config', mountPath: '/etc/redis', readOnly: true },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+      // Loading a large AOF at start can take minutes.
+      startupProbe: execProbe(ping, { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 }),
+      livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(this.port) }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
+      readinessProbe: execProbe(ping, { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 }),
     });
+    ({ service: this.service, statefulSet: this.statefulSet } = statefulServer(this, {
+      server,
+      port: { name: 'redis', number: this.port },
+      exporter: {
+        image: exporterImage,
+        resources: this.exporterResources,
+        port: EXPORTER_PORT,
+        env: [plainEnv('REDIS_ADDR', `redis://127.0.0.1:${this.port}`), secretEnv('REDIS_PASSWORD', this.passwordSecret)],
+      },
+      storage: this.storage,
+      storageClassName: props.storageClassName,
+      volumes: [{ name: 'config', configMap: { name: `${this.name}-config` } }, emptyDir('tmp', '64Mi')],
+      terminationGracePeriodSeconds: 60,
+    }));
   }
 
   /** A logical database handed to clients under `envVar`. */
