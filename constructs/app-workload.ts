@@ -52,6 +52,8 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
   /** Resources of the wait-for-migration init container. */
   public readonly waitResources: ResourceSpec;
   protected readonly settings: AppSettings;
+  /** LOG_LEVEL, also passed to Celery's `--loglevel`. */
+  protected readonly logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
   private readonly envVars: k8s.EnvVar[] = [];
   private migration?: MigrationJob;
 
@@ -66,6 +68,7 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[this.tier][component], path, 'resources');
     this.waitResources = resources(RESOURCE_PRESETS[this.tier].waitForMigration, path, 'waitResources');
     const logLevel = checkOneOf(path, 'settings.logLevel', settings.logLevel ?? 'INFO', ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const);
+    this.logLevel = logLevel;
     this.addEnv(
       plainEnv('APP_ENV', settings.appEnv ?? 'production'),
       plainEnv('APP_DEBUG', 'false'),

@@ -29,7 +29,7 @@ export class CeleryBeat extends AppWorkload {
     this.addEnv(plainEnv('DATABASE_POOL_SIZE', this.poolSize), plainEnv('DATABASE_MAX_OVERFLOW', 0));
     const main = this.appContainer({
       name: 'beat',
-      command: ['celery', '-A', celeryApp, 'beat', '--loglevel', 'INFO',
+      command: ['celery', '-A', celeryApp, 'beat', '--loglevel', this.logLevel,
         '--schedule', '/var/run/celery/celerybeat-schedule', '--pidfile', '/var/run/celery/beat.pid'],
       volumeMounts: [{ name: 'celery', mountPath: '/var/run/celery' }],
       livenessProbe: execProbe(['sh', '-c', 'find /var/run/celery -name "celerybeat-schedule*" -mmin -10 | grep -q .'],

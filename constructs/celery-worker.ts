@@ -70,7 +70,7 @@ export class CeleryWorker extends AppWorkload {
     const inspect = (cmd: string, timeout: number) => ['sh', '-c', `exec celery -A ${celeryApp} inspect ${cmd} --destination "celery@$HOSTNAME" --timeout ${timeout}`];
     const main = this.appContainer({
       name: 'worker',
-      command: ['celery', '-A', celeryApp, 'worker', '--loglevel', 'INFO', '--queues', queues.join(','),
+      command: ['celery', '-A', celeryApp, 'worker', '--loglevel', this.logLevel, '--queues', queues.join(','),
         '--concurrency', String(this.concurrency), '--max-tasks-per-child', String(maxTasksPerChild), '-O', 'fair', '--without-gossip'],
       livenessProbe: execProbe(inspect('ping', 10), { initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 30, failureThreshold: 3 }),
       readinessProbe: execProbe(inspect('active_queues', 10), { initialDelaySeconds: 20, periodSeconds: 30, timeoutSeconds: 30, failureThreshold: 3 }),

@@ -32,11 +32,12 @@ const MEMORY_PER_CELERY_CHILD = ByteQuantity.mebibytes(384);
 
 /**
  * Celery prefork concurrency: two children per core of the CPU limit (tasks mostly wait on
- * PostgreSQL and HTTP), bounded by the memory limit, at least 1.
+ * PostgreSQL and HTTP), bounded by the memory limit after one child's share is kept for the
+ * main process and the `celery inspect` probes (each a Python process of its own); at least 1.
  */
 export function celeryConcurrency(cpuLimit: CpuQuantity, memoryLimit: ByteQuantity): number {
   const byCpu = Math.floor((cpuLimit.millicores * 2) / 1000);
-  const byMemory = Math.floor(memoryLimit.bytes / MEMORY_PER_CELERY_CHILD.bytes);
+  const byMemory = Math.floor(memoryLimit.bytes / MEMORY_PER_CELERY_CHILD.bytes) - 1;
   return Math.max(1, Math.min(byCpu, byMemory));
 }
 
