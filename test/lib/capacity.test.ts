@@ -1,0 +1,95 @@
+import { assertCapacity, planCapacity, renderCapacityReport } from '../../lib/capacity';
+import { defineEnvironment, EnvironmentSpec } from '../../lib/environments';
+import { CapacityError } from '../../lib/errors';
+import { ByteQuantity } from '../../lib/quantity';
+import { resources, WorkloadSizing } from '../../lib/sizing';
+import { connectionBudget } from '../../lib/tuning';
+
+// A minimum node has 3920m CPU and 6248.8 MiB allocatable (GKE formula, see tiers.test.ts).
+const env = (nodes: number, extra: Partial<EnvironmentSpec> = {}) => defineEnvironment({ name: 'test', tier: 'minimum', nodes, ...extra });
+const pod = (name: string, replicas: number, cpuRequest: string, memoryRequest: string, extra: Partial<WorkloadSizing> = {}): WorkloadSizing => ({
+  name, kind: 'Deployment', replicas,
+  containers: [resources({ cpuRequest, cpuLimit: cpuRequest, memoryRequest, memoryLimit: memoryRequest })],
+  ...extra,
+});
+const check = (plan: ReturnType<typeof planCapacity>, name: string) => plan.checks.find(c => c.name === name)!;
+
+describe('capacity planner', () => {
+  it('passes every check for workloads that fit', () => {
+    const plan = planCapacity(env(1), [pod('api', 2, '500m', '512Mi'), pod('db', 1, '1', '2Gi', { kind: 'StatefulSet', storagePerReplica: ByteQuantity.parse('40Gi') })]);
+    expect(plan.checks.map(c => [c.name, c.passed])).toEqual([
+      ['requests fit allocatable', true], ['every pod fits one node', true], ['one-per-node replicas fit nodes', true],
+      ['pods can be placed', true], ['volumes fit disk', true],
+    ]);
+    expect(plan.passed).toBe(true);
+  });
+
+  it('fails when the requests exceed the nodes\' allocatable CPU', () => {
+    // 4 x 1000m = 4000m > 3920m
+    const plan = planCapacity(env(1), [pod('api', 4, '1', '256Mi')]);
+    expect(check(plan, 'requests fit allocatable').passed).toBe(false);
+  });
+
+  it('fails when one pod is larger than a node', () => {
+    const plan = planCapacity(env(3), [pod('huge', 1, '500m', '7Gi')]);
+    expect(check(plan, 'every pod fits one node').passed).toBe(false);
+    expect(check(plan, 'every pod fits one node').detail).toContain('huge');
+  });
+
+  it('fails when one-per-node replicas outnumber the nodes', () => {
+    const plan = planCapacity(env(2), [pod('api', 3, '100m', '128Mi', { onePerNode: true })]);
+    expect(check(plan, 'one-per-node replicas fit nodes').passed).toBe(false);
+  });
+
+  it('fails placement when the totals fit but the pods cannot be packed', () => {
+    // Two nodes of 3920m hold 7840m; three pods of 2400m total 7200m but only one fits per node.
+    const plan = planCapacity(env(2), [pod('batch', 3, '2400m', '256Mi')]);
+    expect(check(plan, 'requests fit allocatable').passed).toBe(true);
+    expect(check(plan, 'pods can be placed').passed).toBe(false);
+    expect(check(plan, 'pods can be placed').detail).toContain('batch x1');
+  });
+
+  it('fails the node-loss check when the pods fit on N nodes but not on N-1', () => {
+    // 3 nodes x 3920m; 5 pods of 1800m: two per node on 3 nodes, but only 4 on 2.
+    const plan = planCapacity(env(3, { survivesNodeLoss: true }), [pod('api', 5, '1800m', '256Mi')]);
+    expect(check(plan, 'pods can be placed').passed).toBe(true);
+    expect(check(plan, 'survives losing one node').passed).toBe(false);
+  });
+
+  it('does not check node loss where the environment does not ask for it', () => {
+    expect(planCapacity(env(3), [pod('api', 5, '1800m', '256Mi')]).checks.map(c => c.name)).not.toContain('survives losing one node');
+  });
+
+  it('fails when the volumes exceed the disks left for them', () => {
+    // One minimum node leaves 100 GB - 19 GiB = 74.1 GiB for volumes.
+    const plan = planCapacity(env(1), [pod('db', 1, '100m', '128Mi', { kind: 'StatefulSet', storagePerReplica: ByteQuantity.parse('80Gi') })]);
+    expect(check(plan, 'volumes fit disk').passed).toBe(false);
+  });
+
+  it('fails when max_connections is below what the clients can open', () => {
+    const budget = connectionBudget([{ client: 'api', connections: 100 }]);
+    const plan = planCapacity(env(1), [pod('api', 1, '100m', '128Mi')], [{ server: 'db', budget, maxConnections: 100 }]);
+    expect(check(plan, 'connections of db').passed).toBe(false);
+    expect(check(plan, 'connections of db').detail).toContain('needed 113');
+  });
+
+  it('counts an init container that is larger than the main containers', () => {
+    const big = resources({ cpuRequest: '3', cpuLimit: '3', memoryRequest: '128Mi', memoryLimit: '128Mi' });
+    const plan = planCapacity(env(1), [pod('api', 2, '100m', '128Mi', { initContainers: [big] })]);
+    expect(plan.rows[0].totalCpuRequest).toBe(2 * 3000);
+    expect(check(plan, 'requests fit allocatable').passed).toBe(false);
+  });
+
+  it('throws a CapacityError whose report has a row per workload and PASS/FAIL per check', () => {
+    let error: CapacityError | undefined;
+    try { assertCapacity(env(1), [pod('api', 4, '1', '256Mi'), pod('beat', 1, '50m', '64Mi')]); } catch (e) { error = e as CapacityError; }
+    expect(error).toBeInstanceOf(CapacityError);
+    expect(error!.failedChecks).toEqual(['requests fit allocatable', 'pods can be placed']);
+    expect(error!.report).toMatch(/^api +Deployment +4 /m);
+    expect(error!.report).toMatch(/^beat +Deployment +1 /m);
+    expect(error!.report).toMatch(/^FAIL {2}requests fit allocatable/m);
+    expect(error!.report).toMatch(/^PASS {2}every pod fits one node/m);
+    expect(error!.report).toContain('RESULT: FAIL');
+    expect(renderCapacityReport(planCapacity(env(1), [pod('api', 1, '1', '256Mi')]))).toContain('RESULT: PASS');
+  });
+});
