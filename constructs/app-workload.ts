@@ -26,8 +26,10 @@ export interface AppSettings {
   readonly secretKey?: SecretKeyRef;
   /** Hardware tier whose resource presets apply. @default "recommended" */
   readonly tier?: TierName;
-  /** Further plain environment variables for every process (never secrets: use a SecretKeyRef). @default - none */
+  /** Further plain environment variables for every process; names that look secret are refused. @default - none */
   readonly extraEnv?: Readonly<Record<string, string>>;
+  /** Further environment variables read from Secrets. @default - none */
+  readonly extraSecretEnv?: Readonly<Record<string, SecretKeyRef>>;
 }
 
 /** Props every app workload takes. */
@@ -39,6 +41,7 @@ export interface AppWorkloadProps {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SECRET_LOOKING = /PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL/i;
 
 /**
  * Base of the constructs that run the application image (API, Celery worker, Celery beat,
@@ -77,7 +80,12 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
       plainEnv('LOG_FORMAT', 'json'),
       plainEnv('PYTHONUNBUFFERED', '1'),
     );
-    for (const [name, value] of Object.entries(settings.extraEnv ?? {})) this.addEnv(plainEnv(name, value));
+    for (const [name, value] of Object.entries(settings.extraEnv ?? {})) {
+      // A plain value lands in the manifest: anything that looks like a credential must be a Secret.
+      if (SECRET_LOOKING.test(name)) throw new ValidationError(path, `settings.extraEnv.${name}`, '(value withheld)', 'a non-secret variable; pass credentials through settings.extraSecretEnv as a SecretKeyRef');
+      this.addEnv(plainEnv(name, value));
+    }
+    for (const [name, ref] of Object.entries(settings.extraSecretEnv ?? {})) this.addEnv(secretEnv(name, ref));
   }
 
   public get workload(): Workload {

@@ -16,7 +16,7 @@ export interface RecommendedLabels {
 export function recommendedLabels(l: RecommendedLabels): Record<string, string> {
   return {
     'app.kubernetes.io/name': l.name,
-    'app.kubernetes.io/instance': l.instance,
+    'app.kubernetes.io/instance': sanitizeLabelValue(l.instance),
     'app.kubernetes.io/component': l.component,
     'app.kubernetes.io/part-of': l.partOf ?? PART_OF,
     'app.kubernetes.io/version': sanitizeLabelValue(l.version),
@@ -28,7 +28,7 @@ export function recommendedLabels(l: RecommendedLabels): Record<string, string> 
 export function selectorLabels(l: RecommendedLabels): Record<string, string> {
   return {
     'app.kubernetes.io/name': l.name,
-    'app.kubernetes.io/instance': l.instance,
+    'app.kubernetes.io/instance': sanitizeLabelValue(l.instance),
     'app.kubernetes.io/component': l.component,
   };
 }

@@ -2,6 +2,7 @@ import { AppService } from '../../constructs/app-service';
 import { MigrationJob } from '../../constructs/migration-job';
 import { Postgres } from '../../constructs/postgres';
 import { Redis } from '../../constructs/redis';
+import { SecretKeyRef } from '../../lib/secrets';
 import { envOf, find, podSpec, synth, testChart } from '../helpers';
 
 function build(replicas = 3, tier: 'minimum' | 'recommended' = 'recommended') {
@@ -95,6 +96,18 @@ describe('AppService', () => {
     const { app, postgres } = build(3);
     expect(app.maxDatabaseConnections()).toBe((3 + 1) * 4 * 20);
     expect(postgres.connectionBudget().lines.map(l => l.connections)).toContain(320);
+  });
+
+  it('reads extra secrets from Secret references and passes extra plain settings as values', () => {
+    const chart = testChart();
+    new AppService(chart, 'Api', { settings: { extraEnv: { FEATURE_X: 'on' }, extraSecretEnv: { LLM_API_KEY: SecretKeyRef.of('llm', 'api-key') } } });
+    const env = envOf(podSpec(find(synth(chart), 'Deployment', 'api')).containers[0]);
+    expect(env.FEATURE_X).toBe('on');
+    expect(env.LLM_API_KEY).toBe('secret:llm/api-key');
+  });
+
+  it('never puts a refused secret value in the error message', () => {
+    expect(() => new AppService(testChart(), 'Api', { settings: { extraEnv: { DB_PASSWORD: 'hunter2' } } })).toThrow(/^(?!.*hunter2)/s);
   });
 
   it('refuses the same connection twice', () => {

@@ -54,6 +54,8 @@ const cases: Case[] = [
     { path: 'test/Worker', field: 'queues', value: ['default', 'default'], allowed: /distinct queue names/ }],
   ['an API server address that is not a CIDR', () => new MigrationJob(testChart(), 'Migration', { apiServer: { cidr: 'kubernetes.default', ports: [443] } }),
     { path: 'test/Migration', field: 'apiServer.cidr', value: 'kubernetes.default', allowed: /IPv4 CIDR/ }],
+  ['a credential passed as a plain environment variable', () => new AppService(testChart(), 'Api', { settings: { extraEnv: { LLM_API_KEY: 'sk-123' } } }),
+    { path: 'test/Api', field: 'settings.extraEnv.LLM_API_KEY', value: '(value withheld)', allowed: /extraSecretEnv/ }],
   ['an environment with no nodes', () => new QualityBillingStack(new App(), 'qb', { environment: defineEnvironment({ name: 'x' }, { ...defineEnvironment({ name: 'x' }), nodes: 0 }) }),
     { path: 'Environment "x"', field: 'nodes', value: 0, allowed: /integer from 1/ }],
   ['a stack namespace that is not a DNS-1123 label', () => new QualityBillingStack(new App(), 'qb', { environment: defineEnvironment({ name: 'x' }), namespace: 'Quality Billing' }),
