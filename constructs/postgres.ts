@@ -104,10 +104,11 @@ export class Postgres extends Workload implements IConnectable {
     this.node.addValidation({ validate: () => this.memoryProblems() });
     this.metrics = { serviceName: this.name, port: EXPORTER_PORT, path: '/metrics' };
 
+    const renderConfig = () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: '/var/run/postgresql' });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
       data: {
-        'postgresql.conf': Lazy.any({ produce: () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: '/var/run/postgresql' }) }),
+        'postgresql.conf': Lazy.any({ produce: () => renderConfig() }),
       },
     });
 
@@ -165,6 +166,7 @@ export class Postgres extends Workload implements IConnectable {
       ],
       // A fast shutdown writes a checkpoint; give it time rather than SIGKILL a database.
       terminationGracePeriodSeconds: 120,
+      config: renderConfig,
     }));
 
     // Seed 000 §5.3: VACUUM ANALYZE and REINDEX on a schedule. CONCURRENTLY keeps the tables writable.

@@ -129,16 +129,15 @@ export class Redis extends Workload {
     this.broker = this.database(1, 'CELERY_BROKER_URL', { broker: true });
     this.results = this.database(2, 'CELERY_RESULT_BACKEND');
 
+    const config = renderRedisConf({
+      port: this.port,
+      maxMemory: this.maxMemory,
+      maxMemoryPolicy: this.usedAsBroker ? 'noeviction' : 'allkeys-lru',
+      databases: this.databases,
+    });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
-      data: {
-        'redis.conf': renderRedisConf({
-          port: this.port,
-          maxMemory: this.maxMemory,
-          maxMemoryPolicy: this.usedAsBroker ? 'noeviction' : 'allkeys-lru',
-          databases: this.databases,
-        }),
-      },
+      data: { 'redis.conf': config },
     });
 
     // redis-cli reads REDISCLI_AUTH, so the password is not on the probe's command line.
@@ -175,6 +174,7 @@ export class Redis extends Workload {
       storageClassName: props.storageClassName,
       volumes: [{ name: 'config', configMap: { name: `${this.name}-config` } }, emptyDir('tmp', '64Mi')],
       terminationGracePeriodSeconds: 60,
+      config: () => config,
     }));
   }
 

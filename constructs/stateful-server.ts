@@ -1,3 +1,5 @@
+import { createHash } from 'crypto';
+import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { ImageRef } from '../lib/images';
 import { ByteQuantity } from '../lib/quantity';
@@ -26,6 +28,8 @@ export interface StatefulServerOptions {
   /** Pod volumes besides the claim. */
   readonly volumes: k8s.Volume[];
   readonly terminationGracePeriodSeconds: number;
+  /** The rendered configuration file; its checksum on the pod template restarts the server when it changes. */
+  readonly config: () => string;
 }
 
 /**
@@ -52,7 +56,11 @@ export function statefulServer(w: Workload, o: StatefulServerOptions): { service
       selector: { matchLabels: w.selector },
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
       template: {
-        metadata: { labels: w.labels },
+        metadata: {
+          labels: w.labels,
+          // The server reads its configuration file only at start: a new checksum rolls the pod.
+          annotations: Lazy.any({ produce: () => ({ 'quality-billing.io/config-checksum': createHash('sha256').update(o.config()).digest('hex') }) }) as unknown as Record<string, string>,
+        },
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,

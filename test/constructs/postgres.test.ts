@@ -40,6 +40,19 @@ describe('Postgres', () => {
     expect(after).toBe(pg.maxConnections());
   });
 
+  it('restarts the server when its configuration changes, and only then', () => {
+    const checksum = (clients: number) => {
+      const chart = testChart();
+      const pg = new Postgres(chart, 'Postgres');
+      for (let i = 0; i < clients; i++) new AppService(chart, `Api${i}`, { name: `api-${i}`, replicas: 1 }).connectTo(pg);
+      return find(synth(chart), 'StatefulSet', 'postgres').spec.template.metadata.annotations['quality-billing.io/config-checksum'];
+    };
+    expect(checksum(1)).toMatch(/^[0-9a-f]{64}$/);
+    expect(checksum(1)).toBe(checksum(1));
+    // A second client raises max_connections, so the file and its checksum change.
+    expect(checksum(2)).not.toBe(checksum(1));
+  });
+
   it('tunes memory from its limit: shared_buffers a quarter, effective_cache_size three quarters', () => {
     const chart = testChart();
     new Postgres(chart, 'Postgres', { resources: { cpuRequest: '1', cpuLimit: '2', memoryRequest: '8Gi', memoryLimit: '8Gi' } });
