@@ -22,6 +22,10 @@ export * from './lib/tiers';
 export * from './lib/tuning';
 export * from './lib/validate';
 export * from './lib/wait-for-job';
+export * from './lib/monitoring/alert-rules';
+export * from './lib/monitoring/alertmanager-config';
+export * from './lib/monitoring/dashboards';
+export * from './lib/monitoring/prometheus-config';
 
 // constructs
 export * from './constructs/app-service';
@@ -30,10 +34,18 @@ export * from './constructs/celery-beat';
 export * from './constructs/celery-worker';
 export * from './constructs/connections';
 export * from './constructs/migration-job';
+export * from './constructs/monitoring/alertmanager';
+export * from './constructs/monitoring/celery-exporter';
+export * from './constructs/monitoring/exporter-deployment';
+export * from './constructs/monitoring/grafana';
+export * from './constructs/monitoring/kube-state-metrics';
+export * from './constructs/monitoring/monitoring';
+export * from './constructs/monitoring/prometheus';
 export * from './constructs/pod';
 export * from './constructs/postgres';
 export * from './constructs/redis';
 export * from './constructs/restricted-namespace';
+export * from './constructs/stateful-server';
 export * from './constructs/workload';
 
 // stacks and the synth entry point

@@ -22,7 +22,12 @@ export interface StatefulServerOptions {
   readonly server: k8s.Container;
   /** Name and number of the server's port. */
   readonly port: { readonly name: string; readonly number: number };
-  readonly exporter: ExporterSidecar;
+  /** A metrics exporter sidecar, for servers that do not serve Prometheus metrics themselves. @default - none */
+  readonly exporter?: ExporterSidecar;
+  /** UID the pod runs as. @default 999 (the official postgres and redis images) */
+  readonly uid?: number;
+  /** ServiceAccount of the pod; its token is mounted only when one is given. @default - none, no token */
+  readonly serviceAccountName?: string;
   readonly storage: ByteQuantity;
   readonly storageClassName?: string;
   /** Pod volumes besides the claim. */
@@ -34,7 +39,8 @@ export interface StatefulServerOptions {
 
 /**
  * A Service and a single-replica StatefulSet whose volume claim outlives the StatefulSet
- * (`Retain`), with a metrics exporter sidecar: the shape Postgres and Redis share.
+ * (`Retain`), optionally with a metrics exporter sidecar: the shape of Postgres, Redis,
+ * Prometheus and Alertmanager.
  */
 export function statefulServer(w: Workload, o: StatefulServerOptions): { service: k8s.KubeService; statefulSet: k8s.KubeStatefulSet } {
   const service = new k8s.KubeService(w, 'Service', {
@@ -43,11 +49,12 @@ export function statefulServer(w: Workload, o: StatefulServerOptions): { service
       selector: w.selector,
       ports: [
         { name: o.port.name, port: o.port.number, targetPort: k8s.IntOrString.fromString(o.port.name) },
-        { name: 'metrics', port: o.exporter.port, targetPort: k8s.IntOrString.fromString('metrics') },
+        ...(o.exporter ? [{ name: 'metrics', port: o.exporter.port, targetPort: k8s.IntOrString.fromString('metrics') }] : []),
       ],
     },
   });
-  const exporterPort = k8s.IntOrString.fromNumber(o.exporter.port);
+  const uid = o.uid ?? DATABASE_IMAGE_UID;
+  const e = o.exporter;
   const statefulSet = new k8s.KubeStatefulSet(w, 'StatefulSet', {
     metadata: { name: w.name, labels: w.labels },
     spec: {
@@ -62,22 +69,23 @@ export function statefulServer(w: Workload, o: StatefulServerOptions): { service
           annotations: Lazy.any({ produce: () => ({ 'quality-billing.io/config-checksum': createHash('sha256').update(o.config()).digest('hex') }) }) as unknown as Record<string, string>,
         },
         spec: {
-          automountServiceAccountToken: false,
+          serviceAccountName: o.serviceAccountName,
+          automountServiceAccountToken: o.serviceAccountName !== undefined,
           enableServiceLinks: false,
-          securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+          securityContext: podSecurityContext(uid),
           terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
           containers: [
             o.server,
-            restrictedContainer({
+            ...(e ? [restrictedContainer({
               name: 'exporter',
-              image: o.exporter.image,
-              uid: DATABASE_IMAGE_UID,
-              resources: o.exporter.resources,
-              env: o.exporter.env,
-              ports: [{ name: 'metrics', containerPort: o.exporter.port }],
-              livenessProbe: { tcpSocket: { port: exporterPort }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
-              readinessProbe: { httpGet: { path: '/metrics', port: exporterPort }, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
-            }),
+              image: e.image,
+              uid,
+              resources: e.resources,
+              env: e.env,
+              ports: [{ name: 'metrics', containerPort: e.port }],
+              livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(e.port) }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
+              readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromNumber(e.port) }, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
+            })] : []),
           ],
           volumes: o.volumes,
         },

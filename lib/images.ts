@@ -59,4 +59,9 @@ export const IMAGE_CATALOG = {
   postgresExporter: ImageRef.parse('prometheuscommunity/postgres-exporter:v0.16.0'),
   redis: ImageRef.parse('redis:7.4.1-bookworm'),
   redisExporter: ImageRef.parse('oliver006/redis_exporter:v1.66.0'),
+  prometheus: ImageRef.parse('prom/prometheus:v2.53.3'),
+  alertmanager: ImageRef.parse('prom/alertmanager:v0.27.0'),
+  grafana: ImageRef.parse('grafana/grafana:10.4.14'),
+  kubeStateMetrics: ImageRef.parse('registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0'),
+  celeryExporter: ImageRef.parse('danihodovic/celery-exporter:0.10.14'),
 } as const;

@@ -5,12 +5,16 @@ import { TierName } from './tiers';
 export type ComponentName =
   | 'app' | 'migration' | 'celeryWorker' | 'celeryBeat'
   | 'postgres' | 'postgresExporter' | 'postgresMaintenance'
-  | 'redis' | 'redisExporter' | 'waitForMigration';
+  | 'redis' | 'redisExporter' | 'waitForMigration'
+  | 'prometheus' | 'alertmanager' | 'grafana' | 'kubeStateMetrics' | 'celeryExporter';
 
 /** Persistent storage a tier gives each stateful component. */
 export interface StoragePreset {
   readonly postgres: string;
   readonly redis: string;
+  readonly prometheus: string;
+  readonly alertmanager: string;
+  readonly grafana: string;
 }
 
 /**
@@ -31,6 +35,11 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     postgresMaintenance: { cpuRequest: '50m', cpuLimit: '250m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
     redis: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '512Mi', memoryLimit: '512Mi' },
     redisExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    prometheus: { cpuRequest: '200m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
+    alertmanager: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    grafana: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    kubeStateMetrics: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    celeryExporter: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
   },
   recommended: {
     app: { cpuRequest: '500m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
@@ -43,11 +52,16 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     postgresMaintenance: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     redis: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '1Gi', memoryLimit: '1Gi' },
     redisExporter: { cpuRequest: '50m', cpuLimit: '100m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    prometheus: { cpuRequest: '500m', cpuLimit: '2', memoryRequest: '2Gi', memoryLimit: '2Gi' },
+    alertmanager: { cpuRequest: '50m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    grafana: { cpuRequest: '100m', cpuLimit: '1', memoryRequest: '256Mi', memoryLimit: '512Mi' },
+    kubeStateMetrics: { cpuRequest: '50m', cpuLimit: '200m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    celeryExporter: { cpuRequest: '50m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
   },
 };
 
 /** PVC sizes per tier: PostgreSQL takes the bulk of the disk the tier leaves for volumes. */
 export const STORAGE_PRESETS: Readonly<Record<TierName, StoragePreset>> = {
-  minimum: { postgres: '40Gi', redis: '4Gi' },
-  recommended: { postgres: '200Gi', redis: '10Gi' },
+  minimum: { postgres: '40Gi', redis: '4Gi', prometheus: '10Gi', alertmanager: '1Gi', grafana: '1Gi' },
+  recommended: { postgres: '200Gi', redis: '10Gi', prometheus: '50Gi', alertmanager: '1Gi', grafana: '2Gi' },
 };

@@ -10,6 +10,8 @@ import { CELERY_QUEUES, CeleryWorker } from '../constructs/celery-worker';
 import { MigrationJob } from '../constructs/migration-job';
 import { Postgres } from '../constructs/postgres';
 import { Redis } from '../constructs/redis';
+import { AlertReceivers } from '../constructs/monitoring/alertmanager';
+import { Monitoring } from '../constructs/monitoring/monitoring';
 import { RestrictedNamespace } from '../constructs/restricted-namespace';
 import { childPath, collectSizings } from '../constructs/workload';
 import { checkDnsLabel } from '../lib/validate';
@@ -26,9 +28,26 @@ export interface QualityBillingStackProps {
   readonly appSecretKey?: SecretKeyRef;
   /** Namespace of the ingress controller allowed to reach the API's HTTP port. @default "ingress-nginx" */
   readonly ingressControllerNamespace?: string;
-  /** Where the Kubernetes API server listens, for pods that wait for the migration Job. @default - any address on 443 and 6443 */
+  /** Where the Kubernetes API server listens, for pods that wait for the migration Job and for Prometheus. @default - any address on 443 and 6443 */
   readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  /**
+   * Where alerts go. The defaults are placeholders on the reserved `.invalid` domain: set your
+   * own. Secrets: Secret "alertmanager-credentials", keys "slack-webhook-url" and "smtp-password".
+   * @default - placeholders
+   */
+  readonly alerting?: Partial<AlertReceivers>;
 }
+
+/** Placeholder receivers: `.invalid` can never resolve, so nothing is sent until they are set. */
+export const PLACEHOLDER_RECEIVERS: AlertReceivers = {
+  slackChannel: '#quality-billing-alerts',
+  slackWebhookSecret: SecretKeyRef.of('alertmanager-credentials', 'slack-webhook-url'),
+  emailTo: 'oncall@quality-billing.invalid',
+  emailFrom: 'alertmanager@quality-billing.invalid',
+  smtpSmarthost: 'smtp.quality-billing.invalid:587',
+  smtpUsername: 'alertmanager',
+  smtpPasswordSecret: SecretKeyRef.of('alertmanager-credentials', 'smtp-password'),
+};
 
 /**
  * The quality-billing system of seed 000 for one environment: PostgreSQL, Redis, the migration
@@ -45,6 +64,7 @@ export class QualityBillingStack extends Chart {
   public readonly api: AppService;
   public readonly workers: readonly CeleryWorker[];
   public readonly beat: CeleryBeat;
+  public readonly monitoring: Monitoring;
   /** The capacity plan that passed. */
   public readonly capacity: CapacityPlan;
 
@@ -94,6 +114,14 @@ export class QualityBillingStack extends Chart {
       .connectTo(this.postgres)
       .connectTo(this.redis.broker)
       .waitFor(this.migration);
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      namePrefix: prefix,
+      tier: env.tier,
+      receivers: { ...PLACEHOLDER_RECEIVERS, ...props.alerting },
+      celeryBroker: this.redis.broker,
+      apiServer: props.apiServer,
+    }).monitor(this.api, this.postgres, this.redis);
 
     this.capacity = assertCapacity(env, collectSizings(this), this.connectionChecks());
     // Every connection is declared by now: fail here, before synth, if they exceed PostgreSQL's memory.

@@ -78,8 +78,19 @@ describe.each(SHIPPED)('policy, environment %s', (_name, env) => {
   it('puts every namespaced object in the namespace, which enforces restricted', () => {
     const ns = objects.find(o => o.kind === 'Namespace')!;
     expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
-    expect(ns.metadata.namespace).toBeUndefined();
-    for (const o of objects.filter(x => x.kind !== 'Namespace')) expect(o.metadata.namespace).toBe(ns.metadata.name);
+    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+    for (const o of objects.filter(x => clusterScoped.includes(x.kind))) expect(o.metadata.namespace).toBeUndefined();
+    for (const o of objects.filter(x => !clusterScoped.includes(x.kind))) expect(o.metadata.namespace).toBe(ns.metadata.name);
+  });
+
+  it('grants cluster-wide rights only to Prometheus, only to read nodes and their metrics', () => {
+    const roles = objects.filter(o => o.kind === 'ClusterRole');
+    expect(roles.map(r => r.metadata.name)).toEqual(['quality-billing-quality-billing-prometheus-kubelets']);
+    for (const rule of roles[0].rules) {
+      expect(rule.apiGroups).toEqual(['']);
+      expect(rule.resources.every((r: string) => ['nodes', 'nodes/proxy', 'nodes/metrics'].includes(r))).toBe(true);
+      expect(rule.verbs.every((v: string) => ['get', 'list', 'watch'].includes(v))).toBe(true);
+    }
   });
 
   it('denies all traffic by default and allows DNS', () => {

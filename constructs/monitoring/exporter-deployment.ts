@@ -1,0 +1,30 @@
+import { k8s } from 'cdk8s-plus-28';
+import { ContainerOptions, podSecurityContext, restrictedContainer } from '../pod';
+import { Workload } from '../workload';
+
+/** A one-replica Deployment for a stateless exporter (kube-state-metrics, celery-exporter). */
+export function exporterDeployment(w: Workload, container: ContainerOptions, o: { serviceAccountName?: string; metricsPort: number }): { deployment: k8s.KubeDeployment; service: k8s.KubeService } {
+  const deployment = new k8s.KubeDeployment(w, 'Deployment', {
+    metadata: { name: w.name, labels: w.labels },
+    spec: {
+      replicas: 1,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: w.selector },
+      template: {
+        metadata: { labels: w.labels },
+        spec: {
+          serviceAccountName: o.serviceAccountName,
+          automountServiceAccountToken: o.serviceAccountName !== undefined,
+          enableServiceLinks: false,
+          securityContext: podSecurityContext(container.uid),
+          containers: [restrictedContainer(container)],
+        },
+      },
+    },
+  });
+  const service = new k8s.KubeService(w, 'Service', {
+    metadata: { name: w.name, labels: w.labels },
+    spec: { selector: w.selector, ports: [{ name: 'metrics', port: o.metricsPort, targetPort: k8s.IntOrString.fromString('metrics') }] },
+  });
+  return { deployment, service };
+}

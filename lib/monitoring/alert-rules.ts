@@ -1,0 +1,327 @@
+/**
+ * The alert rules of the quality-billing system, as data. Each rule carries the test cases that
+ * prove it (fed to `promtool test rules`): input series in promtool's expanding notation, the
+ * time to evaluate at and which severities must be firing then — including the cases just below
+ * the threshold and shorter than `for:`, where a weaker twin or nothing at all fires.
+ *
+ * Sources: seed 000 §6.2 (p95 > 1 s, 5xx > 10/min, Celery failures > 5/min, pool > 80 %),
+ * seed 001 (target down, CPU / memory / disk pressure, high error rate), seed 003's SLOs as
+ * warnings (CPU < 70 %, memory < 80 %, p95 < 500 ms, error rate < 0.1 %), and backups, volumes
+ * and restarts.
+ */
+
+export type Severity = 'warning' | 'critical';
+
+/** One promtool input series: `metric{labels}` and its values, e.g. `0+60x30` (one sample a minute). */
+export interface TestSeries {
+  readonly series: string;
+  readonly values: string;
+}
+
+/** One promtool case: with these series, at `evalTime`, exactly `firing` severities fire. */
+export interface AlertTestCase {
+  readonly name: string;
+  readonly series: readonly TestSeries[];
+  readonly evalTime: string;
+  readonly firing: readonly Severity[];
+  /** Time between two input samples. @default "1m" */
+  readonly interval?: string;
+}
+
+/** One alert rule: a severity twin shares the alert name with a stricter threshold. */
+export interface AlertRuleSpec {
+  readonly alert: string;
+  readonly severity: Severity;
+  readonly expr: string;
+  readonly for: string;
+  /** The component the alert is about (a `component` label), for inhibition by ComponentDown. */
+  readonly component: string;
+  readonly summary: string;
+  readonly description: string;
+  readonly runbook: string;
+}
+
+/** Rules that share an alert name (severity twins) and the cases that test them together. */
+export interface AlertGroupSpec {
+  readonly alert: string;
+  readonly rules: readonly AlertRuleSpec[];
+  readonly cases: readonly AlertTestCase[];
+  /** Labels every firing alert of the group carries in the tests (besides alertname and severity). */
+  readonly testLabels: Readonly<Record<string, string>>;
+}
+
+/** Settings the rules depend on. */
+export interface AlertRuleOptions {
+  /** The namespace of the monitored system; every rule is limited to it. */
+  readonly namespace: string;
+  /** Base URL of the runbooks. @default - the README's alert section */
+  readonly runbookBaseUrl?: string;
+}
+
+/** The alert groups for a namespace. */
+export function alertGroups(o: AlertRuleOptions): AlertGroupSpec[] {
+  const ns = o.namespace;
+  const sel = (extra = '') => `{namespace="${ns}"${extra ? `, ${extra}` : ''}}`;
+  const runbook = (name: string) => `${o.runbookBaseUrl ?? 'https://github.com/quality-billing/quality-billing-infra/blob/main/README.md'}#${name.toLowerCase()}`;
+  const rule = (r: Omit<AlertRuleSpec, 'runbook'>): AlertRuleSpec => ({ ...r, runbook: runbook(r.alert) });
+  const nsl = `namespace="${ns}"`;
+  const pod = `${nsl}, pod="p-1", container="c"`;
+
+  return [
+    {
+      alert: 'ApiLatencyHigh',
+      testLabels: { namespace: ns, component: 'api' },
+      rules: [
+        rule({ alert: 'ApiLatencyHigh', severity: 'warning', for: '10m', component: 'api',
+          expr: `histogram_quantile(0.95, sum by (namespace, le) (rate(http_request_duration_seconds_bucket${sel()}[5m]))) > 0.5`,
+          summary: 'API p95 latency above the 500 ms SLO', description: 'p95 of http_request_duration_seconds is {{ $value | humanizeDuration }} (SLO < 500 ms, seed 003).' }),
+        rule({ alert: 'ApiLatencyHigh', severity: 'critical', for: '5m', component: 'api',
+          expr: `histogram_quantile(0.95, sum by (namespace, le) (rate(http_request_duration_seconds_bucket${sel()}[5m]))) > 1`,
+          summary: 'API p95 latency above 1 s', description: 'p95 of http_request_duration_seconds is {{ $value | humanizeDuration }} (threshold 1 s, seed 000 §6.2).' }),
+      ],
+      cases: [
+        // 100 requests a minute, all slower than 1 s: p95 in (1, 2.5].
+        { name: 'slow', evalTime: '20m', firing: ['warning', 'critical'], series: histogram(nsl, { 0.5: 0, 1: 0, 2.5: 100 }) },
+        // Half under 0.5 s, the rest under 1 s: p95 = 0.95 s, just below 1 s.
+        { name: 'just below 1 s', evalTime: '20m', firing: ['warning'], series: histogram(nsl, { 0.5: 50, 1: 100, 2.5: 100 }) },
+        // 96 % under 0.5 s: p95 = 0.49 s, just below the SLO.
+        { name: 'just below 500 ms', evalTime: '20m', firing: [], series: histogram(nsl, { 0.5: 96, 1: 100, 2.5: 100 }) },
+        // Slow, but for less time than `for`.
+        { name: 'slow for 4 minutes', evalTime: '4m', firing: [], series: histogram(nsl, { 0.5: 0, 1: 0, 2.5: 100 }) },
+      ],
+    },
+    {
+      alert: 'Api5xxPerMinute',
+      testLabels: { namespace: ns, component: 'api' },
+      rules: [
+        rule({ alert: 'Api5xxPerMinute', severity: 'critical', for: '2m', component: 'api',
+          expr: `sum by (namespace) (rate(http_requests_total${sel('status=~"5.."')}[5m])) * 60 > 10`,
+          summary: 'More than 10 server errors a minute', description: '{{ $value | printf "%.1f" }} 5xx responses a minute (threshold 10, seed 000 §6.2).' }),
+      ],
+      cases: [
+        { name: '12 a minute', evalTime: '10m', firing: ['critical'], series: [{ series: `http_requests_total{${nsl}, status="500"}`, values: '0+12x20' }] },
+        { name: '9 a minute', evalTime: '10m', firing: [], series: [{ series: `http_requests_total{${nsl}, status="500"}`, values: '0+9x20' }] },
+        { name: '12 a minute for 1 minute', evalTime: '1m', firing: [], series: [{ series: `http_requests_total{${nsl}, status="500"}`, values: '0+12x20' }] },
+      ],
+    },
+    {
+      alert: 'ApiErrorRateHigh',
+      testLabels: { namespace: ns, component: 'api' },
+      rules: [
+        rule({ alert: 'ApiErrorRateHigh', severity: 'warning', for: '10m', component: 'api',
+          expr: `sum by (namespace) (rate(http_requests_total${sel('status=~"5.."')}[5m])) / sum by (namespace) (rate(http_requests_total${sel()}[5m])) > 0.001`,
+          summary: 'API error rate above the 0.1 % SLO', description: '{{ $value | humanizePercentage }} of requests fail (SLO < 0.1 %, seed 003).' }),
+        rule({ alert: 'ApiErrorRateHigh', severity: 'critical', for: '5m', component: 'api',
+          expr: `sum by (namespace) (rate(http_requests_total${sel('status=~"5.."')}[5m])) / sum by (namespace) (rate(http_requests_total${sel()}[5m])) > 0.05`,
+          summary: 'API error rate above 5 %', description: '{{ $value | humanizePercentage }} of requests fail (seed 001: high error rate).' }),
+      ],
+      cases: [
+        { name: '10 % errors', evalTime: '20m', firing: ['warning', 'critical'], series: errorRate(nsl, 100, 10) },
+        { name: '4 % errors', evalTime: '20m', firing: ['warning'], series: errorRate(nsl, 1000, 40) },
+        { name: '0.09 % errors', evalTime: '20m', firing: [], series: errorRate(nsl, 10000, 9) },
+        { name: '10 % errors for 4 minutes', evalTime: '4m', firing: [], series: errorRate(nsl, 100, 10) },
+      ],
+    },
+    {
+      alert: 'CeleryTaskFailures',
+      testLabels: { namespace: ns, component: 'worker' },
+      rules: [
+        rule({ alert: 'CeleryTaskFailures', severity: 'warning', for: '5m', component: 'worker',
+          expr: `sum by (namespace) (rate(celery_task_failed_total${sel()}[5m])) * 60 > 5`,
+          summary: 'More than 5 Celery task failures a minute', description: '{{ $value | printf "%.1f" }} failed tasks a minute (threshold 5, seed 000 §6.2).' }),
+      ],
+      cases: [
+        { name: '6 a minute', evalTime: '15m', firing: ['warning'], series: [{ series: `celery_task_failed_total{${nsl}, name="billing.run"}`, values: '0+6x30' }] },
+        { name: '4 a minute', evalTime: '15m', firing: [], series: [{ series: `celery_task_failed_total{${nsl}, name="billing.run"}`, values: '0+4x30' }] },
+        { name: '6 a minute for 4 minutes', evalTime: '4m', firing: [], series: [{ series: `celery_task_failed_total{${nsl}, name="billing.run"}`, values: '0+6x30' }] },
+      ],
+    },
+    {
+      alert: 'DatabasePoolExhausted',
+      testLabels: { namespace: ns, component: 'api', pod: 'p-1' },
+      rules: [
+        rule({ alert: 'DatabasePoolExhausted', severity: 'warning', for: '5m', component: 'api',
+          expr: `max by (namespace, pod) (db_connection_pool_checked_out${sel()} / db_connection_pool_size${sel()}) > 0.8`,
+          summary: 'Database connection pool more than 80 % in use', description: '{{ $labels.pod }} uses {{ $value | humanizePercentage }} of its pool (threshold 80 %, seed 000 §6.2).' }),
+        rule({ alert: 'DatabasePoolExhausted', severity: 'critical', for: '5m', component: 'api',
+          expr: `max by (namespace, pod) (db_connection_pool_checked_out${sel()} / db_connection_pool_size${sel()}) > 0.95`,
+          summary: 'Database connection pool nearly exhausted', description: '{{ $labels.pod }} uses {{ $value | humanizePercentage }} of its pool.' }),
+      ],
+      cases: [
+        { name: '100 %', evalTime: '10m', firing: ['warning', 'critical'], series: gauges(`${nsl}, pod="p-1"`, 'db_connection_pool_checked_out', 20, 'db_connection_pool_size', 20) },
+        { name: '90 %', evalTime: '10m', firing: ['warning'], series: gauges(`${nsl}, pod="p-1"`, 'db_connection_pool_checked_out', 18, 'db_connection_pool_size', 20) },
+        { name: '75 %', evalTime: '10m', firing: [], series: gauges(`${nsl}, pod="p-1"`, 'db_connection_pool_checked_out', 15, 'db_connection_pool_size', 20) },
+        { name: '100 % for 4 minutes', evalTime: '4m', firing: [], series: gauges(`${nsl}, pod="p-1"`, 'db_connection_pool_checked_out', 20, 'db_connection_pool_size', 20) },
+      ],
+    },
+    {
+      alert: 'PostgresConnectionsHigh',
+      testLabels: { namespace: ns, component: 'database' },
+      rules: [
+        rule({ alert: 'PostgresConnectionsHigh', severity: 'warning', for: '5m', component: 'database',
+          expr: `sum by (namespace) (pg_stat_activity_count${sel()}) / max by (namespace) (pg_settings_max_connections${sel()}) > 0.8`,
+          summary: 'PostgreSQL above 80 % of max_connections', description: '{{ $value | humanizePercentage }} of max_connections in use.' }),
+        rule({ alert: 'PostgresConnectionsHigh', severity: 'critical', for: '5m', component: 'database',
+          expr: `sum by (namespace) (pg_stat_activity_count${sel()}) / max by (namespace) (pg_settings_max_connections${sel()}) > 0.95`,
+          summary: 'PostgreSQL nearly out of connections', description: '{{ $value | humanizePercentage }} of max_connections in use: new clients will be refused.' }),
+      ],
+      cases: [
+        { name: '97 %', evalTime: '10m', firing: ['warning', 'critical'], series: gauges(nsl, 'pg_stat_activity_count', 97, 'pg_settings_max_connections', 100) },
+        { name: '90 %', evalTime: '10m', firing: ['warning'], series: gauges(nsl, 'pg_stat_activity_count', 90, 'pg_settings_max_connections', 100) },
+        { name: '79 %', evalTime: '10m', firing: [], series: gauges(nsl, 'pg_stat_activity_count', 79, 'pg_settings_max_connections', 100) },
+      ],
+    },
+    {
+      alert: 'ComponentDown',
+      testLabels: { namespace: ns, component: 'database', job: 'quality-billing-postgres', instance: '10.0.0.1:9187' },
+      rules: [
+        rule({ alert: 'ComponentDown', severity: 'critical', for: '2m', component: '{{ $labels.component }}',
+          expr: `up${sel()} == 0`,
+          summary: '{{ $labels.job }} is down', description: 'Prometheus cannot scrape {{ $labels.instance }} of {{ $labels.job }} (seed 001: service down).' }),
+      ],
+      cases: [
+        { name: 'down', evalTime: '5m', firing: ['critical'], series: [{ series: `up{${nsl}, component="database", job="quality-billing-postgres", instance="10.0.0.1:9187"}`, values: '0x10' }] },
+        { name: 'up', evalTime: '5m', firing: [], series: [{ series: `up{${nsl}, component="database", job="quality-billing-postgres", instance="10.0.0.1:9187"}`, values: '1x10' }] },
+        { name: 'down for 1 minute', evalTime: '1m', firing: [], series: [{ series: `up{${nsl}, component="database", job="quality-billing-postgres", instance="10.0.0.1:9187"}`, values: '0x10' }] },
+      ],
+    },
+    {
+      alert: 'ContainerCpuHigh',
+      testLabels: { namespace: ns, pod: 'p-1', container: 'c', component: 'pod' },
+      rules: [
+        rule({ alert: 'ContainerCpuHigh', severity: 'warning', for: '15m', component: 'pod',
+          expr: cpuRatio(sel('container!=""')) + ' > 0.7',
+          summary: '{{ $labels.pod }}/{{ $labels.container }} above 70 % of its CPU limit', description: 'CPU use is {{ $value | humanizePercentage }} of the limit (SLO < 70 %, seed 003).' }),
+        rule({ alert: 'ContainerCpuHigh', severity: 'critical', for: '15m', component: 'pod',
+          expr: cpuRatio(sel('container!=""')) + ' > 0.9',
+          summary: '{{ $labels.pod }}/{{ $labels.container }} throttled at its CPU limit', description: 'CPU use is {{ $value | humanizePercentage }} of the limit (seed 001: resource pressure).' }),
+      ],
+      cases: [
+        // 0.95 cores of a 1-core limit.
+        { name: '95 %', evalTime: '25m', firing: ['warning', 'critical'], series: cpu(pod, 0.95) },
+        { name: '80 %', evalTime: '25m', firing: ['warning'], series: cpu(pod, 0.8) },
+        { name: '65 %', evalTime: '25m', firing: [], series: cpu(pod, 0.65) },
+        { name: '95 % for 10 minutes', evalTime: '10m', firing: [], series: cpu(pod, 0.95) },
+      ],
+    },
+    {
+      alert: 'ContainerMemoryHigh',
+      testLabels: { namespace: ns, pod: 'p-1', container: 'c', component: 'pod' },
+      rules: [
+        rule({ alert: 'ContainerMemoryHigh', severity: 'warning', for: '10m', component: 'pod',
+          expr: memRatio(sel('container!=""')) + ' > 0.8',
+          summary: '{{ $labels.pod }}/{{ $labels.container }} above 80 % of its memory limit', description: 'Working set is {{ $value | humanizePercentage }} of the limit (SLO < 80 %, seed 003).' }),
+        rule({ alert: 'ContainerMemoryHigh', severity: 'critical', for: '5m', component: 'pod',
+          expr: memRatio(sel('container!=""')) + ' > 0.9',
+          summary: '{{ $labels.pod }}/{{ $labels.container }} close to being OOM-killed', description: 'Working set is {{ $value | humanizePercentage }} of the limit (seed 001: resource pressure).' }),
+      ],
+      cases: [
+        { name: '95 %', evalTime: '15m', firing: ['warning', 'critical'], series: memory(pod, 0.95) },
+        { name: '85 %', evalTime: '15m', firing: ['warning'], series: memory(pod, 0.85) },
+        { name: '75 %', evalTime: '15m', firing: [], series: memory(pod, 0.75) },
+        { name: '95 % for 4 minutes', evalTime: '4m', firing: [], series: memory(pod, 0.95) },
+      ],
+    },
+    {
+      alert: 'VolumeAlmostFull',
+      testLabels: { namespace: ns, persistentvolumeclaim: 'data-db-0', component: 'storage' },
+      rules: [
+        rule({ alert: 'VolumeAlmostFull', severity: 'warning', for: '10m', component: 'storage',
+          expr: `max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes${sel()} / kubelet_volume_stats_capacity_bytes${sel()}) > 0.8`,
+          summary: 'Volume {{ $labels.persistentvolumeclaim }} more than 80 % full', description: '{{ $value | humanizePercentage }} used (seed 001: disk pressure).' }),
+        rule({ alert: 'VolumeAlmostFull', severity: 'critical', for: '5m', component: 'storage',
+          expr: `max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes${sel()} / kubelet_volume_stats_capacity_bytes${sel()}) > 0.9`,
+          summary: 'Volume {{ $labels.persistentvolumeclaim }} more than 90 % full', description: '{{ $value | humanizePercentage }} used: writes will fail when it is full.' }),
+      ],
+      cases: [
+        { name: '95 %', evalTime: '15m', firing: ['warning', 'critical'], series: gauges(`${nsl}, persistentvolumeclaim="data-db-0"`, 'kubelet_volume_stats_used_bytes', 95, 'kubelet_volume_stats_capacity_bytes', 100) },
+        { name: '85 %', evalTime: '15m', firing: ['warning'], series: gauges(`${nsl}, persistentvolumeclaim="data-db-0"`, 'kubelet_volume_stats_used_bytes', 85, 'kubelet_volume_stats_capacity_bytes', 100) },
+        { name: '79 %', evalTime: '15m', firing: [], series: gauges(`${nsl}, persistentvolumeclaim="data-db-0"`, 'kubelet_volume_stats_used_bytes', 79, 'kubelet_volume_stats_capacity_bytes', 100) },
+      ],
+    },
+    {
+      alert: 'PodRestarting',
+      testLabels: { namespace: ns, pod: 'p-1', container: 'c', component: 'pod' },
+      rules: [
+        rule({ alert: 'PodRestarting', severity: 'warning', for: '0m', component: 'pod',
+          expr: `increase(kube_pod_container_status_restarts_total${sel()}[1h]) > 3`,
+          summary: '{{ $labels.pod }}/{{ $labels.container }} restarts repeatedly', description: '{{ $value | printf "%.0f" }} restarts in the last hour.' }),
+      ],
+      cases: [
+        { name: '5 restarts in an hour', evalTime: '60m', firing: ['warning'], series: [{ series: `kube_pod_container_status_restarts_total{${pod}}`, values: '0+1x5 5x60' }] },
+        { name: '3 restarts in an hour', evalTime: '60m', firing: [], series: [{ series: `kube_pod_container_status_restarts_total{${pod}}`, values: '0+1x3 3x60' }] },
+      ],
+    },
+    {
+      alert: 'BackupMissing',
+      testLabels: { namespace: ns, cronjob: 'quality-billing-postgres-backup', component: 'backup' },
+      rules: [
+        rule({ alert: 'BackupMissing', severity: 'critical', for: '0m', component: 'backup',
+          expr: `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${sel('cronjob=~".*backup.*"')}) > 26 * 3600`,
+          summary: 'No successful backup in 26 hours', description: '{{ $labels.cronjob }} last succeeded {{ $value | humanizeDuration }} ago (daily at 02:00, seed 001).' }),
+      ],
+      cases: [
+        // Last success at t=0; 27 hours later it is missing, 25 hours later it is not yet.
+        { name: '27 h since the last success', evalTime: '27h', interval: '1h', firing: ['critical'], series: [{ series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="quality-billing-postgres-backup"}`, values: '0x30' }] },
+        { name: '25 h since the last success', evalTime: '25h', interval: '1h', firing: [], series: [{ series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="quality-billing-postgres-backup"}`, values: '0x30' }] },
+      ],
+    },
+    {
+      alert: 'JobFailed',
+      testLabels: { namespace: ns, job_name: 'quality-billing-postgres-backup-1', component: 'job' },
+      rules: [
+        rule({ alert: 'JobFailed', severity: 'warning', for: '0m', component: 'job',
+          expr: `kube_job_status_failed${sel()} > 0`,
+          summary: 'Job {{ $labels.job_name }} failed', description: 'A migration, backup or maintenance Job failed: read its logs with kubectl logs job/{{ $labels.job_name }}.' }),
+      ],
+      cases: [
+        { name: 'failed', evalTime: '5m', firing: ['warning'], series: [{ series: `kube_job_status_failed{${nsl}, job_name="quality-billing-postgres-backup-1"}`, values: '1x10' }] },
+        { name: 'not failed', evalTime: '5m', firing: [], series: [{ series: `kube_job_status_failed{${nsl}, job_name="quality-billing-postgres-backup-1"}`, values: '0x10' }] },
+      ],
+    },
+  ];
+}
+
+/** Histogram buckets growing by `perMinute[le]` requests a minute (the +Inf bucket takes the largest). */
+function histogram(labels: string, perMinute: Record<number, number>): TestSeries[] {
+  const total = Math.max(...Object.values(perMinute));
+  const buckets = [...Object.entries(perMinute).map(([le, n]) => [le, n] as const), ['+Inf', total] as const];
+  return buckets.map(([le, n]) => ({ series: `http_request_duration_seconds_bucket{${labels}, le="${le}"}`, values: `0+${n}x40` }));
+}
+
+/** Requests a minute, `errors` of them 500s. */
+function errorRate(labels: string, perMinute: number, errors: number): TestSeries[] {
+  return [
+    { series: `http_requests_total{${labels}, status="200"}`, values: `0+${perMinute - errors}x40` },
+    { series: `http_requests_total{${labels}, status="500"}`, values: `0+${errors}x40` },
+  ];
+}
+
+/** Two constant gauges (a used/size pair). */
+function gauges(labels: string, used: string, usedValue: number, size: string, sizeValue: number): TestSeries[] {
+  return [{ series: `${used}{${labels}}`, values: `${usedValue}x30` }, { series: `${size}{${labels}}`, values: `${sizeValue}x30` }];
+}
+
+function cpuRatio(sel: string): string {
+  return `sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total${sel}[5m])) / sum by (namespace, pod, container) (kube_pod_container_resource_limits${sel.replace('}', ', resource="cpu"}')})`;
+}
+
+function memRatio(sel: string): string {
+  return `sum by (namespace, pod, container) (container_memory_working_set_bytes${sel}) / sum by (namespace, pod, container) (kube_pod_container_resource_limits${sel.replace('}', ', resource="memory"}')})`;
+}
+
+/** A container using `cores` of a 1-core limit. */
+function cpu(labels: string, cores: number): TestSeries[] {
+  return [
+    { series: `container_cpu_usage_seconds_total{${labels}}`, values: `0+${Math.round(cores * 60)}x40` },
+    { series: `kube_pod_container_resource_limits{${labels}, resource="cpu"}`, values: '1x40' },
+  ];
+}
+
+/** A container using `share` of a 1000-byte memory limit. */
+function memory(labels: string, share: number): TestSeries[] {
+  return [
+    { series: `container_memory_working_set_bytes{${labels}}`, values: `${Math.round(share * 1000)}x30` },
+    { series: `kube_pod_container_resource_limits{${labels}, resource="memory"}`, values: '1000x30' },
+  ];
+}
