@@ -1,0 +1,161 @@
+import { parse } from 'yaml';
+import { AppService } from '../../../constructs/app-service';
+import { Alertmanager } from '../../../constructs/monitoring/alertmanager';
+import { Monitoring } from '../../../constructs/monitoring/monitoring';
+import { Prometheus } from '../../../constructs/monitoring/prometheus';
+import { Postgres } from '../../../constructs/postgres';
+import { Redis } from '../../../constructs/redis';
+import { ENVIRONMENTS } from '../../../lib/environments';
+import { SecretKeyRef } from '../../../lib/secrets';
+import { envOf, expectValidationError, find, podSpec, synth, synthStack, testChart } from '../../helpers';
+
+const receivers = {
+  slackChannel: '#alerts', slackWebhookSecret: SecretKeyRef.of('am', 'slack'), emailTo: 'ops@example.com', emailFrom: 'am@example.com',
+  smtpSmarthost: 'smtp.example.com:587', smtpUsername: 'am', smtpPasswordSecret: SecretKeyRef.of('am', 'smtp'),
+};
+
+function build() {
+  const chart = testChart();
+  const postgres = new Postgres(chart, 'Postgres');
+  const redis = new Redis(chart, 'Redis');
+  const api = new AppService(chart, 'Api').connectTo(postgres).connectTo(redis.cache);
+  const monitoring = new Monitoring(chart, 'Monitoring', { receivers, celeryBroker: redis.broker }).monitor(api, postgres, redis);
+  return { chart, monitoring, objects: synth(chart) };
+}
+
+describe('Prometheus', () => {
+  it('keeps 200 h of samples and at most 80 % of its volume (seed 001)', () => {
+    const { objects } = build();
+    const args = podSpec(find(objects, 'StatefulSet', 'prometheus')).containers[0].args;
+    expect(args).toContain('--storage.tsdb.retention.time=200h');
+    // recommended tier: 50Gi volume, 80 % = 40960 MiB.
+    expect(args).toContain(`--storage.tsdb.retention.size=${50 * 1024 * 0.8}MB`);
+  });
+
+  it('scrapes every 15 s exactly the components handed to it (seed 000 §6.1)', () => {
+    const { objects } = build();
+    const config = parse(find(objects, 'ConfigMap', 'prometheus-config').data['prometheus.yml']);
+    expect(config.global.scrape_interval).toBe('15s');
+    expect(config.scrape_configs.map((s: any) => s.job_name).sort()).toEqual([
+      'alertmanager', 'api', 'celery-exporter', 'grafana', 'kube-state-metrics', 'kubelet', 'kubelet-cadvisor', 'postgres', 'prometheus', 'redis',
+    ]);
+    const api = config.scrape_configs.find((s: any) => s.job_name === 'api');
+    expect(api.relabel_configs[0]).toEqual({ source_labels: ['__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'], regex: 'api;metrics', action: 'keep' });
+    expect(api.kubernetes_sd_configs).toEqual([{ role: 'endpoints', namespaces: { names: ['test'] } }]);
+  });
+
+  it('opens each target\'s metrics port to Prometheus and nothing else', () => {
+    const { objects } = build();
+    const ingressFromPrometheus = (name: string) => find(objects, 'NetworkPolicy', name).spec.ingress
+      .filter((r: any) => r.from[0].podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'prometheus')
+      .flatMap((r: any) => r.ports.map((p: any) => p.port));
+    expect(ingressFromPrometheus('api')).toEqual([9090]);
+    expect(ingressFromPrometheus('postgres')).toEqual([9187]);
+    expect(ingressFromPrometheus('redis')).toEqual([9121]);
+  });
+
+  it('may read endpoints, services and pods in its namespace, and only nodes cluster-wide', () => {
+    const { objects } = build();
+    expect(find(objects, 'Role', 'prometheus').rules).toEqual([{ apiGroups: [''], resources: ['endpoints', 'services', 'pods'], verbs: ['get', 'list', 'watch'] }]);
+    const cluster = objects.filter(o => o.kind === 'ClusterRole');
+    expect(cluster).toHaveLength(1);
+    expect(cluster[0].rules.flatMap((r: any) => r.resources)).toEqual(['nodes', 'nodes/proxy', 'nodes/metrics']);
+  });
+
+  it('can be kept inside its namespace entirely, without kubelet metrics', () => {
+    const chart = testChart();
+    new Prometheus(chart, 'Prometheus', { scrapeKubelets: false });
+    const objects = synth(chart);
+    expect(objects.filter(o => o.kind.startsWith('Cluster'))).toEqual([]);
+    expect(parse(find(objects, 'ConfigMap', 'prometheus-config').data['prometheus.yml']).scrape_configs.map((s: any) => s.job_name)).toEqual(['prometheus']);
+  });
+
+  it('loads the seeds\' alerts: p95 > 1 s, 5xx > 10/min, Celery failures > 5/min, pool > 80 %', () => {
+    const { objects } = build();
+    const rules = parse(find(objects, 'ConfigMap', 'prometheus-rules').data['alerts.yml']).groups.flatMap((g: any) => g.rules);
+    const expr = (alert: string, severity: string) => rules.find((r: any) => r.alert === alert && r.labels.severity === severity).expr;
+    expect(expr('ApiLatencyHigh', 'critical')).toMatch(/histogram_quantile\(0\.95, .*http_request_duration_seconds_bucket.*\) > 1$/);
+    expect(expr('Api5xxPerMinute', 'critical')).toMatch(/http_requests_total\{namespace="test", status=~"5\.\."\}.*\* 60 > 10$/);
+    expect(expr('CeleryTaskFailures', 'warning')).toMatch(/celery_task_failed_total.*\* 60 > 5$/);
+    expect(expr('DatabasePoolExhausted', 'warning')).toMatch(/> 0\.8$/);
+    for (const r of rules) {
+      expect(Object.keys(r.annotations).sort()).toEqual(['description', 'runbook_url', 'summary']);
+      expect(['warning', 'critical']).toContain(r.labels.severity);
+    }
+  });
+
+  it('refuses a volume too small to hold 1 GiB of samples', () => {
+    expectValidationError(() => new Prometheus(testChart(), 'Prometheus', { storage: '1Gi' }),
+      { path: 'test/Prometheus', field: 'storage', value: '1Gi', allowed: /at least 1280Mi/ });
+  });
+});
+
+describe('Alertmanager', () => {
+  it('reads the Slack webhook and SMTP password from mounted Secret files, never from the config', () => {
+    const { objects } = build();
+    const data = find(objects, 'ConfigMap', 'alertmanager-config').data;
+    const config = parse(data['alertmanager.yml']);
+    expect(config.global.slack_api_url_file).toBe('/etc/alertmanager/secrets/slack/slack');
+    expect(config.global.smtp_auth_password_file).toBe('/etc/alertmanager/secrets/smtp/smtp');
+    expect(config.global.slack_api_url).toBeUndefined();
+    expect(config.global.smtp_auth_password).toBeUndefined();
+    const volumes = podSpec(find(objects, 'StatefulSet', 'alertmanager')).volumes;
+    expect(volumes.filter((v: any) => v.secret).map((v: any) => [v.secret.secretName, v.secret.items[0].key])).toEqual([['am', 'slack'], ['am', 'smtp']]);
+  });
+
+  it('groups by alertname, severity and namespace and inhibits warning twins and symptoms of a down component', () => {
+    const { objects } = build();
+    const config = parse(find(objects, 'ConfigMap', 'alertmanager-config').data['alertmanager.yml']);
+    expect(config.route.group_by).toEqual(['alertname', 'severity', 'namespace']);
+    expect(config.inhibit_rules).toEqual([
+      { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'namespace'] },
+      { source_matchers: ['alertname="ComponentDown"'], target_matchers: ['alertname!="ComponentDown"'], equal: ['namespace', 'component'] },
+    ]);
+  });
+
+  it.each([
+    ['slackChannel', 'alerts channel', /Slack channel/],
+    ['emailTo', 'ops', /e-mail address/],
+    ['smtpSmarthost', 'smtp.example.com', /host:port/],
+  ] as const)('refuses a bad %s', (field, value, allowed) => {
+    expectValidationError(() => new Alertmanager(testChart(), 'Am', { receivers: { ...receivers, [field]: value } }),
+      { path: 'test/Am', field: `receivers.${field}`, value, allowed });
+  });
+});
+
+describe('Grafana', () => {
+  it('provisions Prometheus as its datasource and the overview dashboard, with the admin password from a Secret', () => {
+    const { objects } = build();
+    const ds = parse(find(objects, 'ConfigMap', 'grafana-provisioning').data['datasources.yaml']);
+    expect(ds.datasources[0]).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true });
+    const dashboards = find(objects, 'ConfigMap', 'grafana-dashboards').data;
+    const overview = JSON.parse(dashboards['quality-billing-overview.json']);
+    expect(overview.panels.map((p: any) => p.title)).toEqual(expect.arrayContaining([
+      'Request rate', 'p95 latency', '5xx a minute', 'Celery queue length', 'Celery task failures a minute',
+      'PostgreSQL connections', 'Connection pool use', 'Redis memory', 'Pod CPU (cores)', 'Pod memory',
+    ]));
+    const grafana = podSpec(find(objects, 'StatefulSet', 'grafana')).containers[0];
+    expect(grafana.ports[0].containerPort).toBe(3000);
+    expect(envOf(grafana).GF_SECURITY_ADMIN_PASSWORD).toBe('secret:grafana-credentials/admin-password');
+    expect(find(objects, 'StatefulSet', 'grafana').spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('2Gi');
+  });
+});
+
+describe('kube-state-metrics', () => {
+  it('watches only its namespace, so a namespaced Role suffices', () => {
+    const { objects } = build();
+    expect(podSpec(find(objects, 'Deployment', 'kube-state-metrics')).containers[0].args).toContain('--namespaces=test');
+    expect(find(objects, 'Role', 'kube-state-metrics').rules.every((r: any) => r.verbs.join() === 'list,watch')).toBe(true);
+  });
+});
+
+describe('QualityBillingStack monitoring', () => {
+  it.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('%s runs Prometheus, Alertmanager and Grafana sized by its tier', (_n, env) => {
+    const { stack, objects } = synthStack(env);
+    for (const name of ['prometheus', 'alertmanager', 'grafana']) expect(find(objects, 'StatefulSet', `quality-billing-${name}`)).toBeDefined();
+    const rows = stack.capacity.rows.map(r => r.workload.name);
+    expect(rows).toEqual(expect.arrayContaining(['quality-billing-prometheus', 'quality-billing-alertmanager', 'quality-billing-grafana', 'quality-billing-kube-state-metrics', 'quality-billing-celery-exporter']));
+    const prometheus = podSpec(find(objects, 'StatefulSet', 'quality-billing-prometheus')).containers[0];
+    expect(prometheus.resources.requests.memory).toBe(env.tier === 'minimum' ? '512Mi' : '2Gi');
+  });
+});
