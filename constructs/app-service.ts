@@ -54,7 +54,7 @@ export class AppService extends AppWorkload {
       ? checkInteger(path, 'workers', props.workers, 1, 64)
       : uvicornWorkers(this.resources.cpuLimit, this.resources.memoryLimit);
     this.databasePoolSize = this.checkPoolSize(props.databasePoolSize ?? SEED_DATABASE_POOL_SIZE);
-    this.metrics = { serviceName: this.name, port: this.metricsPort, path: '/metrics' };
+    this.metrics = { serviceName: this.name, portName: 'metrics', port: this.metricsPort, path: '/metrics' };
     const asgiApp = props.asgiApp ?? 'main:app';
 
     this.addEnv(

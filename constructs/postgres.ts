@@ -102,7 +102,7 @@ export class Postgres extends Workload implements IConnectable {
     this.connection = { host: this.name, port, database, user, passwordSecret, urlSecret };
     // Clients connect after construction: their connections are checked against the memory at synth.
     this.node.addValidation({ validate: () => this.memoryProblems() });
-    this.metrics = { serviceName: this.name, port: EXPORTER_PORT, path: '/metrics' };
+    this.metrics = { serviceName: this.name, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
 
     const renderConfig = () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: '/var/run/postgresql' });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {

@@ -124,7 +124,7 @@ export class Redis extends Workload {
     this.usedAsBroker = props.usedAsBroker ?? true;
     this.passwordSecret = props.passwordSecret ?? SecretKeyRef.of('redis-credentials', 'password', path);
     this.maxMemory = redisMaxMemory(this.resources.memoryLimit);
-    this.metrics = { serviceName: this.name, port: EXPORTER_PORT, path: '/metrics' };
+    this.metrics = { serviceName: this.name, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
     this.cache = this.database(0, 'REDIS_URL');
     this.broker = this.database(1, 'CELERY_BROKER_URL', { broker: true });
     this.results = this.database(2, 'CELERY_RESULT_BACKEND');

@@ -16,6 +16,8 @@ export interface NamedPort {
 export interface MetricsEndpoint {
   /** The Service that fronts the pods. */
   readonly serviceName: string;
+  /** Name of the Service port that serves the metrics (what discovery keeps). */
+  readonly portName: string;
   readonly port: number;
   readonly path: string;
 }

@@ -85,7 +85,7 @@ export class Alertmanager extends Workload {
     }
     const smtp = /^([a-zA-Z0-9.-]+):(\d{1,5})$/.exec(r.smtpSmarthost);
     if (!smtp || Number(smtp[2]) < 1 || Number(smtp[2]) > 65535) throw new ValidationError(path, 'receivers.smtpSmarthost', r.smtpSmarthost, '"host:port", e.g. "smtp.example.com:587"');
-    this.metrics = { serviceName: this.name, port: ALERTMANAGER_PORT, path: '/metrics' };
+    this.metrics = { serviceName: this.name, portName: 'http', port: ALERTMANAGER_PORT, path: '/metrics' };
 
     this.config = renderAlertmanagerConfig({
       slackChannel: r.slackChannel,

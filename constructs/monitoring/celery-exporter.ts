@@ -44,7 +44,7 @@ export class CeleryExporter extends Workload implements IConnectionClient {
     super(scope, id, { name: props.name ?? 'celery-exporter', component: 'worker-metrics', version: image.version });
     const path = this.node.path;
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[lookupTier(props.tier ?? 'recommended', path).name].celeryExporter, path, 'resources');
-    this.metrics = { serviceName: this.name, port: PORT, path: '/metrics' };
+    this.metrics = { serviceName: this.name, portName: 'metrics', port: PORT, path: '/metrics' };
     props.broker.bind(this);
     // The exporter reads CE_BROKER_URL; Kubernetes expands the variable the broker binding set.
     this.addEnv(plainEnv('CE_BROKER_URL', `$(${props.broker.envVar})`), plainEnv('CE_PORT', PORT));

@@ -71,7 +71,7 @@ export class Grafana extends Workload {
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].grafana, path, 'resources');
     this.storage = ByteQuantity.parse(props.storage ?? STORAGE_PRESETS[t].grafana, path, 'storage');
     if (props.storageClassName !== undefined) checkDnsSubdomain(path, 'storageClassName', props.storageClassName);
-    this.metrics = { serviceName: this.name, port: GRAFANA_PORT, path: '/metrics' };
+    this.metrics = { serviceName: this.name, portName: 'http', port: GRAFANA_PORT, path: '/metrics' };
     const prometheus = props.prometheus;
     this.dashboards = Object.fromEntries((props.dashboards ?? []).map(d => [`${d.uid}.json`, dashboardJson(d.uid, d.title, d.panels)]));
 

@@ -41,7 +41,7 @@ export class KubeStateMetrics extends Workload {
     super(scope, id, { name: props.name ?? 'kube-state-metrics', component: 'kube-state-metrics', version: image.version });
     const path = this.node.path;
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[lookupTier(props.tier ?? 'recommended', path).name].kubeStateMetrics, path, 'resources');
-    this.metrics = { serviceName: this.name, port: 8080, path: '/metrics' };
+    this.metrics = { serviceName: this.name, portName: 'metrics', port: 8080, path: '/metrics' };
     const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
     this.allowEgressTo({ ipBlock: { cidr: apiServer.cidr } }, apiServer.ports);
 

@@ -87,14 +87,14 @@ export class Prometheus extends Workload {
     this.retentionSizeMiB = Math.floor(this.storage.mebibytes * 0.8);
     if (this.retentionSizeMiB < 1024) throw new ValidationError(path, 'storage', this.storage.toString(), 'at least 1280Mi, so that 80 % of it holds 1 GiB of samples');
     this.serviceAccountName = this.name;
-    this.metrics = { serviceName: this.name, port: PROMETHEUS_PORT, path: '/metrics' };
+    this.metrics = { serviceName: this.name, portName: 'http', port: PROMETHEUS_PORT, path: '/metrics' };
     const namespace = () => Chart.of(this).namespace ?? 'default';
     const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
 
     const config = () => renderPrometheusConfig({
       namespace: namespace(),
       scrapeIntervalSeconds: scrapeInterval,
-      targets: [{ service: this.name, component: 'monitoring', portName: 'http' }, ...this.targets],
+      targets: [{ service: this.name, component: 'monitoring', portName: this.metrics.portName }, ...this.targets],
       alertmanager: this.alertmanagerAddress,
       scrapeKubelets,
       rulesDir: '/etc/prometheus/rules',
@@ -187,7 +187,7 @@ export class Prometheus extends Workload {
     if (this.targets.some(t => t.service === target.metrics.serviceName)) {
       throw new ValidationError(this.node.path, 'monitor', target.node.path, 'each target monitored once');
     }
-    this.targets.push({ service: target.metrics.serviceName, component, path: target.metrics.path });
+    this.targets.push({ service: target.metrics.serviceName, component, portName: target.metrics.portName, path: target.metrics.path });
     target.allowIngressFrom(this.peer, [target.metrics.port]);
     this.allowEgressTo(target.peer, [target.metrics.port]);
     return this;

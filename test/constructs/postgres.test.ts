@@ -67,7 +67,7 @@ describe('Postgres', () => {
     const pg = new Postgres(chart, 'Postgres');
     const sts = find(synth(chart), 'StatefulSet', 'postgres');
     expect(podSpec(sts).containers.map((c: any) => c.name)).toEqual(['postgres', 'exporter']);
-    expect(pg.metrics).toEqual({ serviceName: 'postgres', port: 9187, path: '/metrics' });
+    expect(pg.metrics).toEqual({ serviceName: 'postgres', portName: 'metrics', port: 9187, path: '/metrics' });
   });
 
   it('gives clients a typed connection whose host is its Service', () => {

@@ -44,6 +44,15 @@ describe('Prometheus', () => {
     expect(api.kubernetes_sd_configs).toEqual([{ role: 'endpoints', namespaces: { names: ['test'] } }]);
   });
 
+  it('keeps, for every job, a port that the named Service really has', () => {
+    const { objects } = build();
+    const config = parse(find(objects, 'ConfigMap', 'prometheus-config').data['prometheus.yml']);
+    for (const job of config.scrape_configs.filter((s: any) => !s.job_name.startsWith('kubelet'))) {
+      const [service, port] = job.relabel_configs[0].regex.split(';');
+      expect(find(objects, 'Service', service).spec.ports.map((p: any) => p.name)).toContain(port);
+    }
+  });
+
   it('opens each target\'s metrics port to Prometheus and nothing else', () => {
     const { objects } = build();
     const ingressFromPrometheus = (name: string) => find(objects, 'NetworkPolicy', name).spec.ingress
