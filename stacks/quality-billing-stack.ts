@@ -11,7 +11,7 @@ import { MigrationJob } from '../constructs/migration-job';
 import { Postgres } from '../constructs/postgres';
 import { Redis } from '../constructs/redis';
 import { AlertReceivers } from '../constructs/monitoring/alertmanager';
-import { Monitoring } from '../constructs/monitoring/monitoring';
+import { Monitoring, MonitoringMode, PrometheusOperatorOptions } from '../constructs/monitoring/monitoring';
 import { RestrictedNamespace } from '../constructs/restricted-namespace';
 import { childPath, collectSizings } from '../constructs/workload';
 import { checkDnsLabel } from '../lib/validate';
@@ -36,6 +36,10 @@ export interface QualityBillingStackProps {
    * @default - placeholders
    */
   readonly alerting?: Partial<AlertReceivers>;
+  /** Run our own Prometheus, Alertmanager and Grafana, or emit ServiceMonitors and a PrometheusRule for kube-prometheus-stack. @default "standalone" */
+  readonly monitoringMode?: MonitoringMode;
+  /** Where kube-prometheus-stack runs, in `prometheus-operator` mode. @default - its defaults */
+  readonly prometheusOperator?: PrometheusOperatorOptions;
 }
 
 /** Placeholder receivers: `.invalid` can never resolve, so nothing is sent until they are set. */
@@ -117,6 +121,8 @@ export class QualityBillingStack extends Chart {
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       namePrefix: prefix,
+      mode: props.monitoringMode,
+      operator: props.prometheusOperator,
       tier: env.tier,
       receivers: { ...PLACEHOLDER_RECEIVERS, ...props.alerting },
       celeryBroker: this.redis.broker,

@@ -1,6 +1,6 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
-import { QualityBillingStack } from '../stacks/quality-billing-stack';
+import { QualityBillingStack, QualityBillingStackProps } from '../stacks/quality-billing-stack';
 
 /** A synthesized Kubernetes object, as plain JSON. */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
@@ -16,13 +16,19 @@ export function synth(chart: Chart): K8sObject[] {
 }
 
 /** Builds and synthesizes the quality-billing stack for an environment. */
-export function synthStack(env: EnvironmentSpec): { stack: QualityBillingStack; objects: K8sObject[] } {
-  const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: env });
+export function synthStack(env: EnvironmentSpec, props: Partial<QualityBillingStackProps> = {}): { stack: QualityBillingStack; objects: K8sObject[] } {
+  const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: env, ...props });
   return { stack, objects: synth(stack) };
 }
 
 /** The shipped environments as jest table rows. */
 export const SHIPPED = Object.values(ENVIRONMENTS).map(e => [e.name, e] as const);
+
+/** Every shipped environment, plus prod with monitoring handed to kube-prometheus-stack: rows of (label, env, props). */
+export const VARIANTS: ReadonlyArray<readonly [string, EnvironmentSpec, Partial<QualityBillingStackProps>]> = [
+  ...SHIPPED.map(([name, env]) => [name, env, {}] as const),
+  ['prod (prometheus-operator)', ENVIRONMENTS.prod, { monitoringMode: 'prometheus-operator' }],
+];
 
 /** The one object of a kind and name; fails the test when there is not exactly one. */
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {

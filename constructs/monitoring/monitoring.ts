@@ -1,9 +1,14 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Construct } from 'constructs';
-import { alertGroups } from '../../lib/monitoring/alert-rules';
-import { overviewPanels } from '../../lib/monitoring/dashboards';
+import { ValidationError } from '../../lib/errors';
+import { alertGroups, AlertGroupSpec } from '../../lib/monitoring/alert-rules';
+import { dashboardJson, overviewPanels } from '../../lib/monitoring/dashboards';
+import { ruleObject } from '../../lib/monitoring/prometheus-config';
 import { SecretKeyRef } from '../../lib/secrets';
 import { TierName } from '../../lib/tiers';
+import { checkDnsLabel, checkOneOf } from '../../lib/validate';
 import { RedisDatabase } from '../redis';
 import { Alertmanager, AlertReceivers } from './alertmanager';
 import { CeleryExporter } from './celery-exporter';
@@ -11,10 +16,33 @@ import { Grafana } from './grafana';
 import { KubeStateMetrics } from './kube-state-metrics';
 import { IMonitorable, Prometheus, PrometheusProps } from './prometheus';
 
+/**
+ * `standalone` runs Prometheus, Alertmanager, Grafana and kube-state-metrics in the namespace;
+ * `prometheus-operator` emits ServiceMonitors, a PrometheusRule and a dashboard ConfigMap for a
+ * cluster that already runs kube-prometheus-stack.
+ */
+export type MonitoringMode = 'standalone' | 'prometheus-operator';
+
+/** Where kube-prometheus-stack runs, for `prometheus-operator` mode. */
+export interface PrometheusOperatorOptions {
+  /** Namespace of the operator's Prometheus, allowed to scrape the metrics ports. @default "monitoring" */
+  readonly namespace?: string;
+  /** Labels the operator's Prometheus selects ServiceMonitors and PrometheusRules by. @default {"release": "kube-prometheus-stack"} */
+  readonly selectorLabels?: Readonly<Record<string, string>>;
+  /** Labels of the operator's Prometheus pods. @default {"app.kubernetes.io/name": "prometheus"} */
+  readonly prometheusPodLabels?: Readonly<Record<string, string>>;
+  /** Label by which the stack's Grafana sidecar finds dashboard ConfigMaps. @default {"grafana_dashboard": "1"} */
+  readonly dashboardLabels?: Readonly<Record<string, string>>;
+}
+
 /** Props of `Monitoring`. */
 export interface MonitoringProps {
-  /** Where alerts go. */
+  /** Where alerts go (standalone mode). */
   readonly receivers: AlertReceivers;
+  /** Run our own Prometheus stack, or hand everything to kube-prometheus-stack. @default "standalone" */
+  readonly mode?: MonitoringMode;
+  /** Settings of `prometheus-operator` mode. @default - kube-prometheus-stack's defaults */
+  readonly operator?: PrometheusOperatorOptions;
   /** Prefix of every object name. @default - none */
   readonly namePrefix?: string;
   /** Hardware tier whose presets apply. @default "recommended" */
@@ -30,43 +58,103 @@ export interface MonitoringProps {
 }
 
 /**
- * Prometheus, Alertmanager, Grafana, kube-state-metrics and (with a broker) the Celery exporter,
- * wired together: the seeds' alerts loaded, alerts routed, the overview dashboard provisioned.
- * Components are added with `monitor(...)`, which also opens their metrics port to Prometheus.
+ * The monitoring of a namespace, wired together: the seeds' alerts loaded, alerts routed, the
+ * overview dashboard provisioned, each component added with `monitor(...)` — which also opens its
+ * metrics port to whichever Prometheus scrapes it.
  */
 export class Monitoring extends Construct {
-  public readonly prometheus: Prometheus;
-  public readonly alertmanager: Alertmanager;
-  public readonly grafana: Grafana;
-  public readonly kubeStateMetrics: KubeStateMetrics;
+  public readonly mode: MonitoringMode;
+  /** Standalone mode only. */
+  public readonly prometheus?: Prometheus;
+  public readonly alertmanager?: Alertmanager;
+  public readonly grafana?: Grafana;
+  public readonly kubeStateMetrics?: KubeStateMetrics;
   public readonly celeryExporter?: CeleryExporter;
+  /** The alert groups, in either mode. */
+  public readonly alertGroups: readonly AlertGroupSpec[];
+  private readonly operator: Required<PrometheusOperatorOptions>;
+  private readonly name: (n: string) => string;
+  private readonly monitored = new Set<string>();
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const name = (n: string) => (props.namePrefix ? `${props.namePrefix}-${n}` : n);
+    this.mode = checkOneOf(this.node.path, 'mode', props.mode ?? 'standalone', ['standalone', 'prometheus-operator'] as const);
+    this.name = (n: string) => (props.namePrefix ? `${props.namePrefix}-${n}` : n);
     const namespace = Chart.of(this).namespace ?? 'default';
-    this.prometheus = new Prometheus(this, 'Prometheus', { ...props.prometheus, apiServer: props.apiServer ?? props.prometheus?.apiServer, name: name('prometheus'), tier: props.tier });
-    this.alertmanager = new Alertmanager(this, 'Alertmanager', { name: name('alertmanager'), tier: props.tier, receivers: props.receivers });
-    this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', { name: name('kube-state-metrics'), tier: props.tier, apiServer: props.apiServer });
-    this.grafana = new Grafana(this, 'Grafana', {
-      name: name('grafana'),
-      tier: props.tier,
-      prometheus: this.prometheus,
-      adminPasswordSecret: props.grafanaAdminPasswordSecret,
-      dashboards: [{ uid: 'quality-billing-overview', title: 'Quality Billing — system overview', panels: overviewPanels(namespace) }],
-    });
-    this.prometheus.sendAlertsTo(this.alertmanager).addAlertGroups(...alertGroups({ namespace }));
-    this.monitor(this.alertmanager, this.kubeStateMetrics, this.grafana);
+    this.operator = {
+      namespace: checkDnsLabel(this.node.path, 'operator.namespace', props.operator?.namespace ?? 'monitoring'),
+      selectorLabels: props.operator?.selectorLabels ?? { release: 'kube-prometheus-stack' },
+      prometheusPodLabels: props.operator?.prometheusPodLabels ?? { 'app.kubernetes.io/name': 'prometheus' },
+      dashboardLabels: props.operator?.dashboardLabels ?? { grafana_dashboard: '1' },
+    };
+    this.alertGroups = alertGroups({ namespace });
+    const dashboard = { uid: 'quality-billing-overview', title: 'Quality Billing — system overview', panels: overviewPanels(namespace) };
+
+    if (this.mode === 'standalone') {
+      this.prometheus = new Prometheus(this, 'Prometheus', { ...props.prometheus, apiServer: props.apiServer ?? props.prometheus?.apiServer, name: this.name('prometheus'), tier: props.tier });
+      this.alertmanager = new Alertmanager(this, 'Alertmanager', { name: this.name('alertmanager'), tier: props.tier, receivers: props.receivers });
+      this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', { name: this.name('kube-state-metrics'), tier: props.tier, apiServer: props.apiServer });
+      this.grafana = new Grafana(this, 'Grafana', { name: this.name('grafana'), tier: props.tier, prometheus: this.prometheus, adminPasswordSecret: props.grafanaAdminPasswordSecret, dashboards: [dashboard] });
+      this.prometheus.sendAlertsTo(this.alertmanager).addAlertGroups(...this.alertGroups);
+      this.monitor(this.alertmanager, this.kubeStateMetrics, this.grafana);
+    } else {
+      this.operatorObject('PrometheusRule', new PrometheusRule({
+        metadata: { name: this.name('alerts'), labels: { ...this.operator.selectorLabels } },
+        spec: { groups: this.alertGroups.map(g => ({ name: g.alert, rules: g.rules.map(r => ruleObject(r)) as never })) },
+      }));
+      new k8s.KubeConfigMap(this, 'Dashboard', {
+        metadata: { name: this.name('dashboard-overview'), labels: { ...this.operator.dashboardLabels } },
+        data: { [`${dashboard.uid}.json`]: JSON.stringify(dashboardJson(dashboard.uid, dashboard.title, dashboard.panels), null, 2) },
+      });
+    }
     if (props.celeryBroker) {
-      this.celeryExporter = new CeleryExporter(this, 'CeleryExporter', { name: name('celery-exporter'), tier: props.tier, broker: props.celeryBroker });
+      this.celeryExporter = new CeleryExporter(this, 'CeleryExporter', { name: this.name('celery-exporter'), tier: props.tier, broker: props.celeryBroker });
       // Its series describe the workers: the worker alerts and ComponentDown use that component.
-      this.prometheus.monitor(this.celeryExporter, 'worker');
+      this.monitorAs(this.celeryExporter, 'worker');
     }
   }
 
-  /** Scrapes each component's metrics endpoint. */
+  /** Scrapes each component's metrics endpoint and opens its metrics port to the scraper. */
   public monitor(...targets: IMonitorable[]): this {
-    for (const t of targets) this.prometheus.monitor(t);
+    for (const t of targets) this.monitorAs(t, t.labels['app.kubernetes.io/component']);
     return this;
+  }
+
+  private monitorAs(target: IMonitorable, component: string): void {
+    if (this.prometheus) {
+      this.prometheus.monitor(target, component);
+      return;
+    }
+    if (this.monitored.has(target.metrics.serviceName)) throw new ValidationError(this.node.path, 'monitor', target.node.path, 'each target monitored once');
+    this.monitored.add(target.metrics.serviceName);
+    const namespace = Chart.of(this).namespace ?? 'default';
+    this.operatorObject(`ServiceMonitor-${target.node.id}`, new ServiceMonitor({
+      metadata: { name: target.metrics.serviceName, labels: { ...this.operator.selectorLabels } },
+      spec: {
+        selector: { matchLabels: { ...target.selector } },
+        namespaceSelector: { matchNames: [namespace] },
+        endpoints: [{
+          port: target.metrics.portName,
+          path: target.metrics.path,
+          interval: '15s',
+          relabelings: [{ targetLabel: 'component', replacement: component }, { targetLabel: 'namespace', replacement: namespace }],
+        }],
+      },
+    }));
+    target.allowIngressFrom({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': this.operator.namespace } },
+      podSelector: { matchLabels: { ...this.operator.prometheusPodLabels } },
+    }, [target.metrics.port]);
+  }
+
+  /** Validates a prometheus-operator model against its CRD schema and adds it to the chart. */
+  private operatorObject(id: string, model: ServiceMonitor | PrometheusRule): ApiObject {
+    try {
+      model.validate();
+    } catch (e) {
+      throw new ValidationError(this.node.path, `${model.kind} ${model.metadata?.name}`, (e as Error).message, 'an object valid against the prometheus-operator CRD schema');
+    }
+    const { apiVersion, kind, metadata, ...rest } = model.toJSON() as unknown as { apiVersion: string; kind: string; metadata: Record<string, unknown> };
+    return new ApiObject(this, id, { apiVersion, kind, metadata, ...rest });
   }
 }

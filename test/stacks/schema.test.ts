@@ -1,4 +1,4 @@
-import { K8sObject, SHIPPED, synthStack } from '../helpers';
+import { K8sObject, synthStack, VARIANTS } from '../helpers';
 
 /**
  * Every synthesized object is validated by kubernetes-models, an independent validator generated
@@ -8,14 +8,16 @@ import { K8sObject, SHIPPED, synthStack } from '../helpers';
  * are typed against cdk8s-plus-28's 1.28 types, which do.
  */
 function modelClass(o: K8sObject): new (data: unknown) => { validate(): void } {
+  // prometheus-operator objects: the CRD schemas, from the same project's generated package.
+  if (o.apiVersion === 'monitoring.coreos.com/v1') return require('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1')[o.kind];
   const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : [undefined, o.apiVersion];
   const modulePath = group ? `kubernetes-models/${group}/${version}/${o.kind}` : `kubernetes-models/${version}/${o.kind}`;
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return require(modulePath)[o.kind];
 }
 
-describe.each(SHIPPED)('Kubernetes schema, environment %s', (_name, env) => {
-  const { objects } = synthStack(env);
+describe.each(VARIANTS)('Kubernetes schema, environment %s', (_name, env, props) => {
+  const { objects } = synthStack(env, props);
 
   it.each(objects.map(o => [`${o.kind}/${o.metadata.name}`, o] as const))('%s is valid', (_id, o) => {
     const Model = modelClass(o);

@@ -168,3 +168,44 @@ describe('QualityBillingStack monitoring', () => {
     expect(prometheus.resources.requests.memory).toBe(env.tier === 'minimum' ? '512Mi' : '2Gi');
   });
 });
+
+describe('prometheus-operator mode', () => {
+  const { objects } = (() => {
+    const { App } = require('cdk8s');
+    const { QualityBillingStack } = require('../../../stacks/quality-billing-stack');
+    const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: ENVIRONMENTS.prod, monitoringMode: 'prometheus-operator', prometheusOperator: { namespace: 'observability' } });
+    return { objects: synth(stack) };
+  })();
+
+  it('runs no Prometheus, Alertmanager or Grafana of its own and no cluster-wide role', () => {
+    expect(objects.filter(o => o.kind === 'StatefulSet').map(o => o.metadata.name).sort()).toEqual(['quality-billing-postgres', 'quality-billing-redis']);
+    expect(objects.filter(o => o.kind.startsWith('Cluster'))).toEqual([]);
+  });
+
+  it('emits a ServiceMonitor per component, selected by kube-prometheus-stack\'s release label', () => {
+    const monitors = objects.filter(o => o.kind === 'ServiceMonitor');
+    expect(monitors.map(m => m.metadata.name).sort()).toEqual(['quality-billing-api', 'quality-billing-celery-exporter', 'quality-billing-postgres', 'quality-billing-redis']);
+    for (const m of monitors) {
+      expect(m.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
+      const service = find(objects, 'Service', m.metadata.name);
+      expect(service.spec.ports.map((p: any) => p.name)).toContain(m.spec.endpoints[0].port);
+      for (const [k, v] of Object.entries(m.spec.selector.matchLabels)) expect(service.metadata.labels?.[k]).toBe(v);
+    }
+  });
+
+  it('emits the same alert rules as a PrometheusRule and the dashboard for Grafana\'s sidecar', () => {
+    const rule = objects.find(o => o.kind === 'PrometheusRule')!;
+    const standalone = parse(find(synthStack(ENVIRONMENTS.prod).objects, 'ConfigMap', 'quality-billing-prometheus-rules').data['alerts.yml']);
+    expect(rule.spec.groups).toEqual(standalone.groups);
+    const dashboard = objects.find(o => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1')!;
+    expect(Object.keys(dashboard.data)).toEqual(['quality-billing-overview.json']);
+  });
+
+  it('opens the metrics ports to the operator\'s Prometheus pods in their namespace', () => {
+    const from = find(objects, 'NetworkPolicy', 'quality-billing-postgres').spec.ingress.find((r: any) => r.from[0].namespaceSelector);
+    expect(from).toEqual({
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+      ports: [{ protocol: 'TCP', port: 9187 }],
+    });
+  });
+});
