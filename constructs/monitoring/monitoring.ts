@@ -1,6 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import type { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { alertGroups, AlertGroupSpec } from '../../lib/monitoring/alert-rules';
@@ -98,7 +98,7 @@ export class Monitoring extends Construct {
       this.prometheus.sendAlertsTo(this.alertmanager).addAlertGroups(...this.alertGroups);
       this.monitor(this.alertmanager, this.kubeStateMetrics, this.grafana);
     } else {
-      this.operatorObject('PrometheusRule', new PrometheusRule({
+      this.operatorObject('PrometheusRule', new (operatorModels().PrometheusRule)({
         metadata: { name: this.name('alerts'), labels: { ...this.operator.selectorLabels } },
         spec: { groups: this.alertGroups.map(g => ({ name: g.alert, rules: g.rules.map(r => ruleObject(r)) as never })) },
       }));
@@ -128,7 +128,7 @@ export class Monitoring extends Construct {
     if (this.monitored.has(target.metrics.serviceName)) throw new ValidationError(this.node.path, 'monitor', target.node.path, 'each target monitored once');
     this.monitored.add(target.metrics.serviceName);
     const namespace = Chart.of(this).namespace ?? 'default';
-    this.operatorObject(`ServiceMonitor-${target.node.id}`, new ServiceMonitor({
+    this.operatorObject(`ServiceMonitor-${target.node.id}`, new (operatorModels().ServiceMonitor)({
       metadata: { name: target.metrics.serviceName, labels: { ...this.operator.selectorLabels } },
       spec: {
         selector: { matchLabels: { ...target.selector } },
@@ -157,4 +157,13 @@ export class Monitoring extends Construct {
     const { apiVersion, kind, metadata, ...rest } = model.toJSON() as unknown as { apiVersion: string; kind: string; metadata: Record<string, unknown> };
     return new ApiObject(this, id, { apiVersion, kind, metadata, ...rest });
   }
+}
+
+/**
+ * The prometheus-operator models, loaded on first use: their schema validators take as long to
+ * load as the rest of a synth, and standalone mode never needs them.
+ */
+function operatorModels(): { ServiceMonitor: typeof ServiceMonitor; PrometheusRule: typeof PrometheusRule } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1');
 }

@@ -91,15 +91,16 @@ export class Prometheus extends Workload {
     const namespace = () => Chart.of(this).namespace ?? 'default';
     const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
 
-    const config = () => renderPrometheusConfig({
+    // Rendered once per distinct input: the ConfigMap and the pod's checksum both ask for them.
+    const config = memoize(() => ({
       namespace: namespace(),
       scrapeIntervalSeconds: scrapeInterval,
       targets: [{ service: this.name, component: 'monitoring', portName: this.metrics.portName }, ...this.targets],
       alertmanager: this.alertmanagerAddress,
       scrapeKubelets,
       rulesDir: '/etc/prometheus/rules',
-    });
-    const rules = () => renderRules(this.alertGroupList);
+    }), renderPrometheusConfig);
+    const rules = memoize(() => this.alertGroupList, renderRules);
     new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
       data: { 'prometheus.yml': Lazy.any({ produce: config }) as unknown as string },
@@ -225,4 +226,15 @@ export class Prometheus extends Workload {
   public sizings(): WorkloadSizing[] {
     return [{ name: this.name, kind: 'StatefulSet', replicas: 1, containers: [this.resources], storagePerReplica: this.storage }];
   }
+}
+
+/** Calls `render(input())` again only when the input changed since the last call. */
+function memoize<I, O>(input: () => I, render: (i: I) => O): () => O {
+  let last: { key: string; value: O } | undefined;
+  return () => {
+    const i = input();
+    const key = JSON.stringify(i);
+    if (last?.key !== key) last = { key, value: render(i) };
+    return last.value;
+  };
 }
