@@ -11,7 +11,8 @@ import { tier as lookupTier, TierName } from '../lib/tiers';
 import { checkInteger, checkOneOf } from '../lib/validate';
 import { IConnectable, IConnectionClient } from './connections';
 import type { MigrationJob } from './migration-job';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv, topologySpread } from './pod';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { RollingDeployment, rollingDeployment } from './rolling-deployment';
 import { childPath, Workload, WorkloadIdentity } from './workload';
 
 /** What every process of the application shares: image, environment name, logging, secret key. */
@@ -165,34 +166,11 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
    * A Deployment that rolls out one extra pod at a time and never drops below `replicas`
    * (zero downtime, seed 004), spread across nodes and with a PodDisruptionBudget when replicated.
    */
-  protected rollingDeployment(main: k8s.Container, o: RollingDeploymentOptions): { deployment: k8s.KubeDeployment; podDisruptionBudget?: k8s.KubePodDisruptionBudget } {
-    const deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: {
-        replicas: o.replicas,
-        revisionHistoryLimit: 10,
-        minReadySeconds: o.minReadySeconds,
-        progressDeadlineSeconds: 900,
-        selector: { matchLabels: this.selector },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(o.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
-        template: {
-          metadata: { labels: this.labels },
-          spec: Lazy.any({
-            produce: () => ({
-              ...this.podSpec(main, { terminationGracePeriodSeconds: o.terminationGracePeriodSeconds, volumes: o.volumes }),
-              topologySpreadConstraints: o.replicas > 1 ? topologySpread(this.selector) : undefined,
-            }),
-          }) as unknown as k8s.PodSpec,
-        },
-      },
+  protected rollingDeployment(main: k8s.Container, o: RollingDeploymentOptions): RollingDeployment {
+    return rollingDeployment(this, {
+      ...o,
+      podSpec: () => this.podSpec(main, { terminationGracePeriodSeconds: o.terminationGracePeriodSeconds, volumes: o.volumes }),
     });
-    const podDisruptionBudget = o.replicas > 1
-      ? new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata: { name: this.name, labels: this.labels },
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-      })
-      : undefined;
-    return { deployment, podDisruptionBudget };
   }
 
   /** The sizing of this workload's pods: the main container, and the wait container when it waits. */

@@ -1,0 +1,54 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { topologySpread } from './pod';
+import { Workload } from './workload';
+
+/** The objects of a rolling Deployment. */
+export interface RollingDeployment {
+  readonly deployment: k8s.KubeDeployment;
+  readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
+}
+
+/** Options of `rollingDeployment`. */
+export interface RollingDeploymentSpec {
+  readonly replicas: number;
+  /** Extra pods a rollout starts before it stops old ones. */
+  readonly maxSurge: number;
+  /** The pod spec, rendered late so that later changes (connections, waits) count. */
+  readonly podSpec: () => k8s.PodSpec;
+  readonly minReadySeconds?: number;
+  /** Pod template annotations, rendered late (e.g. a config checksum). @default - none */
+  readonly podAnnotations?: () => Record<string, string>;
+}
+
+/**
+ * A Deployment that rolls out `maxSurge` extra pods at a time and never drops below `replicas`
+ * (maxUnavailable 0: zero downtime, seed 004), spread across nodes, with a PodDisruptionBudget
+ * of one pod when replicated.
+ */
+export function rollingDeployment(w: Workload, o: RollingDeploymentSpec): RollingDeployment {
+  const deployment = new k8s.KubeDeployment(w, 'Deployment', {
+    metadata: { name: w.name, labels: w.labels },
+    spec: {
+      replicas: o.replicas,
+      revisionHistoryLimit: 10,
+      minReadySeconds: o.minReadySeconds,
+      progressDeadlineSeconds: 900,
+      selector: { matchLabels: w.selector },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(o.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+      template: {
+        metadata: { labels: w.labels, annotations: o.podAnnotations ? Lazy.any({ produce: o.podAnnotations }) as unknown as Record<string, string> : undefined },
+        spec: Lazy.any({
+          produce: () => ({ ...o.podSpec(), topologySpreadConstraints: o.replicas > 1 ? topologySpread(w.selector) : undefined }),
+        }) as unknown as k8s.PodSpec,
+      },
+    },
+  });
+  const podDisruptionBudget = o.replicas > 1
+    ? new k8s.KubePodDisruptionBudget(w, 'PodDisruptionBudget', {
+      metadata: { name: w.name, labels: w.labels },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: w.selector } },
+    })
+    : undefined;
+  return { deployment, podDisruptionBudget };
+}
