@@ -4,6 +4,7 @@ import { SEED_DATABASE_POOL_SIZE, uvicornWorkers } from '../lib/tuning';
 import { WorkloadSizing } from '../lib/sizing';
 import { checkInteger, checkPort, checkReplicas } from '../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
+import { AutoscaleOptions } from './autoscaler';
 import { emptyDir, plainEnv } from './pod';
 import { MetricsEndpoint } from './workload';
 
@@ -100,11 +101,17 @@ export class AppService extends AppWorkload {
 
   /** Pods during a rollout x uvicorn workers x pool size. */
   public maxDatabaseConnections(): number {
-    return (this.replicas + this.maxSurge) * this.workers * this.databasePoolSize;
+    return ((this.maxReplicas ?? this.replicas) + this.maxSurge) * this.workers * this.databasePoolSize;
   }
 
   public describeDatabaseConnections(): string {
-    return `${this.name} (${this.replicas}+${this.maxSurge} surge) pods x${this.workers} workers x${this.databasePoolSize} pool`;
+    return `${this.name} (${this.maxReplicas ?? this.replicas}+${this.maxSurge} surge) pods x${this.workers} workers x${this.databasePoolSize} pool`;
+  }
+
+  /** Scales this Deployment on CPU (seed 003: < 70 %) from its replicas up to `o.maxReplicas`. */
+  public autoscale(o: AutoscaleOptions): this {
+    this.attachAutoscaler(this.replicas, o);
+    return this;
   }
 
   public sizings(): WorkloadSizing[] {

@@ -13,6 +13,7 @@ import { IConnectable, IConnectionClient } from './connections';
 import type { MigrationJob } from './migration-job';
 import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
 import { RollingDeployment, rollingDeployment } from './rolling-deployment';
+import { attachAutoscaler, AutoscaleOptions } from './autoscaler';
 import { childPath, Workload, WorkloadIdentity } from './workload';
 
 /** What every process of the application shares: image, environment name, logging, secret key. */
@@ -60,6 +61,8 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
   protected readonly logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
   private readonly envVars: k8s.EnvVar[] = [];
   private migration?: MigrationJob;
+  /** Set by `autoscale()`. */
+  protected maxReplicasValue?: number;
 
   protected constructor(scope: Construct, id: string, identity: Omit<WorkloadIdentity, 'version'>, component: ComponentName, props: AppWorkloadProps) {
     const settings = props.settings ?? {};
@@ -169,13 +172,27 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
   protected rollingDeployment(main: k8s.Container, o: RollingDeploymentOptions): RollingDeployment {
     return rollingDeployment(this, {
       ...o,
+      autoscaled: () => this.maxReplicasValue !== undefined,
       podSpec: () => this.podSpec(main, { terminationGracePeriodSeconds: o.terminationGracePeriodSeconds, volumes: o.volumes }),
     });
   }
 
   /** The sizing of this workload's pods: the main container, and the wait container when it waits. */
   protected podSizing(kind: WorkloadSizing['kind'], replicas: number): WorkloadSizing {
-    return { name: this.name, kind, replicas, containers: [this.resources], initContainers: this.migration ? [this.waitResources] : [] };
+    return { name: this.name, kind, replicas, maxReplicas: this.maxReplicasValue, containers: [this.resources], initContainers: this.migration ? [this.waitResources] : [] };
+  }
+
+  /** Scales the Deployment on CPU from `minReplicas` to `o.maxReplicas`; budgets and capacity count the maximum. */
+  protected attachAutoscaler(minReplicas: number, o: AutoscaleOptions): k8s.KubeHorizontalPodAutoscalerV2 {
+    if (this.maxReplicasValue !== undefined) throw new ValidationError(this.node.path, 'autoscale', o, 'one autoscaler per workload');
+    const hpa = attachAutoscaler(this, minReplicas, o);
+    this.maxReplicasValue = o.maxReplicas;
+    return hpa;
+  }
+
+  /** The most pods that run at once, autoscaling included. */
+  public get maxReplicas(): number | undefined {
+    return this.maxReplicasValue;
   }
 }
 

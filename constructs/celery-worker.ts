@@ -5,6 +5,7 @@ import { WorkloadSizing } from '../lib/sizing';
 import { celeryConcurrency } from '../lib/tuning';
 import { checkInteger, checkReplicas } from '../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
+import { AutoscaleOptions } from './autoscaler';
 import { execProbe, plainEnv } from './pod';
 
 /** The queues of seed 000 §2.5 (`-Q default,high_priority,low_priority`). */
@@ -83,11 +84,17 @@ export class CeleryWorker extends AppWorkload {
 
   /** Pods during a rollout x prefork children x pool size. */
   public maxDatabaseConnections(): number {
-    return (this.replicas + this.maxSurge) * this.concurrency * this.databasePoolSize;
+    return ((this.maxReplicas ?? this.replicas) + this.maxSurge) * this.concurrency * this.databasePoolSize;
   }
 
   public describeDatabaseConnections(): string {
-    return `${this.name} (${this.replicas}+${this.maxSurge} surge) pods x${this.concurrency} children x${this.databasePoolSize} pool`;
+    return `${this.name} (${this.maxReplicas ?? this.replicas}+${this.maxSurge} surge) pods x${this.concurrency} children x${this.databasePoolSize} pool`;
+  }
+
+  /** Scales this Deployment on CPU (seed 003: < 70 %) from its replicas up to `o.maxReplicas`. */
+  public autoscale(o: AutoscaleOptions): this {
+    this.attachAutoscaler(this.replicas, o);
+    return this;
   }
 
   public sizings(): WorkloadSizing[] {

@@ -17,6 +17,8 @@ export interface RollingDeploymentSpec {
   /** The pod spec, rendered late so that later changes (connections, waits) count. */
   readonly podSpec: () => k8s.PodSpec;
   readonly minReadySeconds?: number;
+  /** True once an autoscaler owns the replica count: `replicas` is then left out, so an apply never resets its scale. @default - never */
+  readonly autoscaled?: () => boolean;
   /** Pod template annotations, rendered late (e.g. a config checksum). @default - none */
   readonly podAnnotations?: () => Record<string, string>;
 }
@@ -30,7 +32,7 @@ export function rollingDeployment(w: Workload, o: RollingDeploymentSpec): Rollin
   const deployment = new k8s.KubeDeployment(w, 'Deployment', {
     metadata: { name: w.name, labels: w.labels },
     spec: {
-      replicas: o.replicas,
+      replicas: Lazy.any({ produce: () => (o.autoscaled?.() ? undefined : o.replicas) }) as unknown as number,
       revisionHistoryLimit: 10,
       minReadySeconds: o.minReadySeconds,
       progressDeadlineSeconds: 900,

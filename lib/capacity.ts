@@ -113,6 +113,21 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
     });
   }
 
+  if (rows.some(r => (r.workload.maxReplicas ?? r.workload.replicas) > r.workload.replicas)) {
+    // Every autoscaler at its maximum at once: the worst case the HPA bounds allow.
+    const scaled = rows.flatMap(r => Array.from({ length: r.workload.maxReplicas ?? r.workload.replicas }, () => ({
+      workload: r.workload.name, cpu: r.perPod.cpuRequest.millicores, memory: r.perPod.memoryRequest.bytes, onePerNode: r.workload.onePerNode ?? false,
+    })));
+    const atMax = binPack(scaled, env.nodes, node);
+    checks.push({
+      name: 'fits at maximum autoscaling',
+      passed: atMax.unplaced.length === 0,
+      detail: atMax.unplaced.length === 0
+        ? `all ${scaled.length} pod(s) at their autoscalers' maximum fit on ${env.nodes} node(s)`
+        : `at maximum autoscaling no room for: ${summarize(atMax.unplaced)}`,
+    });
+  }
+
   const storageTotal = sum(rows.map(r => r.totalStorage));
   const biggestVolume = Math.max(0, ...rows.map(r => r.workload.storagePerReplica?.bytes ?? 0));
   checks.push({
@@ -148,7 +163,7 @@ export function renderCapacityReport(plan: CapacityPlan): string {
   const body = plan.rows.map(r => [
     r.workload.name,
     r.workload.kind,
-    String(r.workload.replicas),
+    r.workload.maxReplicas && r.workload.maxReplicas > r.workload.replicas ? `${r.workload.replicas}-${r.workload.maxReplicas}` : String(r.workload.replicas),
     `${r.perPod.cpuRequest}/${r.perPod.cpuLimit}`,
     `${r.perPod.memoryRequest}/${r.perPod.memoryLimit}`,
     r.workload.storagePerReplica ? String(r.workload.storagePerReplica) : '-',

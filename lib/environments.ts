@@ -28,6 +28,12 @@ export interface EnvironmentSpec {
   readonly timeZone: string;
   /** Log level passed to the app (seed 000 §2.2: INFO). */
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+  /** Our own nginx TLS edge, or an Ingress for the cluster's ingress-nginx. */
+  readonly edge: 'nginx' | 'ingress';
+  /** Replicas of the nginx edge. */
+  readonly edgeReplicas: number;
+  /** Autoscalers may run up to ceil(replicas x this) API and worker pods; 1 turns autoscaling off. */
+  readonly autoscaleFactor: number;
 }
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
@@ -37,14 +43,17 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
   dev: {
     name: 'dev', tier: 'minimum', nodes: 1, appReplicas: 1, celeryWorkerReplicas: 1,
     celeryWorkerPerQueue: false, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'DEBUG',
+    edge: 'nginx', edgeReplicas: 1, autoscaleFactor: 2,
   },
   staging: {
     name: 'staging', tier: 'minimum', nodes: 2, appReplicas: 2, celeryWorkerReplicas: 1,
     celeryWorkerPerQueue: true, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'INFO',
+    edge: 'ingress', edgeReplicas: 2, autoscaleFactor: 1.5,
   },
   prod: {
     name: 'prod', tier: 'recommended', nodes: 3, appReplicas: 3, celeryWorkerReplicas: 2,
     celeryWorkerPerQueue: true, survivesNodeLoss: true, timeZone: 'Asia/Shanghai', logLevel: 'INFO',
+    edge: 'nginx', edgeReplicas: 2, autoscaleFactor: 1.5,
   },
 };
 
@@ -61,6 +70,11 @@ export function defineEnvironment(spec: Partial<EnvironmentSpec> & { name: strin
   checkReplicas(path, 'appReplicas', env.appReplicas);
   checkReplicas(path, 'celeryWorkerReplicas', env.celeryWorkerReplicas);
   checkOneOf(path, 'logLevel', env.logLevel, LOG_LEVELS);
+  checkOneOf(path, 'edge', env.edge, ['nginx', 'ingress'] as const);
+  checkReplicas(path, 'edgeReplicas', env.edgeReplicas);
+  if (typeof env.autoscaleFactor !== 'number' || !(env.autoscaleFactor >= 1 && env.autoscaleFactor <= 10)) {
+    throw new ValidationError(path, 'autoscaleFactor', env.autoscaleFactor, 'a number from 1 (no autoscaling) to 10');
+  }
   if (env.survivesNodeLoss && env.nodes < 2) {
     throw new ValidationError(path, 'nodes', env.nodes, 'at least 2 nodes when survivesNodeLoss is true');
   }

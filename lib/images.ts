@@ -64,4 +64,7 @@ export const IMAGE_CATALOG = {
   grafana: ImageRef.parse('grafana/grafana:10.4.14'),
   kubeStateMetrics: ImageRef.parse('registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0'),
   celeryExporter: ImageRef.parse('danihodovic/celery-exporter:0.10.14'),
+  /** nginx built to run as an unprivileged user (uid 101) on unprivileged ports (seed 000 §1.2: nginx 1.24+). */
+  nginx: ImageRef.parse('nginxinc/nginx-unprivileged:1.26.2-alpine'),
+  nginxExporter: ImageRef.parse('nginx/nginx-prometheus-exporter:1.3.0'),
 } as const;

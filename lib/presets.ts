@@ -6,7 +6,8 @@ export type ComponentName =
   | 'app' | 'migration' | 'celeryWorker' | 'celeryBeat'
   | 'postgres' | 'postgresExporter' | 'postgresMaintenance'
   | 'redis' | 'redisExporter' | 'waitForMigration'
-  | 'prometheus' | 'alertmanager' | 'grafana' | 'kubeStateMetrics' | 'celeryExporter';
+  | 'prometheus' | 'alertmanager' | 'grafana' | 'kubeStateMetrics' | 'celeryExporter'
+  | 'edge' | 'edgeExporter';
 
 /** Persistent storage a tier gives each stateful component. */
 export interface StoragePreset {
@@ -40,6 +41,8 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     grafana: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     kubeStateMetrics: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
     celeryExporter: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    edge: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    edgeExporter: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
   },
   recommended: {
     app: { cpuRequest: '500m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
@@ -57,6 +60,8 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     grafana: { cpuRequest: '100m', cpuLimit: '1', memoryRequest: '256Mi', memoryLimit: '512Mi' },
     kubeStateMetrics: { cpuRequest: '50m', cpuLimit: '200m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     celeryExporter: { cpuRequest: '50m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    edge: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    edgeExporter: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
   },
 };
 

@@ -88,6 +88,8 @@ export interface WorkloadSizing {
   readonly kind: WorkloadKind;
   /** Pods that run at once. */
   readonly replicas: number;
+  /** The most pods an autoscaler may run. @default - replicas (no autoscaler) */
+  readonly maxReplicas?: number;
   /** Long-running containers of one pod (sidecars included). */
   readonly containers: readonly ResourceSpec[];
   /** Init containers of one pod; the scheduler reserves max(init, sum of containers). */

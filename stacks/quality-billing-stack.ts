@@ -10,6 +10,9 @@ import { CELERY_QUEUES, CeleryWorker } from '../constructs/celery-worker';
 import { MigrationJob } from '../constructs/migration-job';
 import { Postgres } from '../constructs/postgres';
 import { Redis } from '../constructs/redis';
+import { AppIngress } from '../constructs/edge/app-ingress';
+import { NginxEdge } from '../constructs/edge/nginx-edge';
+import { TlsCertificate } from '../constructs/edge/tls-certificate';
 import { AlertReceivers } from '../constructs/monitoring/alertmanager';
 import { Monitoring, MonitoringMode, PrometheusOperatorOptions } from '../constructs/monitoring/monitoring';
 import { RestrictedNamespace } from '../constructs/restricted-namespace';
@@ -26,8 +29,14 @@ export interface QualityBillingStackProps {
   readonly appImage?: string;
   /** APP_SECRET_KEY. @default - Secret "app-secrets", key "secret-key" */
   readonly appSecretKey?: SecretKeyRef;
-  /** Namespace of the ingress controller allowed to reach the API's HTTP port. @default "ingress-nginx" */
+  /** Namespace of the ingress controller allowed to reach the API's HTTP port (edge "ingress"). @default "ingress-nginx" */
   readonly ingressControllerNamespace?: string;
+  /** Host name the API is served on (Ingress rule, certificate). @default "api.quality-billing.invalid" (a placeholder) */
+  readonly host?: string;
+  /** TLS Secret (tls.crt/tls.key) of the edge or Ingress. @default "quality-billing-tls" */
+  readonly tlsSecretName?: string;
+  /** Have cert-manager issue and renew the TLS Secret from this issuer. @default - the Secret is created by hand */
+  readonly certManager?: { readonly issuerName: string; readonly issuerKind?: 'ClusterIssuer' | 'Issuer' };
   /** Where the Kubernetes API server listens, for pods that wait for the migration Job and for Prometheus. @default - any address on 443 and 6443 */
   readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
   /**
@@ -69,6 +78,10 @@ export class QualityBillingStack extends Chart {
   public readonly workers: readonly CeleryWorker[];
   public readonly beat: CeleryBeat;
   public readonly monitoring: Monitoring;
+  /** The nginx edge, when the environment's edge is "nginx". */
+  public readonly edge?: NginxEdge;
+  /** The Ingress, when the environment's edge is "ingress". */
+  public readonly ingress?: AppIngress;
   /** The capacity plan that passed. */
   public readonly capacity: CapacityPlan;
 
@@ -99,9 +112,17 @@ export class QualityBillingStack extends Chart {
       .connectTo(this.redis.broker)
       .connectTo(this.redis.results)
       .waitFor(this.migration);
-    this.api.allowIngressFrom(
-      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': props.ingressControllerNamespace ?? 'ingress-nginx' } } },
-      [this.api.port]);
+    const maxOf = (replicas: number) => Math.ceil(replicas * env.autoscaleFactor);
+    if (env.autoscaleFactor > 1) this.api.autoscale({ maxReplicas: maxOf(env.appReplicas) });
+
+    const host = props.host ?? 'api.quality-billing.invalid';
+    const tlsSecretName = props.tlsSecretName ?? 'quality-billing-tls';
+    if (props.certManager) new TlsCertificate(this, 'Certificate', { secretName: tlsSecretName, dnsNames: [host], ...props.certManager });
+    if (env.edge === 'nginx') {
+      this.edge = new NginxEdge(this, 'Edge', { name: `${prefix}-edge`, app: this.api, replicas: env.edgeReplicas, tier: env.tier, tlsSecretName });
+    } else {
+      this.ingress = new AppIngress(this, 'Ingress', { app: this.api, host, tlsSecretName, controllerNamespace: props.ingressControllerNamespace });
+    }
 
     const queueSets: string[][] = env.celeryWorkerPerQueue ? CELERY_QUEUES.map(q => [q]) : [[...CELERY_QUEUES]];
     this.workers = queueSets.map(queues => {
@@ -113,6 +134,7 @@ export class QualityBillingStack extends Chart {
         .connectTo(this.redis.results)
         .waitFor(this.migration);
     });
+    if (env.autoscaleFactor > 1) for (const w of this.workers) w.autoscale({ maxReplicas: maxOf(env.celeryWorkerReplicas) });
 
     this.beat = new CeleryBeat(this, 'Beat', { name: `${prefix}-celery-beat`, settings })
       .connectTo(this.postgres)
@@ -128,6 +150,7 @@ export class QualityBillingStack extends Chart {
       celeryBroker: this.redis.broker,
       apiServer: props.apiServer,
     }).monitor(this.api, this.postgres, this.redis);
+    if (this.edge) this.monitoring.monitor(this.edge);
 
     this.capacity = assertCapacity(env, collectSizings(this), this.connectionChecks());
     // Every connection is declared by now: fail here, before synth, if they exceed PostgreSQL's memory.

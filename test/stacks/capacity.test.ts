@@ -62,7 +62,7 @@ describe('an environment that does not fit', () => {
     expect(e.environment).toBe('oversized');
     expect(e.failedChecks).toContain('requests fit allocatable');
     expect(e.report).toMatch(/^FAIL {2}requests fit allocatable/m);
-    expect(e.report).toMatch(/^quality-billing-api +Deployment +12 /m);
+    expect(e.report).toMatch(/^quality-billing-api +Deployment +12-24 /m);
     expect(e.report).toContain('RESULT: FAIL');
   });
 
@@ -73,6 +73,15 @@ describe('an environment that does not fit', () => {
     expect(error).toBeInstanceOf(CapacityError);
     expect(error!.failedChecks).toContain('survives losing one node');
     expect(error!.failedChecks).not.toContain('requests fit allocatable');
+  });
+
+  it('fails when the autoscalers\' maximum no longer fits, though the starting replicas do', () => {
+    // 6 API pods of 250m fit one minimum node with the rest; their autoscaler's 6 x 4 = 24 do not.
+    const env = defineEnvironment({ name: 'elastic', nodes: 1, appReplicas: 6, autoscaleFactor: 4 });
+    let error: CapacityError | undefined;
+    try { new QualityBillingStack(new App(), 'quality-billing', { environment: env }); } catch (e) { error = e as CapacityError; }
+    expect(error).toBeInstanceOf(CapacityError);
+    expect(error!.failedChecks).toEqual(['fits at maximum autoscaling']);
   });
 
   it('planCapacity reports without throwing, so a consumer can print the table', () => {

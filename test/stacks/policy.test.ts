@@ -3,7 +3,7 @@ import { join } from 'path';
 import { ENVIRONMENTS } from '../../lib/environments';
 import { SEED_EXAMPLE_SECRETS } from '../../lib/secrets';
 import { synthAll } from '../../bin/synth';
-import { K8sObject, podSpec, synthStack, VARIANTS, workloads } from '../helpers';
+import { find, K8sObject, podSpec, synthStack, VARIANTS, workloads } from '../helpers';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 
@@ -121,12 +121,37 @@ describe.each(VARIANTS)('policy, environment %s', (_name, env, props) => {
   });
 
   it('gives replicated Deployments a PodDisruptionBudget and topology spread, and never drops below replicas on rollout', () => {
-    for (const d of objects.filter(o => o.kind === 'Deployment' && o.spec.replicas > 1)) {
+    // An autoscaled Deployment leaves `replicas` to its HorizontalPodAutoscaler.
+    const replicas = (d: K8sObject) => d.spec.replicas ?? objects.find(o => o.kind === 'HorizontalPodAutoscaler' && o.spec.scaleTargetRef.name === d.metadata.name)?.spec.minReplicas;
+    const replicated = objects.filter(o => o.kind === 'Deployment' && replicas(o) > 1);
+    expect(replicated.length).toBeGreaterThan(env.name === 'dev' ? -1 : 0);
+    for (const d of replicated) {
       const pdb = objects.find(o => o.kind === 'PodDisruptionBudget' && JSON.stringify(o.spec.selector.matchLabels) === JSON.stringify(d.spec.selector.matchLabels));
       expect(pdb).toBeDefined();
       expect(d.spec.template.spec.topologySpreadConstraints?.length).toBeGreaterThan(0);
       expect(d.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     }
+  });
+
+  it('scales the API and workers on CPU at the 70 % SLO, never below their replicas, and never the singleton beat', () => {
+    const hpas = objects.filter(o => o.kind === 'HorizontalPodAutoscaler');
+    if (env.autoscaleFactor === 1) { expect(hpas).toEqual([]); return; }
+    expect(hpas.map(h => h.spec.scaleTargetRef.name)).toEqual(expect.arrayContaining(['quality-billing-api']));
+    expect(hpas.map(h => h.spec.scaleTargetRef.name)).not.toContain('quality-billing-celery-beat');
+    for (const h of hpas) {
+      expect(h.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }]);
+      expect(h.spec.maxReplicas).toBeGreaterThanOrEqual(h.spec.minReplicas);
+      expect(h.spec.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThan(0);
+      expect(find(objects, 'Deployment', h.spec.scaleTargetRef.name).spec.replicas).toBeUndefined();
+    }
+  });
+
+  it('lets only the edge (or the ingress controller) reach the API\'s HTTP port', () => {
+    const api = find(objects, 'NetworkPolicy', 'quality-billing-api');
+    const httpRules = api.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === 8000));
+    const peers = httpRules.flatMap((r: any) => r.from);
+    if (env.edge === 'nginx') expect(peers).toEqual([{ podSelector: { matchLabels: expect.objectContaining({ 'app.kubernetes.io/name': 'quality-billing-edge' }) } }]);
+    else expect(peers).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }]);
   });
 });
 
