@@ -3,7 +3,7 @@ import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
 import { QualityBillingStack, QualityBillingStackProps } from '../stacks/quality-billing-stack';
 
 /** A synthesized Kubernetes object, as plain JSON. */
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
+export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
 
 /** A chart with a namespace and the instance label, for testing single constructs. */
 export function testChart(): Chart {
