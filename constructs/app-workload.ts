@@ -155,7 +155,7 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
       terminationGracePeriodSeconds: extra.terminationGracePeriodSeconds,
       initContainers: m ? [m.waitContainer(this.image, this.waitResources)] : undefined,
       containers: [main],
-      volumes: [emptyDir('tmp', '256Mi'), ...(extra.volumes ?? [])],
+      volumes: [emptyDir('tmp', '256Mi'), ...(m ? [m.waitVolume()] : []), ...(extra.volumes ?? [])],
     };
   }
 

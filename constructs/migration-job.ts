@@ -38,6 +38,8 @@ export class MigrationJob extends AppWorkload {
   public readonly job: k8s.KubeJob;
   /** The ServiceAccount waiting pods run as: it may read this Job and nothing else. */
   public readonly waiterServiceAccountName: string;
+  /** The ConfigMap holding the wait program. */
+  public readonly waitScriptConfigMapName: string;
   private readonly commands: readonly (readonly string[])[];
   private readonly waitTimeoutSeconds: number;
   private readonly apiServer: { readonly cidr: string; readonly ports: readonly number[] };
@@ -59,6 +61,7 @@ export class MigrationJob extends AppWorkload {
     this.apiServer.ports.forEach(p => checkInteger(path, 'apiServer.ports', p, 1, 65535));
     this.addEnv(plainEnv('DATABASE_POOL_SIZE', this.poolSize), plainEnv('DATABASE_MAX_OVERFLOW', 0));
     this.waiterServiceAccountName = `${this.name}-waiter`;
+    this.waitScriptConfigMapName = `${this.name}-wait-script`;
 
     const containers = () => this.commands.map((command, i) => this.appContainer({ name: i === this.commands.length - 1 ? 'main' : `step-${i + 1}`, command: [...command] }));
     this.job = new k8s.KubeJob(this, 'Job', {
@@ -80,6 +83,11 @@ export class MigrationJob extends AppWorkload {
       },
     });
 
+    // The wait program is shipped once as a ConfigMap rather than inlined in every waiting pod.
+    new k8s.KubeConfigMap(this, 'WaitScript', {
+      metadata: { name: this.waitScriptConfigMapName, labels: this.labels },
+      data: { 'wait_for_job.py': WAIT_FOR_JOB_PY },
+    });
     new k8s.KubeServiceAccount(this, 'WaiterServiceAccount', {
       metadata: { name: this.waiterServiceAccountName, labels: this.labels },
       automountServiceAccountToken: false,
@@ -107,16 +115,22 @@ export class MigrationJob extends AppWorkload {
     waiter.allowEgressTo({ ipBlock: { cidr: this.apiServer.cidr } }, this.apiServer.ports);
   }
 
-  /** The init container that blocks a waiter until this Job has succeeded. */
+  /** The init container that blocks a waiter until this Job has succeeded; it mounts `waitVolume()`. */
   public waitContainer(image: ImageRef, resources: ResourceSpec): k8s.Container {
     return restrictedContainer({
       name: 'wait-for-migration',
       image,
       uid: APP_UID,
       resources,
-      command: ['python', '-c', WAIT_FOR_JOB_PY],
+      command: ['python', '/opt/wait-for-migration/wait_for_job.py'],
       env: [plainEnv('JOB_NAME', this.jobName()), plainEnv('WAIT_TIMEOUT_SECONDS', this.waitTimeoutSeconds)],
+      volumeMounts: [{ name: 'wait-for-migration', mountPath: '/opt/wait-for-migration', readOnly: true }],
     });
+  }
+
+  /** The pod volume the wait container mounts. */
+  public waitVolume(): k8s.Volume {
+    return { name: 'wait-for-migration', configMap: { name: this.waitScriptConfigMapName } };
   }
 
   public maxDatabaseConnections(): number {
