@@ -11,6 +11,12 @@ export interface RestrictedNamespaceProps {
   readonly labels?: Readonly<Record<string, string>>;
   /** Labels of the cluster DNS pods in kube-system, which every pod may reach on port 53. @default {"k8s-app": "kube-dns"} (CoreDNS and kube-dns both carry it) */
   readonly dnsPodLabels?: Readonly<Record<string, string>>;
+  /**
+   * The Pod Security level admission enforces. "privileged" exists for the one documented
+   * exception, the log shipper's namespace (it reads node log files through hostPath); audit and
+   * warn stay at restricted there, so every other deviation still shows. @default "restricted"
+   */
+  readonly enforce?: 'restricted' | 'privileged';
 }
 
 /**
@@ -32,7 +38,7 @@ export class RestrictedNamespace extends Construct {
         name: this.name,
         labels: {
           ...props.labels,
-          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce': props.enforce ?? 'restricted',
           'pod-security.kubernetes.io/enforce-version': 'v1.28',
           'pod-security.kubernetes.io/audit': 'restricted',
           'pod-security.kubernetes.io/warn': 'restricted',

@@ -52,6 +52,8 @@ export interface WorkloadIdentity {
   readonly version: string;
   /** Value of `app.kubernetes.io/part-of`. */
   readonly partOf?: string;
+  /** Namespace of the workload's objects. @default - the chart's */
+  readonly namespace?: string;
 }
 
 /**
@@ -65,6 +67,8 @@ export abstract class Workload extends Construct implements ISizedWorkload {
   public readonly labels: Record<string, string>;
   /** The labels that select this workload's pods. */
   public readonly selector: Record<string, string>;
+  /** Namespace of its objects, when it is not the chart's. */
+  public readonly explicitNamespace?: string;
   private readonly ingressRules: k8s.NetworkPolicyIngressRule[] = [];
   private readonly egressRules: k8s.NetworkPolicyEgressRule[] = [];
 
@@ -74,9 +78,10 @@ export abstract class Workload extends Construct implements ISizedWorkload {
     const l: RecommendedLabels = { name: identity.name, instance: instanceOf(this), component: identity.component, version: identity.version, partOf: identity.partOf };
     this.labels = recommendedLabels(l);
     this.selector = selectorLabels(l);
+    this.explicitNamespace = identity.namespace;
     registerSizedWorkload(this);
     new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
-      metadata: { name: this.name, labels: this.labels },
+      metadata: { name: this.name, labels: this.labels, namespace: this.explicitNamespace },
       spec: {
         podSelector: { matchLabels: this.selector },
         policyTypes: ['Ingress', 'Egress'],
@@ -103,11 +108,22 @@ export abstract class Workload extends Construct implements ISizedWorkload {
     return { podSelector: { matchLabels: this.selector } };
   }
 
+  /** The namespace its objects live in. */
+  public get namespace(): string {
+    return this.explicitNamespace ?? Chart.of(this).namespace ?? 'default';
+  }
+
+  /** A peer matching this workload's pods as seen from `other`'s namespace. */
+  public peerFor(other: Workload): k8s.NetworkPolicyPeer {
+    if (other.namespace === this.namespace) return this.peer;
+    return { ...this.peer, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': this.namespace } } };
+  }
+
   /** Allows traffic from `client` to this workload on `port`, in both workloads' policies. */
   public acceptTrafficFrom(client: Workload, port: number): void {
     if (client === this) throw new ValidationError(this.node.path, 'connection', client.node.path, 'a different workload');
-    this.allowIngressFrom(client.peer, [port]);
-    client.allowEgressTo(this.peer, [port]);
+    this.allowIngressFrom(client.peerFor(this), [port]);
+    client.allowEgressTo(this.peerFor(client), [port]);
   }
 }
 

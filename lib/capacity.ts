@@ -38,7 +38,7 @@ export interface CapacityPlan {
   readonly passed: boolean;
 }
 
-interface PodDemand { workload: string; cpu: number; memory: number; onePerNode: boolean }
+interface PodDemand { workload: string; cpu: number; memory: number; onePerNode: boolean; daemon?: boolean }
 
 /**
  * Plans an environment (DESIGN.md §5): requests fit the nodes' allocatable capacity, every pod
@@ -47,7 +47,7 @@ interface PodDemand { workload: string; cpu: number; memory: number; onePerNode:
  * node where the environment asks for it, volumes fit the disks and PostgreSQL accepts every
  * client's connections. Pure: it reads sizings and returns the plan; `assertCapacity` throws.
  */
-export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadSizing[], connections: readonly ConnectionCheckInput[] = []): CapacityPlan {
+export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadSizing[], connections: readonly ConnectionCheckInput[] = [], extraChecks: readonly CapacityCheck[] = []): CapacityPlan {
   const t = tier(env.tier, `Environment ${env.name}`);
   const node = nodeAllocatable(t);
   const rows: CapacityRow[] = workloads.map(w => {
@@ -60,12 +60,14 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
       totalStorage: (w.storagePerReplica?.bytes ?? 0) * w.replicas,
     };
   });
-  const pods: PodDemand[] = rows.flatMap(r => Array.from({ length: r.workload.replicas }, () => ({
+  const podsOf = (replicas: (r: CapacityRow) => number): PodDemand[] => rows.flatMap(r => Array.from({ length: replicas(r) }, () => ({
     workload: r.workload.name,
     cpu: r.perPod.cpuRequest.millicores,
     memory: r.perPod.memoryRequest.bytes,
     onePerNode: r.workload.onePerNode ?? false,
+    daemon: r.workload.kind === 'DaemonSet',
   })));
+  const pods = podsOf(r => r.workload.replicas);
 
   const cpuTotal = sum(rows.map(r => r.totalCpuRequest));
   const memTotal = sum(rows.map(r => r.totalMemoryRequest));
@@ -103,7 +105,9 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
   });
 
   if (env.survivesNodeLoss) {
-    const degraded = binPack(pods.map(p => ({ ...p, onePerNode: false })), env.nodes - 1, node);
+    // The lost node's DaemonSet pod goes with it; every other pod must find room on the rest.
+    const degradedPods = podsOf(r => (r.workload.kind === 'DaemonSet' ? Math.max(0, r.workload.replicas - 1) : r.workload.replicas));
+    const degraded = binPack(degradedPods.map(p => ({ ...p, onePerNode: p.daemon ?? false })), env.nodes - 1, node);
     checks.push({
       name: 'survives losing one node',
       passed: env.nodes >= 2 && degraded.unplaced.length === 0,
@@ -115,9 +119,7 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
 
   if (rows.some(r => (r.workload.maxReplicas ?? r.workload.replicas) > r.workload.replicas)) {
     // Every autoscaler at its maximum at once: the worst case the HPA bounds allow.
-    const scaled = rows.flatMap(r => Array.from({ length: r.workload.maxReplicas ?? r.workload.replicas }, () => ({
-      workload: r.workload.name, cpu: r.perPod.cpuRequest.millicores, memory: r.perPod.memoryRequest.bytes, onePerNode: r.workload.onePerNode ?? false,
-    })));
+    const scaled = podsOf(r => r.workload.maxReplicas ?? r.workload.replicas);
     const atMax = binPack(scaled, env.nodes, node);
     checks.push({
       name: 'fits at maximum autoscaling',
@@ -144,12 +146,13 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
     });
   }
 
+  checks.push(...extraChecks);
   return { environment: env, tier: t, node, rows, checks, passed: checks.every(c => c.passed) };
 }
 
 /** Plans and throws a CapacityError carrying the rendered report when any check fails. */
-export function assertCapacity(env: EnvironmentSpec, workloads: readonly WorkloadSizing[], connections: readonly ConnectionCheckInput[] = []): CapacityPlan {
-  const plan = planCapacity(env, workloads, connections);
+export function assertCapacity(env: EnvironmentSpec, workloads: readonly WorkloadSizing[], connections: readonly ConnectionCheckInput[] = [], extraChecks: readonly CapacityCheck[] = []): CapacityPlan {
+  const plan = planCapacity(env, workloads, connections, extraChecks);
   if (!plan.passed) {
     throw new CapacityError(env.name, plan.checks.filter(c => !c.passed).map(c => c.name), renderCapacityReport(plan));
   }
@@ -194,9 +197,10 @@ export function renderCapacityReport(plan: CapacityPlan): string {
 /** First-fit decreasing over CPU and memory; pods of a one-per-node workload never share a node. */
 function binPack(pods: readonly PodDemand[], nodes: number, node: NodeAllocatable): { unplaced: PodDemand[] } {
   const free = Array.from({ length: Math.max(0, nodes) }, () => ({ cpu: node.cpu.millicores, memory: node.memory.bytes, workloads: new Set<string>() }));
-  // Dominant share decides the order: the pod that takes the largest fraction of a node goes first.
+  // DaemonSet pods are on every node before anything else is scheduled; then dominant share
+  // decides the order: the pod that takes the largest fraction of a node goes first.
   const share = (p: PodDemand) => Math.max(p.cpu / node.cpu.millicores, p.memory / node.memory.bytes);
-  const ordered = [...pods].sort((a, b) => share(b) - share(a));
+  const ordered = [...pods].sort((a, b) => Number(b.daemon ?? false) - Number(a.daemon ?? false) || share(b) - share(a));
   const unplaced: PodDemand[] = [];
   for (const pod of ordered) {
     const target = free.find(n => n.cpu >= pod.cpu && n.memory >= pod.memory && !(pod.onePerNode && n.workloads.has(pod.workload)));

@@ -34,6 +34,16 @@ export interface EnvironmentSpec {
   readonly edgeReplicas: number;
   /** Autoscalers may run up to ceil(replicas x this) API and worker pods; 1 turns autoscaling off. */
   readonly autoscaleFactor: number;
+  /**
+   * Ship logs to Elasticsearch/Kibana. Off in dev: one minimum node has the CPU for it but an
+   * Elasticsearch there would take a third of the node's memory for a developer's own logs,
+   * which `kubectl logs` already shows.
+   */
+  readonly logging: boolean;
+  /** Days logs are kept (the daily indices' deletion age). */
+  readonly logRetentionDays: number;
+  /** Raw log volume a day, for checking that the retention fits Elasticsearch's volume. */
+  readonly dailyLogVolume: string;
 }
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
@@ -44,16 +54,19 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     name: 'dev', tier: 'minimum', nodes: 1, appReplicas: 1, celeryWorkerReplicas: 1,
     celeryWorkerPerQueue: false, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'DEBUG',
     edge: 'nginx', edgeReplicas: 1, autoscaleFactor: 2,
+    logging: false, logRetentionDays: 3, dailyLogVolume: '512Mi',
   },
   staging: {
     name: 'staging', tier: 'minimum', nodes: 2, appReplicas: 2, celeryWorkerReplicas: 1,
     celeryWorkerPerQueue: true, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'INFO',
     edge: 'ingress', edgeReplicas: 2, autoscaleFactor: 1.5,
+    logging: true, logRetentionDays: 7, dailyLogVolume: '1Gi',
   },
   prod: {
     name: 'prod', tier: 'recommended', nodes: 3, appReplicas: 3, celeryWorkerReplicas: 2,
     celeryWorkerPerQueue: true, survivesNodeLoss: true, timeZone: 'Asia/Shanghai', logLevel: 'INFO',
     edge: 'nginx', edgeReplicas: 2, autoscaleFactor: 1.5,
+    logging: true, logRetentionDays: 30, dailyLogVolume: '3Gi',
   },
 };
 
@@ -72,6 +85,7 @@ export function defineEnvironment(spec: Partial<EnvironmentSpec> & { name: strin
   checkOneOf(path, 'logLevel', env.logLevel, LOG_LEVELS);
   checkOneOf(path, 'edge', env.edge, ['nginx', 'ingress'] as const);
   checkReplicas(path, 'edgeReplicas', env.edgeReplicas);
+  checkInteger(path, 'logRetentionDays', env.logRetentionDays, 1, 3650);
   if (typeof env.autoscaleFactor !== 'number' || !(env.autoscaleFactor >= 1 && env.autoscaleFactor <= 10)) {
     throw new ValidationError(path, 'autoscaleFactor', env.autoscaleFactor, 'a number from 1 (no autoscaling) to 10');
   }

@@ -67,4 +67,9 @@ export const IMAGE_CATALOG = {
   /** nginx built to run as an unprivileged user (uid 101) on unprivileged ports (seed 000 §1.2: nginx 1.24+). */
   nginx: ImageRef.parse('nginxinc/nginx-unprivileged:1.26.2-alpine'),
   nginxExporter: ImageRef.parse('nginx/nginx-prometheus-exporter:1.3.0'),
+  /** Seed 003 runs ELK 7.16.2; 7.17 is the maintained end of the same 7.x line (log4j fixes included). */
+  elasticsearch: ImageRef.parse('docker.elastic.co/elasticsearch/elasticsearch:7.17.25'),
+  kibana: ImageRef.parse('docker.elastic.co/kibana/kibana:7.17.25'),
+  filebeat: ImageRef.parse('docker.elastic.co/beats/filebeat:7.17.25'),
+  curl: ImageRef.parse('curlimages/curl:8.11.1'),
 } as const;

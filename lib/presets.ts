@@ -7,7 +7,8 @@ export type ComponentName =
   | 'postgres' | 'postgresExporter' | 'postgresMaintenance'
   | 'redis' | 'redisExporter' | 'waitForMigration'
   | 'prometheus' | 'alertmanager' | 'grafana' | 'kubeStateMetrics' | 'celeryExporter'
-  | 'edge' | 'edgeExporter';
+  | 'edge' | 'edgeExporter'
+  | 'elasticsearch' | 'kibana' | 'filebeat' | 'logSetup';
 
 /** Persistent storage a tier gives each stateful component. */
 export interface StoragePreset {
@@ -16,6 +17,7 @@ export interface StoragePreset {
   readonly prometheus: string;
   readonly alertmanager: string;
   readonly grafana: string;
+  readonly elasticsearch: string;
 }
 
 /**
@@ -43,6 +45,10 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     celeryExporter: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
     edge: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
     edgeExporter: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
+    elasticsearch: { cpuRequest: '500m', cpuLimit: '1', memoryRequest: '2Gi', memoryLimit: '2Gi' },
+    kibana: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '512Mi', memoryLimit: '1Gi' },
+    filebeat: { cpuRequest: '50m', cpuLimit: '200m', memoryRequest: '100Mi', memoryLimit: '200Mi' },
+    logSetup: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
   },
   recommended: {
     app: { cpuRequest: '500m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
@@ -62,11 +68,15 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     celeryExporter: { cpuRequest: '50m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
     edge: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     edgeExporter: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
+    elasticsearch: { cpuRequest: '1', cpuLimit: '2', memoryRequest: '4Gi', memoryLimit: '4Gi' },
+    kibana: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '768Mi', memoryLimit: '1Gi' },
+    filebeat: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    logSetup: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
   },
 };
 
 /** PVC sizes per tier: PostgreSQL takes the bulk of the disk the tier leaves for volumes. */
 export const STORAGE_PRESETS: Readonly<Record<TierName, StoragePreset>> = {
-  minimum: { postgres: '40Gi', redis: '4Gi', prometheus: '10Gi', alertmanager: '1Gi', grafana: '1Gi' },
-  recommended: { postgres: '200Gi', redis: '10Gi', prometheus: '50Gi', alertmanager: '1Gi', grafana: '2Gi' },
+  minimum: { postgres: '40Gi', redis: '4Gi', prometheus: '10Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '20Gi' },
+  recommended: { postgres: '200Gi', redis: '10Gi', prometheus: '50Gi', alertmanager: '1Gi', grafana: '2Gi', elasticsearch: '150Gi' },
 };

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { assertCapacity, CapacityPlan, planCapacity } from '../lib/capacity';
+import { assertCapacity, CapacityCheck, CapacityPlan, planCapacity } from '../lib/capacity';
 import { defineEnvironment, EnvironmentSpec } from '../lib/environments';
 import { SecretKeyRef } from '../lib/secrets';
 import { AppSettings } from '../constructs/app-workload';
@@ -13,6 +13,7 @@ import { Redis } from '../constructs/redis';
 import { AppIngress } from '../constructs/edge/app-ingress';
 import { NginxEdge } from '../constructs/edge/nginx-edge';
 import { TlsCertificate } from '../constructs/edge/tls-certificate';
+import { Logging } from '../constructs/logging/logging';
 import { AlertReceivers } from '../constructs/monitoring/alertmanager';
 import { Monitoring, MonitoringMode, PrometheusOperatorOptions } from '../constructs/monitoring/monitoring';
 import { RestrictedNamespace } from '../constructs/restricted-namespace';
@@ -82,6 +83,8 @@ export class QualityBillingStack extends Chart {
   public readonly edge?: NginxEdge;
   /** The Ingress, when the environment's edge is "ingress". */
   public readonly ingress?: AppIngress;
+  /** Elasticsearch, Kibana and Filebeat, when the environment ships logs. */
+  public readonly logging?: Logging;
   /** The capacity plan that passed. */
   public readonly capacity: CapacityPlan;
 
@@ -152,14 +155,36 @@ export class QualityBillingStack extends Chart {
     }).monitor(this.api, this.postgres, this.redis);
     if (this.edge) this.monitoring.monitor(this.edge);
 
-    this.capacity = assertCapacity(env, collectSizings(this), this.connectionChecks());
+    if (env.logging) {
+      this.logging = new Logging(this, 'Logging', {
+        namePrefix: prefix,
+        tier: env.tier,
+        sourceNamespace: namespace,
+        clusterNodes: env.nodes,
+        elasticsearch: { retentionDays: env.logRetentionDays, dailyLogVolume: env.dailyLogVolume },
+      });
+    }
+
+    this.capacity = assertCapacity(env, collectSizings(this), this.connectionChecks(), this.retentionChecks());
     // Every connection is declared by now: fail here, before synth, if they exceed PostgreSQL's memory.
     this.postgres.tuning();
   }
 
   /** Plans capacity again (after a consumer added workloads to this chart) without throwing. */
   public planCapacity(): CapacityPlan {
-    return planCapacity(this.environment, collectSizings(this), this.connectionChecks());
+    return planCapacity(this.environment, collectSizings(this), this.connectionChecks(), this.retentionChecks());
+  }
+
+  private retentionChecks(): CapacityCheck[] {
+    const es = this.logging?.elasticsearch;
+    if (!es) return [];
+    const fit = es.retentionFit();
+    const gi = (b: number) => `${(b / 2 ** 30).toFixed(1)}Gi`;
+    return [{
+      name: 'log retention fits its volume',
+      passed: fit.fits,
+      detail: `${es.retentionDays} days x ${es.dailyLogVolume}/day needs ${gi(fit.needed.bytes)} per node of ${gi(fit.usable.bytes)} under the 85 % watermark (at most ${fit.maxDays} days)`,
+    }];
   }
 
   private connectionChecks() {

@@ -67,7 +67,7 @@ describe('an environment that does not fit', () => {
   });
 
   it('fails the node-loss check when prod-like nodes are too few to lose one', () => {
-    const tight = defineEnvironment({ name: 'tight', tier: 'minimum', nodes: 2, appReplicas: 8, survivesNodeLoss: true }, ENVIRONMENTS.prod);
+    const tight = defineEnvironment({ name: 'tight', tier: 'minimum', nodes: 2, appReplicas: 8, survivesNodeLoss: true, logging: false }, ENVIRONMENTS.prod);
     let error: CapacityError | undefined;
     try { new QualityBillingStack(new App(), 'quality-billing', { environment: tight }); } catch (e) { error = e as CapacityError; }
     expect(error).toBeInstanceOf(CapacityError);

@@ -2,6 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { ENVIRONMENTS } from '../../lib/environments';
 import { SEED_EXAMPLE_SECRETS } from '../../lib/secrets';
+import { FILEBEAT_HOST_PATHS } from '../../constructs/logging/filebeat';
 import { synthAll } from '../../bin/synth';
 import { find, K8sObject, podSpec, synthStack, VARIANTS, workloads } from '../helpers';
 import { mkdtempSync, rmSync } from 'fs';
@@ -53,8 +54,29 @@ describe.each(VARIANTS)('policy, environment %s', (_name, env, props) => {
     expect(pods.length).toBeGreaterThanOrEqual(6);
   });
 
-  it.each(pods.map(o => [`${o.kind}/${o.metadata.name}`, o] as const))('%s meets Pod Security Standards restricted', (_id, o) => {
+  const isShipper = (o: K8sObject) => o.kind === 'DaemonSet' && o.metadata.name === 'quality-billing-filebeat';
+
+  it.each(pods.filter(o => !isShipper(o)).map(o => [`${o.kind}/${o.metadata.name}`, o] as const))('%s meets Pod Security Standards restricted', (_id, o) => {
     expect(restrictedViolations(o)).toEqual([]);
+  });
+
+  it('departs from restricted only where the log shipper is documented to: uid 0 and read-only node log folders', () => {
+    const shippers = pods.filter(isShipper);
+    expect(shippers.length).toBe(env.logging ? 1 : 0);
+    for (const f of shippers) {
+      const spec = podSpec(f);
+      expect(restrictedViolations(f).sort()).toEqual([
+        'DaemonSet/quality-billing-filebeat container filebeat: runAsNonRoot',
+        'DaemonSet/quality-billing-filebeat container filebeat: runs as uid 0',
+        ...FILEBEAT_HOST_PATHS.map((_p, i) => `DaemonSet/quality-billing-filebeat: hostPath volume host-logs-${i}`),
+      ].sort());
+      expect(spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual([...FILEBEAT_HOST_PATHS]);
+      const mounts = spec.containers[0].volumeMounts.filter((m: any) => m.name.startsWith('host-logs-'));
+      expect(mounts.every((m: any) => m.readOnly === true)).toBe(true);
+      // It runs in its own namespace, where admission allows hostPath; audit and warn stay restricted.
+      const ns = objects.find(o => o.kind === 'Namespace' && o.metadata.name === f.metadata.namespace)!;
+      expect(ns.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/audit': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' });
+    }
   });
 
   it.each(containers)('%s has requests and limits for CPU and memory, limits >= requests', (_id, c) => {
@@ -75,12 +97,17 @@ describe.each(VARIANTS)('policy, environment %s', (_name, env, props) => {
     expect(c.livenessProbe).not.toEqual(c.readinessProbe);
   });
 
-  it('puts every namespaced object in the namespace, which enforces restricted', () => {
-    const ns = objects.find(o => o.kind === 'Namespace')!;
+  it('puts every namespaced object in the namespace, which enforces restricted (the log shipper\'s aside)', () => {
+    const ns = objects.find(o => o.kind === 'Namespace' && o.metadata.name === 'quality-billing')!;
     expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
     const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
     for (const o of objects.filter(x => clusterScoped.includes(x.kind))) expect(o.metadata.namespace).toBeUndefined();
-    for (const o of objects.filter(x => !clusterScoped.includes(x.kind))) expect(o.metadata.namespace).toBe(ns.metadata.name);
+    const elsewhere = objects.filter(x => !clusterScoped.includes(x.kind) && x.metadata.namespace !== ns.metadata.name);
+    // Only Filebeat's own objects and its namespace's default policies live in the shipper namespace.
+    for (const o of elsewhere) {
+      expect(o.metadata.namespace).toBe('quality-billing-logging');
+      expect(o.metadata.name).toMatch(/^(quality-billing-filebeat|default-deny|allow-dns)/);
+    }
   });
 
   it('grants cluster-wide rights only to Prometheus, only to read nodes and their metrics', () => {

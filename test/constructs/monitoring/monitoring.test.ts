@@ -178,7 +178,7 @@ describe('prometheus-operator mode', () => {
   })();
 
   it('runs no Prometheus, Alertmanager or Grafana of its own and no cluster-wide role', () => {
-    expect(objects.filter(o => o.kind === 'StatefulSet').map(o => o.metadata.name).sort()).toEqual(['quality-billing-postgres', 'quality-billing-redis']);
+    expect(objects.filter(o => o.kind === 'StatefulSet').map(o => o.metadata.name).sort()).toEqual(['quality-billing-elasticsearch', 'quality-billing-postgres', 'quality-billing-redis']);
     expect(objects.filter(o => o.kind.startsWith('Cluster'))).toEqual([]);
   });
 

@@ -1,0 +1,89 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
+import { RESOURCE_PRESETS } from '../../lib/presets';
+import { SecretKeyRef } from '../../lib/secrets';
+import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { tier as lookupTier, TierName } from '../../lib/tiers';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
+import { rollingDeployment } from '../rolling-deployment';
+import { childPath, Workload } from '../workload';
+import { Elasticsearch } from './elasticsearch';
+
+/** Props of `Kibana`. */
+export interface KibanaProps {
+  readonly elasticsearch: Elasticsearch;
+  /** Password of the built-in `kibana_system` user (the setup Job sets it). @default - key "kibana-password" of Secret "elasticsearch-credentials" */
+  readonly passwordSecret?: SecretKeyRef;
+  /** Object name. @default "kibana" */
+  readonly name?: string;
+  /** Hardware tier whose presets apply. @default "recommended" */
+  readonly tier?: TierName;
+  /** Pinned image. @default - the catalog's 7.17 */
+  readonly image?: string;
+  /** Requests and limits. @default - the tier's preset */
+  readonly resources?: ResourceQuantities;
+}
+
+/** Port Kibana serves on (seed 003). */
+export const KIBANA_PORT = 5601;
+const KIBANA_UID = 1000;
+
+/** Kibana on 5601, logging in to Elasticsearch as `kibana_system`; the index pattern is provisioned by the setup Job. */
+export class Kibana extends Workload {
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+  public readonly resources: ResourceSpec;
+  public readonly port = KIBANA_PORT;
+  public readonly passwordSecret: SecretKeyRef;
+
+  constructor(scope: Construct, id: string, props: KibanaProps) {
+    const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.kibana.toString(), childPath(scope, id), 'image');
+    super(scope, id, { name: props.name ?? 'kibana', component: 'logging-ui', version: image.version });
+    const path = this.node.path;
+    this.resources = resources(props.resources ?? RESOURCE_PRESETS[lookupTier(props.tier ?? 'recommended', path).name].kibana, path, 'resources');
+    this.passwordSecret = props.passwordSecret ?? SecretKeyRef.of('elasticsearch-credentials', 'kibana-password', path);
+    const es = props.elasticsearch;
+    es.acceptTrafficFrom(this, es.port);
+    const http = k8s.IntOrString.fromString('http');
+    const kibana = restrictedContainer({
+      name: 'kibana',
+      image,
+      uid: KIBANA_UID,
+      resources: this.resources,
+      env: [
+        plainEnv('ELASTICSEARCH_HOSTS', es.url),
+        plainEnv('ELASTICSEARCH_USERNAME', 'kibana_system'),
+        secretEnv('ELASTICSEARCH_PASSWORD', this.passwordSecret),
+        plainEnv('SERVER_NAME', this.name),
+        plainEnv('TELEMETRY_ENABLED', 'false'),
+        plainEnv('NEWSFEED_ENABLED', 'false'),
+      ],
+      ports: [{ name: 'http', containerPort: KIBANA_PORT }],
+      volumeMounts: [{ name: 'data', mountPath: '/usr/share/kibana/data' }, { name: 'tmp', mountPath: '/tmp' }],
+      // Kibana takes a minute or two to start its plugins.
+      startupProbe: { httpGet: { path: '/api/status', port: http }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 30 },
+      livenessProbe: { tcpSocket: { port: http }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+      readinessProbe: { httpGet: { path: '/api/status', port: http }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+    });
+    ({ deployment: this.deployment } = rollingDeployment(this, {
+      replicas: 1,
+      maxSurge: 1,
+      podSpec: () => ({
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        securityContext: podSecurityContext(KIBANA_UID),
+        containers: [kibana],
+        volumes: [emptyDir('data', '256Mi'), emptyDir('tmp', '256Mi')],
+      }),
+    }));
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: { selector: this.selector, ports: [{ name: 'http', port: KIBANA_PORT, targetPort: http }] },
+    });
+  }
+
+  public sizings(): WorkloadSizing[] {
+    return [{ name: this.name, kind: 'Deployment', replicas: 1, containers: [this.resources] }];
+  }
+}
