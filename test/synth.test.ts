@@ -35,3 +35,18 @@ describe('synthAll', () => {
     expect(existsSync(join(dist, 'stale-env'))).toBe(false);
   });
 });
+
+describe('the manifest writer', () => {
+  it('writes YAML that parses to exactly the objects cdk8s synthesizes, in the same order', () => {
+    const { App: CdkApp } = require('cdk8s');
+    const { QualityBillingStack } = require('../stacks/quality-billing-stack');
+    const { manifestYaml } = require('../bin/synth');
+    const { parseAllDocuments } = require('yaml');
+    for (const env of Object.values(ENVIRONMENTS)) {
+      const stack = new QualityBillingStack(new CdkApp(), 'quality-billing', { environment: env });
+      // Parsed as YAML 1.1, as kubectl's and PyYAML's parsers read it.
+      const parsed = parseAllDocuments(manifestYaml(stack), { version: '1.1' }).map((d: any) => d.toJSON());
+      expect(parsed).toEqual(stack.toJson());
+    }
+  });
+});
