@@ -1,32 +1,83 @@
 import { parseArgs } from 'util';
 import { App } from 'cdk8s';
-import { renderCapacityReport } from '../lib/capacity';
+import { CapacityPlan, renderCapacityReport } from '../lib/capacity';
 import { environment, ENVIRONMENTS } from '../lib/environments';
-import { CapacityError, ValidationError } from '../lib/errors';
+import { CapacityError } from '../lib/errors';
+import { ConnectionBudget } from '../lib/tuning';
 import { QualityBillingStack } from '../stacks/quality-billing-stack';
+import { reportError } from './errors';
+
+type Format = 'table' | 'markdown' | 'json';
+
+/** The plan as JSON: rows, checks and the connection budget. */
+function asJson(plan: CapacityPlan, budget: ConnectionBudget): object {
+  return {
+    environment: plan.environment.name,
+    tier: plan.tier.name,
+    nodes: plan.environment.nodes,
+    allocatablePerNode: { cpu: plan.node.cpu.toString(), memory: plan.node.memory.toString(), disk: plan.node.disk.toString() },
+    workloads: plan.rows.map(r => ({
+      name: r.workload.name, kind: r.workload.kind, replicas: r.workload.replicas, maxReplicas: r.workload.maxReplicas ?? r.workload.replicas,
+      cpuRequest: r.perPod.cpuRequest.toString(), cpuLimit: r.perPod.cpuLimit.toString(),
+      memoryRequest: r.perPod.memoryRequest.toString(), memoryLimit: r.perPod.memoryLimit.toString(),
+      storage: r.workload.storagePerReplica?.toString() ?? null,
+    })),
+    checks: plan.checks,
+    passed: plan.passed,
+    postgresConnections: budget,
+  };
+}
+
+/** The plan as a Markdown section: a table of workloads and a list of checks. */
+function asMarkdown(plan: CapacityPlan): string {
+  const rows = plan.rows.map(r => `| ${r.workload.name} | ${r.workload.kind} | ${r.workload.maxReplicas && r.workload.maxReplicas > r.workload.replicas ? `${r.workload.replicas}-${r.workload.maxReplicas}` : r.workload.replicas} | ${r.perPod.cpuRequest} / ${r.perPod.cpuLimit} | ${r.perPod.memoryRequest} / ${r.perPod.memoryLimit} | ${r.workload.storagePerReplica ?? '-'} |`);
+  return [
+    `### ${plan.environment.name}: ${plan.tier.name} tier x ${plan.environment.nodes} node(s) — ${plan.passed ? 'PASS' : 'FAIL'}`,
+    '',
+    '| workload | kind | replicas | CPU request / limit | memory request / limit | storage |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    ...plan.checks.map(c => `- ${c.passed ? '✅' : '❌'} **${c.name}**: ${c.detail}`),
+    '',
+  ].join('\n');
+}
 
 /** Prints the capacity report of each environment (or of `--env NAME`); exits 1 if any fails. */
-function main(): number {
-  const { values } = parseArgs({ options: { env: { type: 'string', multiple: true } } });
-  const names = values.env ?? Object.keys(ENVIRONMENTS);
+function main(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      env: { type: 'string', multiple: true, short: 'e' },
+      format: { type: 'string', default: 'table' },
+      verbose: { type: 'boolean', default: false },
+    },
+  });
+  const format = values.format as Format;
+  if (!['table', 'markdown', 'json'].includes(format)) return reportError(new Error(`unknown --format ${JSON.stringify(values.format)}: use table, markdown or json`), { verbose: false, context: 'capacity' });
   let failed = false;
-  for (const name of names) {
+  const json: object[] = [];
+  for (const name of values.env ?? Object.keys(ENVIRONMENTS)) {
     try {
       const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: environment(name) });
-      console.log(renderCapacityReport(stack.capacity));
       const budget = stack.postgres.connectionBudget();
+      if (format === 'json') { json.push(asJson(stack.capacity, budget)); continue; }
+      if (format === 'markdown') { console.log(asMarkdown(stack.capacity)); continue; }
+      console.log(renderCapacityReport(stack.capacity));
       console.log(`\nPostgreSQL connection budget (${stack.postgres.name}):`);
       for (const l of budget.lines) console.log(`  ${String(l.connections).padStart(5)}  ${l.client}`);
       console.log(`  ${String(budget.headroom).padStart(5)}  headroom (10 %, at least 5)`);
       console.log(`  ${String(budget.superuserReserved).padStart(5)}  superuser_reserved_connections`);
       console.log(`  ${String(budget.maxConnections).padStart(5)}  max_connections\n`);
     } catch (e) {
-      if (e instanceof CapacityError) { console.log(e.report); failed = true; continue; }
-      if (e instanceof ValidationError) { console.error(e.message); failed = true; continue; }
-      throw e;
+      failed = true;
+      // A failing plan is still the report the user asked for.
+      if (e instanceof CapacityError && format === 'table') { console.log(e.report); continue; }
+      reportError(e, { verbose: values.verbose ?? false, context: `capacity of ${name}` });
     }
   }
+  if (format === 'json') console.log(JSON.stringify(json, null, 2));
   return failed ? 1 : 0;
 }
 
-process.exit(main());
+process.exit(main(process.argv.slice(2)));

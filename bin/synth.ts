@@ -1,25 +1,50 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
+import { parseArgs } from 'util';
 import { App, Chart } from 'cdk8s';
 import { dump } from 'js-yaml';
-import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
-import { CapacityError, ValidationError } from '../lib/errors';
+import { effectivePodResources } from '../lib/sizing';
+import { environment, ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
+import { nodeAllocatable, tier } from '../lib/tiers';
 import { QualityBillingStack } from '../stacks/quality-billing-stack';
+import { reportError } from './errors';
+
+/** What one environment's synth wrote. */
+export interface SynthResult {
+  readonly environment: string;
+  /** The manifest written, as `<outdir>/<env>/<file>`. */
+  readonly file: string;
+  /** Objects by kind. */
+  readonly kinds: Readonly<Record<string, number>>;
+  readonly objects: number;
+  /** Sum of CPU requests (millicores) and of memory requests (bytes) at the starting replicas. */
+  readonly cpuRequests: number;
+  readonly memoryRequests: number;
+  /** Allocatable CPU (millicores) and memory (bytes) of all the environment's nodes. */
+  readonly cpuAllocatable: number;
+  readonly memoryAllocatable: number;
+}
 
 /**
- * Synthesizes every environment into `<outdir>/<env>/`. All environments are built into a
- * staging folder first; only when every one succeeded does it replace the output folder, so a
- * failed synth (bad props, a capacity check) leaves the previous output exactly as it was.
+ * Synthesizes environments into `<outdir>/<env>/`. Every environment is built into a staging
+ * folder first; only when all succeeded do they replace their folders, so a failed synth (bad
+ * props, a capacity check) leaves the previous output exactly as it was. Synthesizing every
+ * shipped environment (the default) replaces the whole output folder; a subset replaces only
+ * its own environments' folders.
  */
-export function synthAll(outdir: string, environments: readonly EnvironmentSpec[] = Object.values(ENVIRONMENTS)): string[] {
+export function synthAll(outdir: string, environments: readonly EnvironmentSpec[] = Object.values(ENVIRONMENTS)): SynthResult[] {
   const target = resolve(outdir);
   const staging = `${target}.staging-${process.pid}`;
+  const everything = Object.keys(ENVIRONMENTS).every(name => environments.some(e => e.name === name));
   rmSync(staging, { recursive: true, force: true });
+  const results: SynthResult[] = [];
   try {
     for (const env of environments) {
       const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: env });
+      const docs = stack.toJson();
       mkdirSync(join(staging, env.name), { recursive: true });
-      writeFileSync(join(staging, env.name, 'quality-billing.k8s.yaml'), manifestYaml(stack));
+      writeFileSync(join(staging, env.name, 'quality-billing.k8s.yaml'), toYaml(docs));
+      results.push(summarize(stack, docs, join(outdir, env.name, 'quality-billing.k8s.yaml')));
     }
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
@@ -27,10 +52,19 @@ export function synthAll(outdir: string, environments: readonly EnvironmentSpec[
   }
   mkdirSync(dirname(target), { recursive: true });
   const previous = `${target}.previous-${process.pid}`;
-  if (existsSync(target)) renameSync(target, previous);
-  renameSync(staging, target);
+  if (everything || !existsSync(target)) {
+    if (existsSync(target)) renameSync(target, previous);
+    renameSync(staging, target);
+  } else {
+    mkdirSync(previous, { recursive: true });
+    for (const env of environments) {
+      if (existsSync(join(target, env.name))) renameSync(join(target, env.name), join(previous, env.name));
+      renameSync(join(staging, env.name), join(target, env.name));
+    }
+    rmSync(staging, { recursive: true, force: true });
+  }
   rmSync(previous, { recursive: true, force: true });
-  return readdirSync(target).sort().flatMap(env => readdirSync(join(target, env)).map(f => join(outdir, env, f)));
+  return results;
 }
 
 /**
@@ -39,18 +73,62 @@ export function synthAll(outdir: string, environments: readonly EnvironmentSpec[
  * which was a third of a synth. YAML 1.1-ambiguous strings ("on", "yes") stay quoted.
  */
 export function manifestYaml(chart: Chart): string {
-  return chart.toJson().map(doc => dump(doc, { lineWidth: -1, noRefs: true })).join('---\n');
+  return toYaml(chart.toJson());
 }
 
-if (require.main === module) {
-  const outdir = process.env.CDK8S_OUTDIR || 'dist';
+function toYaml(docs: readonly unknown[]): string {
+  return docs.map(doc => dump(doc, { lineWidth: -1, noRefs: true })).join('---\n');
+}
+
+function summarize(stack: QualityBillingStack, docs: ReadonlyArray<{ kind: string }>, file: string): SynthResult {
+  const kinds: Record<string, number> = {};
+  for (const d of docs) kinds[d.kind] = (kinds[d.kind] ?? 0) + 1;
+  const node = nodeAllocatable(tier(stack.environment.tier));
+  const rows = stack.capacity.rows;
+  return {
+    environment: stack.environment.name,
+    file,
+    kinds,
+    objects: docs.length,
+    cpuRequests: rows.reduce((n, r) => n + effectivePodResources(r.workload).cpuRequest.millicores * r.workload.replicas, 0),
+    memoryRequests: rows.reduce((n, r) => n + effectivePodResources(r.workload).memoryRequest.bytes * r.workload.replicas, 0),
+    cpuAllocatable: node.cpu.millicores * stack.environment.nodes,
+    memoryAllocatable: node.memory.bytes * stack.environment.nodes,
+  };
+}
+
+/** One line per environment: the file, the object count by kind, requests against allocatable. */
+export function describeResult(r: SynthResult): string {
+  const kinds = Object.entries(r.kinds).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ');
+  const cores = (m: number) => (m / 1000).toFixed(2);
+  const gib = (b: number) => (b / 2 ** 30).toFixed(2);
+  return `${r.environment.padEnd(8)} ${r.file}\n         ${r.objects} objects: ${kinds}\n         requests ${cores(r.cpuRequests)} of ${cores(r.cpuAllocatable)} CPU, ${gib(r.memoryRequests)} of ${gib(r.memoryAllocatable)} GiB memory`;
+}
+
+function main(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      env: { type: 'string', multiple: true, short: 'e' },
+      out: { type: 'string', short: 'o' },
+      system: { type: 'string', default: 'quality-billing' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('usage: npm run synth -- [--env NAME]... [--out DIR] [--system quality-billing] [--verbose]\n\nWrites <out>/<env>/quality-billing.k8s.yaml for each environment (default: all, into dist/).');
+    return 0;
+  }
+  const outdir = values.out ?? (process.env.CDK8S_OUTDIR || 'dist');
   try {
-    for (const file of synthAll(outdir)) console.log(`wrote ${file}`);
+    if (values.system !== 'quality-billing') throw new Error(`unknown --system ${JSON.stringify(values.system)}: this version ships "quality-billing"`);
+    const envs = (values.env ?? Object.keys(ENVIRONMENTS)).map(name => environment(name));
+    for (const r of synthAll(outdir, envs)) console.log(describeResult(r));
+    return 0;
   } catch (e) {
-    if (e instanceof ValidationError || e instanceof CapacityError) {
-      console.error(`synth failed, ${outdir}/ left unchanged:\n${e.message}`);
-      process.exit(1);
-    }
-    throw e;
+    return reportError(e, { verbose: values.verbose ?? false, context: `synth failed, ${outdir}/ left unchanged` });
   }
 }
+
+if (require.main === module) process.exit(main(process.argv.slice(2)));

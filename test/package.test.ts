@@ -32,10 +32,36 @@ describe('entry points (built JavaScript, as a user runs them)', () => {
     const work = mkdtempSync(join(tmpdir(), 'qb-cdk8s-'));
     try {
       execFileSync('npx', ['cdk8s', 'synth', '--check-upgrade=false', '--output', join(work, 'out')], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' } });
-      const expected = synthAll(join(work, 'direct')).map(f => readFileSync(f, 'utf8'));
-      const actual = ['dev', 'prod', 'staging'].map(env => readFileSync(join(work, 'out', env, 'quality-billing.k8s.yaml'), 'utf8'));
+      const expected = synthAll(join(work, 'direct')).map(r => readFileSync(r.file, 'utf8'));
+      const actual = ['dev', 'staging', 'prod'].map(env => readFileSync(join(work, 'out', env, 'quality-billing.k8s.yaml'), 'utf8'));
       expect(actual).toEqual(expected);
     } finally { rmSync(work, { recursive: true, force: true }); }
+  });
+
+  it('the synth CLI prints per environment what it wrote, and one clear error block without a stack trace', () => {
+    const work = mkdtempSync(join(tmpdir(), 'qb-cli-'));
+    try {
+      const out = execFileSync('node', [join(ROOT, 'build/bin/synth.js'), '--env', 'dev', '--out', join(work, 'd')], { encoding: 'utf8' });
+      expect(out).toMatch(/^dev +.*d\/dev\/quality-billing\.k8s\.yaml$/m);
+      expect(out).toMatch(/^ +\d+ objects: \d+ NetworkPolicy/m);
+      expect(out).toMatch(/requests [\d.]+ of 3\.92 CPU, [\d.]+ of 6\.10 GiB memory/);
+      let status = 0; let stderr = '';
+      try { execFileSync('node', [join(ROOT, 'build/bin/synth.js'), '--env', 'qa', '--out', join(work, 'd')], { stdio: 'pipe' }); } catch (e: any) { status = e.status; stderr = String(e.stderr); }
+      expect(status).toBe(1);
+      expect(stderr).toContain('Environment: invalid name "qa": expected one of "dev", "staging", "prod"');
+      expect(stderr).not.toMatch(/\n +at /);
+    } finally { rmSync(work, { recursive: true, force: true }); }
+  });
+
+  it('npm run capacity renders the same plan as JSON and as Markdown', () => {
+    const json = JSON.parse(execFileSync('node', [join(ROOT, 'build/bin/capacity.js'), '--env', 'prod', '--format', 'json'], { encoding: 'utf8' }));
+    expect(json).toHaveLength(1);
+    expect(json[0]).toMatchObject({ environment: 'prod', tier: 'recommended', nodes: 3, passed: true });
+    expect(json[0].checks.map((c: any) => c.name)).toContain('survives losing one node');
+    expect(json[0].postgresConnections.maxConnections).toBeGreaterThan(0);
+    const md = execFileSync('node', [join(ROOT, 'build/bin/capacity.js'), '--env', 'dev', '--format', 'markdown'], { encoding: 'utf8' });
+    expect(md).toMatch(/^### dev: minimum tier x 1 node\(s\) — PASS$/m);
+    expect(md).toMatch(/^\| quality-billing-api \| Deployment \| 1-2 \|/m);
   });
 
   it('npm run capacity prints a PASS report for every shipped environment', () => {

@@ -11,8 +11,8 @@ describe('synthAll', () => {
   afterEach(() => rmSync(work, { recursive: true, force: true }));
 
   it('writes one manifest per environment under <outdir>/<env>/', () => {
-    const files = synthAll(join(work, 'dist'));
-    expect(files.map(f => f.slice(work.length + 1))).toEqual(['dist/dev/quality-billing.k8s.yaml', 'dist/prod/quality-billing.k8s.yaml', 'dist/staging/quality-billing.k8s.yaml']);
+    const files = synthAll(join(work, 'dist')).map(r => r.file);
+    expect(files.map(f => f.slice(work.length + 1))).toEqual(['dist/dev/quality-billing.k8s.yaml', 'dist/staging/quality-billing.k8s.yaml', 'dist/prod/quality-billing.k8s.yaml']);
     expect(readFileSync(files[0], 'utf8')).toMatch(/^kind: Namespace$/m);
   });
 
@@ -25,6 +25,17 @@ describe('synthAll', () => {
     expect(readdirSync(dist)).toEqual(['dev']);
     expect(readFileSync(join(dist, 'dev', 'quality-billing.k8s.yaml'), 'utf8')).toBe('previous\n');
     expect(readdirSync(work)).toEqual(['dist']);
+  });
+
+  it('replaces only the requested environments\' folders when given a subset', () => {
+    const dist = join(work, 'dist');
+    synthAll(dist);
+    writeFileSync(join(dist, 'dev', 'quality-billing.k8s.yaml'), 'kept\n');
+    const [prod] = synthAll(dist, [ENVIRONMENTS.prod]);
+    expect(readFileSync(join(dist, 'dev', 'quality-billing.k8s.yaml'), 'utf8')).toBe('kept\n');
+    expect(readFileSync(prod.file, 'utf8')).toMatch(/^kind: Namespace$/m);
+    expect(prod.objects).toBe(Object.values(prod.kinds).reduce((a, b) => a + b, 0));
+    expect(prod.kinds.Deployment).toBeGreaterThan(0);
   });
 
   it('replaces a previous output completely when it succeeds', () => {
