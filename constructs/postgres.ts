@@ -4,26 +4,22 @@ import { Construct } from 'constructs';
 import { ValidationError } from '../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../lib/images';
 import { renderPostgresqlConf } from '../lib/postgres-config';
-import { RESOURCE_PRESETS, STORAGE_PRESETS } from '../lib/presets';
+import { RESOURCE_PRESETS } from '../lib/presets';
 import { ByteQuantity } from '../lib/quantity';
 import { checkCronSchedule } from '../lib/schedule';
 import { SecretKeyRef } from '../lib/secrets';
 import { DATABASE_IMAGE_UID } from '../lib/security';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
-import { TierName, tier as lookupTier } from '../lib/tiers';
 import { ConnectionBudget, connectionBudget, ConnectionBudgetLine, postgresTuning, PostgresTuning } from '../lib/tuning';
-import { checkDnsSubdomain, checkInteger, checkPort } from '../lib/validate';
+import { checkInteger, checkPort } from '../lib/validate';
 import { IConnectable, IConnectionClient, PostgresConnection } from './connections';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
 import { statefulServer } from './stateful-server';
 import { childPath, MetricsEndpoint, Workload } from './workload';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
 
 /** Props of `Postgres`. */
-export interface PostgresProps {
-  /** Object name of the StatefulSet and its Service. @default "postgres" */
-  readonly name?: string;
-  /** Hardware tier whose resource and storage presets apply. @default "recommended" */
-  readonly tier?: TierName;
+export interface PostgresProps extends PersistentComponentProps {
   /** Database created at first start. @default "quality_billing" */
   readonly database?: string;
   /** Owner of the database, created at first start. @default "quality_billing" */
@@ -32,18 +28,10 @@ export interface PostgresProps {
   readonly passwordSecret?: SecretKeyRef;
   /** Connection URL handed to clients as DATABASE_URL (seed 000 §4.2). @default - key "url" of Secret "db-credentials" */
   readonly urlSecret?: SecretKeyRef;
-  /** Pinned PostgreSQL image. @default - the catalog's postgres 14 */
-  readonly image?: string;
   /** Pinned postgres_exporter image. @default - the catalog's postgres-exporter */
   readonly exporterImage?: string;
-  /** Requests and limits of the server container. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
   /** Requests and limits of the exporter sidecar. @default - the tier's preset */
   readonly exporterResources?: ResourceQuantities;
-  /** Size of the data volume. @default - the tier's preset (40Gi minimum, 200Gi recommended) */
-  readonly storage?: string;
-  /** StorageClass of the data volume. @default - the cluster's default StorageClass */
-  readonly storageClassName?: string;
   /** Server port. @default 5432 */
   readonly port?: number;
   /** Overrides `max_connections`; the capacity planner checks it covers every client. @default - the connection budget */
@@ -83,16 +71,15 @@ export class Postgres extends Workload implements IConnectable {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.postgres.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'postgres', component: 'database', version: image.version });
     const path = this.node.path;
-    const t = lookupTier(props.tier ?? 'recommended', path).name;
+    const { tier: t, resources: mainResources } = resolveComponent(path, props, 'postgres');
     const exporterImage = ImageRef.parse(props.exporterImage ?? IMAGE_CATALOG.postgresExporter.toString(), path, 'exporterImage');
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].postgres, path, 'resources');
+    this.resources = mainResources;
     this.exporterResources = resources(props.exporterResources ?? RESOURCE_PRESETS[t].postgresExporter, path, 'exporterResources');
     this.maintenanceResources = resources(RESOURCE_PRESETS[t].postgresMaintenance, path, 'maintenanceResources');
-    this.storage = ByteQuantity.parse(props.storage ?? STORAGE_PRESETS[t].postgres, path, 'storage');
+    this.storage = resolveStorage(path, props, t, 'postgres');
     const port = checkPort(path, 'port', props.port ?? 5432);
     const database = checkIdentifier(path, 'database', props.database ?? 'quality_billing');
     const user = checkIdentifier(path, 'user', props.user ?? 'quality_billing');
-    if (props.storageClassName !== undefined) checkDnsSubdomain(path, 'storageClassName', props.storageClassName);
     if (props.maxConnections !== undefined) this.maxConnectionsOverride = checkInteger(path, 'maxConnections', props.maxConnections, 10, 10000);
     const logMinDurationMs = checkInteger(path, 'logMinDurationMs', props.logMinDurationMs ?? 1000, -1);
     const schedule = checkCronSchedule(path, 'maintenanceSchedule', props.maintenanceSchedule ?? '30 3 * * 0');

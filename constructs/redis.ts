@@ -2,26 +2,22 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ValidationError } from '../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../lib/images';
-import { RESOURCE_PRESETS, STORAGE_PRESETS } from '../lib/presets';
+import { RESOURCE_PRESETS } from '../lib/presets';
 import { ByteQuantity } from '../lib/quantity';
 import { renderRedisConf } from '../lib/redis-config';
 import { SecretKeyRef } from '../lib/secrets';
 import { DATABASE_IMAGE_UID } from '../lib/security';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
-import { tier as lookupTier, TierName } from '../lib/tiers';
 import { redisMaxMemory } from '../lib/tuning';
-import { checkDnsSubdomain, checkInteger, checkPort } from '../lib/validate';
+import { checkInteger, checkPort } from '../lib/validate';
 import { IConnectable, IConnectionClient, RedisConnection } from './connections';
 import { emptyDir, execProbe, plainEnv, restrictedContainer, secretEnv } from './pod';
 import { statefulServer } from './stateful-server';
 import { childPath, MetricsEndpoint, Workload } from './workload';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
 
 /** Props of `Redis`. */
-export interface RedisProps {
-  /** Object name of the StatefulSet and its Service. @default "redis" */
-  readonly name?: string;
-  /** Hardware tier whose resource and storage presets apply. @default "recommended" */
-  readonly tier?: TierName;
+export interface RedisProps extends PersistentComponentProps {
   /** Password clients authenticate with. @default - key "password" of Secret "redis-credentials" */
   readonly passwordSecret?: SecretKeyRef;
   /**
@@ -30,18 +26,10 @@ export interface RedisProps {
    * @default true
    */
   readonly usedAsBroker?: boolean;
-  /** Pinned Redis image. @default - the catalog's redis 7 */
-  readonly image?: string;
   /** Pinned redis_exporter image. @default - the catalog's redis_exporter */
   readonly exporterImage?: string;
-  /** Requests and limits of the server container. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
   /** Requests and limits of the exporter sidecar. @default - the tier's preset */
   readonly exporterResources?: ResourceQuantities;
-  /** Size of the data volume (AOF and RDB files). @default - the tier's preset (4Gi minimum, 10Gi recommended) */
-  readonly storage?: string;
-  /** StorageClass of the data volume. @default - the cluster's default StorageClass */
-  readonly storageClassName?: string;
   /** Server port. @default 6379 */
   readonly port?: number;
   /** Logical databases. @default 16 */
@@ -113,14 +101,13 @@ export class Redis extends Workload {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.redis.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'redis', component: 'cache', version: image.version });
     const path = this.node.path;
-    const t = lookupTier(props.tier ?? 'recommended', path).name;
+    const { tier: t, resources: mainResources } = resolveComponent(path, props, 'redis');
     const exporterImage = ImageRef.parse(props.exporterImage ?? IMAGE_CATALOG.redisExporter.toString(), path, 'exporterImage');
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].redis, path, 'resources');
+    this.resources = mainResources;
     this.exporterResources = resources(props.exporterResources ?? RESOURCE_PRESETS[t].redisExporter, path, 'exporterResources');
-    this.storage = ByteQuantity.parse(props.storage ?? STORAGE_PRESETS[t].redis, path, 'storage');
+    this.storage = resolveStorage(path, props, t, 'redis');
     this.port = checkPort(path, 'port', props.port ?? 6379);
     this.databases = checkInteger(path, 'databases', props.databases ?? 16, 3, 1024);
-    if (props.storageClassName !== undefined) checkDnsSubdomain(path, 'storageClassName', props.storageClassName);
     this.usedAsBroker = props.usedAsBroker ?? true;
     this.passwordSecret = props.passwordSecret ?? SecretKeyRef.of('redis-credentials', 'password', path);
     this.maxMemory = redisMaxMemory(this.resources.memoryLimit);

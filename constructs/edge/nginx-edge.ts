@@ -6,34 +6,26 @@ import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { tier as lookupTier, TierName } from '../../lib/tiers';
+import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkDnsSubdomain, checkInteger, checkOneOf, checkReplicas } from '../../lib/validate';
 import { AppService } from '../app-service';
 import { emptyDir, podSecurityContext, restrictedContainer } from '../pod';
 import { rollingDeployment } from '../rolling-deployment';
 import { childPath, MetricsEndpoint, Workload } from '../workload';
+import { ComponentProps, resolveComponent } from '../component';
 
 /** Props of `NginxEdge`. */
-export interface NginxEdgeProps {
+export interface NginxEdgeProps extends ComponentProps {
   /** The API it proxies to; its metrics port is never exposed. */
   readonly app: AppService;
   /** Secret of type kubernetes.io/tls holding tls.crt and tls.key (from cert-manager or `kubectl create secret tls`). @default "quality-billing-tls" */
   readonly tlsSecretName?: string;
-  /** Object name. @default "edge" */
-  readonly name?: string;
   /** Pods (at least 2 in production: seed 001 load balancing). @default 2 */
   readonly replicas?: number;
   /** How the Service is exposed. @default "LoadBalancer" (seed 002) */
   readonly serviceType?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
-  /** Hardware tier whose presets apply. @default "recommended" */
-  readonly tier?: TierName;
-  /** Pinned nginx image, one that runs unprivileged. @default - the catalog's nginx-unprivileged */
-  readonly image?: string;
   /** Pinned nginx-prometheus-exporter image. @default - the catalog's */
   readonly exporterImage?: string;
-  /** Requests and limits of nginx. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
   /** TLS versions offered. @default ["TLSv1.2", "TLSv1.3"] (seed 000 §8.1) */
   readonly tlsVersions?: readonly TlsVersion[];
   /** A backup upstream `host:port`, used only while the API is out (seed 004). @default - none */
@@ -82,9 +74,9 @@ export class NginxEdge extends Workload {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.nginx.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'edge', component: 'edge', version: image.version });
     const path = this.node.path;
-    const t = lookupTier(props.tier ?? 'recommended', path).name;
+    const { tier: t, resources: mainResources } = resolveComponent(path, props, 'edge');
     const exporterImage = ImageRef.parse(props.exporterImage ?? IMAGE_CATALOG.nginxExporter.toString(), path, 'exporterImage');
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].edge, path, 'resources');
+    this.resources = mainResources;
     this.exporterResources = resources(RESOURCE_PRESETS[t].edgeExporter, path, 'exporterResources');
     this.replicas = checkReplicas(path, 'replicas', props.replicas ?? 2);
     const serviceType = checkOneOf(path, 'serviceType', props.serviceType ?? 'LoadBalancer', ['LoadBalancer', 'NodePort', 'ClusterIP'] as const);

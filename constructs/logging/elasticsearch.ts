@@ -4,31 +4,19 @@ import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { elasticsearchHeap, renderElasticsearchYml, retentionFit, RetentionFit } from '../../lib/logging/elasticsearch';
-import { RESOURCE_PRESETS, STORAGE_PRESETS } from '../../lib/presets';
+import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { tier as lookupTier, TierName } from '../../lib/tiers';
-import { checkDnsSubdomain, checkInteger } from '../../lib/validate';
+import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { checkInteger } from '../../lib/validate';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
 import { childPath, Workload } from '../workload';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
 
 /** Props of `Elasticsearch`. */
-export interface ElasticsearchProps {
-  /** Object name. @default "elasticsearch" */
-  readonly name?: string;
-  /** Hardware tier whose presets apply. @default "recommended" */
-  readonly tier?: TierName;
+export interface ElasticsearchProps extends PersistentComponentProps {
   /** Nodes: 1 (single-node) or 3 (a cluster that survives losing one). @default 1 */
   readonly nodes?: 1 | 3;
-  /** Pinned image. @default - the catalog's 7.17 */
-  readonly image?: string;
-  /** Requests and limits; the heap is half the memory limit. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
-  /** Data volume of each node. @default - the tier's preset (20Gi minimum, 150Gi recommended) */
-  readonly storage?: string;
-  /** StorageClass of the volume. @default - the cluster's default */
-  readonly storageClassName?: string;
   /** Password of the `elastic` superuser. @default - key "elastic-password" of Secret "elasticsearch-credentials" */
   readonly passwordSecret?: SecretKeyRef;
   /** Days a daily index is kept before it is deleted. @default 14 */
@@ -70,11 +58,10 @@ export class Elasticsearch extends Workload {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.elasticsearch.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'elasticsearch', component: 'logging-store', version: image.version });
     const path = this.node.path;
-    const t = lookupTier(props.tier ?? 'recommended', path).name;
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].elasticsearch, path, 'resources');
+    const { tier: t, resources: mainResources } = resolveComponent(path, props, 'elasticsearch');
+    this.resources = mainResources;
     this.heap = elasticsearchHeap(this.resources.memoryLimit, path);
-    this.storage = ByteQuantity.parse(props.storage ?? STORAGE_PRESETS[t].elasticsearch, path, 'storage');
-    if (props.storageClassName !== undefined) checkDnsSubdomain(path, 'storageClassName', props.storageClassName);
+    this.storage = resolveStorage(path, props, t, 'elasticsearch');
     this.nodes = props.nodes ?? 1;
     if (this.nodes !== 1 && this.nodes !== 3) throw new ValidationError(path, 'nodes', this.nodes, '1 or 3');
     if (this.nodes > 1 && !props.transportCertsSecretName) {

@@ -3,17 +3,16 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { renderFilebeatYml } from '../../lib/logging/filebeat';
-import { RESOURCE_PRESETS } from '../../lib/presets';
 import { SecretKeyRef } from '../../lib/secrets';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { tier as lookupTier, TierName } from '../../lib/tiers';
+import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkDnsLabel, checkInteger } from '../../lib/validate';
 import { emptyDir, plainEnv, resourceRequirements, secretEnv } from '../pod';
 import { childPath, Workload } from '../workload';
 import { Elasticsearch } from './elasticsearch';
+import { ComponentProps, resolveComponent } from '../component';
 
 /** Props of `Filebeat`. */
-export interface FilebeatProps {
+export interface FilebeatProps extends ComponentProps {
   readonly elasticsearch: Elasticsearch;
   /** Namespace whose container logs are shipped. */
   readonly sourceNamespace: string;
@@ -25,14 +24,6 @@ export interface FilebeatProps {
   readonly passwordSecret?: SecretKeyRef;
   /** Elasticsearch user. @default "elastic" */
   readonly username?: string;
-  /** Object name. @default "filebeat" */
-  readonly name?: string;
-  /** Hardware tier whose presets apply. @default "recommended" */
-  readonly tier?: TierName;
-  /** Pinned image. @default - the catalog's 7.17 */
-  readonly image?: string;
-  /** Requests and limits. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
   /** Where the Kubernetes API server listens (for pod metadata). @default - any address on 443 and 6443 */
   readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
 }
@@ -60,7 +51,7 @@ export class Filebeat extends Workload {
     const namespace = checkDnsLabel(childPath(scope, id), 'namespace', props.namespace);
     super(scope, id, { name: props.name ?? 'filebeat', component: 'log-shipper', version: image.version, namespace });
     const path = this.node.path;
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[lookupTier(props.tier ?? 'recommended', path).name].filebeat, path, 'resources');
+    this.resources = resolveComponent(path, props, 'filebeat').resources;
     this.nodes = checkInteger(path, 'nodes', props.nodes, 1, 1000);
     const source = checkDnsLabel(path, 'sourceNamespace', props.sourceNamespace);
     const es = props.elasticsearch;

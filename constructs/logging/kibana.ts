@@ -1,28 +1,19 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
-import { RESOURCE_PRESETS } from '../../lib/presets';
 import { SecretKeyRef } from '../../lib/secrets';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { tier as lookupTier, TierName } from '../../lib/tiers';
+import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
 import { rollingDeployment } from '../rolling-deployment';
 import { childPath, Workload } from '../workload';
 import { Elasticsearch } from './elasticsearch';
+import { ComponentProps, resolveComponent } from '../component';
 
 /** Props of `Kibana`. */
-export interface KibanaProps {
+export interface KibanaProps extends ComponentProps {
   readonly elasticsearch: Elasticsearch;
   /** Password of the built-in `kibana_system` user (the setup Job sets it). @default - key "kibana-password" of Secret "elasticsearch-credentials" */
   readonly passwordSecret?: SecretKeyRef;
-  /** Object name. @default "kibana" */
-  readonly name?: string;
-  /** Hardware tier whose presets apply. @default "recommended" */
-  readonly tier?: TierName;
-  /** Pinned image. @default - the catalog's 7.17 */
-  readonly image?: string;
-  /** Requests and limits. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
 }
 
 /** Port Kibana serves on (seed 003). */
@@ -41,7 +32,7 @@ export class Kibana extends Workload {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.kibana.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'kibana', component: 'logging-ui', version: image.version });
     const path = this.node.path;
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[lookupTier(props.tier ?? 'recommended', path).name].kibana, path, 'resources');
+    this.resources = resolveComponent(path, props, 'kibana').resources;
     this.passwordSecret = props.passwordSecret ?? SecretKeyRef.of('elasticsearch-credentials', 'kibana-password', path);
     const es = props.elasticsearch;
     es.acceptTrafficFrom(this, es.port);

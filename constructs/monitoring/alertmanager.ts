@@ -3,16 +3,14 @@ import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { ALERTMANAGER_SECRETS_DIR, ALERTMANAGER_TEMPLATE, ALERTMANAGER_TEMPLATES_DIR, renderAlertmanagerConfig } from '../../lib/monitoring/alertmanager-config';
-import { RESOURCE_PRESETS, STORAGE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
 import { EXPORTER_UID } from '../../lib/security';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { tier as lookupTier, TierName } from '../../lib/tiers';
-import { checkDnsSubdomain } from '../../lib/validate';
+import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { restrictedContainer } from '../pod';
 import { statefulServer } from '../stateful-server';
 import { childPath, MetricsEndpoint, Workload } from '../workload';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
 
 /** Where alerts go (seed 001: Slack and e-mail). Secrets are references, never values. */
 export interface AlertReceivers {
@@ -32,21 +30,9 @@ export interface AlertReceivers {
 }
 
 /** Props of `Alertmanager`. */
-export interface AlertmanagerProps {
+export interface AlertmanagerProps extends PersistentComponentProps {
   /** Where alerts go. */
   readonly receivers: AlertReceivers;
-  /** Object name of the StatefulSet and Service. @default "alertmanager" */
-  readonly name?: string;
-  /** Hardware tier whose presets apply. @default "recommended" */
-  readonly tier?: TierName;
-  /** Pinned Alertmanager image. @default - the catalog's alertmanager */
-  readonly image?: string;
-  /** Requests and limits. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
-  /** Volume for silences and the notification log. @default 1Gi */
-  readonly storage?: string;
-  /** StorageClass of the volume. @default - the cluster's default */
-  readonly storageClassName?: string;
 }
 
 /** Port Alertmanager serves on (seed 001). */
@@ -74,10 +60,9 @@ export class Alertmanager extends Workload {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.alertmanager.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'alertmanager', component: 'alerting', version: image.version });
     const path = this.node.path;
-    const t = lookupTier(props.tier ?? 'recommended', path).name;
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].alertmanager, path, 'resources');
-    this.storage = ByteQuantity.parse(props.storage ?? STORAGE_PRESETS[t].alertmanager, path, 'storage');
-    if (props.storageClassName !== undefined) checkDnsSubdomain(path, 'storageClassName', props.storageClassName);
+    const { tier: t, resources: mainResources } = resolveComponent(path, props, 'alertmanager');
+    this.resources = mainResources;
+    this.storage = resolveStorage(path, props, t, 'alertmanager');
     const r = props.receivers;
     if (!/^[#@]?[a-z0-9][a-z0-9._-]{0,79}$/.test(r.slackChannel)) throw new ValidationError(path, 'receivers.slackChannel', r.slackChannel, 'a Slack channel such as "#alerts"');
     for (const [field, value] of [['receivers.emailTo', r.emailTo], ['receivers.emailFrom', r.emailFrom]] as const) {

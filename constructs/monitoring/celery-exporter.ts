@@ -1,28 +1,19 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
-import { RESOURCE_PRESETS } from '../../lib/presets';
 import { EXPORTER_UID } from '../../lib/security';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { tier as lookupTier, TierName } from '../../lib/tiers';
+import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { IConnectionClient } from '../connections';
 import { plainEnv } from '../pod';
 import { RedisDatabase } from '../redis';
 import { childPath, MetricsEndpoint, Workload } from '../workload';
 import { exporterDeployment } from './exporter-deployment';
+import { ComponentProps, resolveComponent } from '../component';
 
 /** Props of `CeleryExporter`. */
-export interface CeleryExporterProps {
+export interface CeleryExporterProps extends ComponentProps {
   /** The broker database the workers consume (`redis.broker`). */
   readonly broker: RedisDatabase;
-  /** Object name. @default "celery-exporter" */
-  readonly name?: string;
-  /** Hardware tier whose presets apply. @default "recommended" */
-  readonly tier?: TierName;
-  /** Pinned image. @default - the catalog's danihodovic/celery-exporter */
-  readonly image?: string;
-  /** Requests and limits. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
 }
 
 const PORT = 9808;
@@ -43,7 +34,7 @@ export class CeleryExporter extends Workload implements IConnectionClient {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.celeryExporter.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'celery-exporter', component: 'worker-metrics', version: image.version });
     const path = this.node.path;
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[lookupTier(props.tier ?? 'recommended', path).name].celeryExporter, path, 'resources');
+    this.resources = resolveComponent(path, props, 'celeryExporter').resources;
     this.metrics = { serviceName: this.name, portName: 'metrics', port: PORT, path: '/metrics' };
     props.broker.bind(this);
     // The exporter reads CE_BROKER_URL; Kubernetes expands the variable the broker binding set.

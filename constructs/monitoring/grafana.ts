@@ -3,16 +3,14 @@ import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { dashboardJson, PanelSpec } from '../../lib/monitoring/dashboards';
-import { RESOURCE_PRESETS, STORAGE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { tier as lookupTier, TierName } from '../../lib/tiers';
-import { checkDnsSubdomain } from '../../lib/validate';
+import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { emptyDir, plainEnv, restrictedContainer, secretEnv } from '../pod';
 import { statefulServer } from '../stateful-server';
 import { childPath, MetricsEndpoint, Workload } from '../workload';
 import { Prometheus } from './prometheus';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
 
 /** A dashboard provisioned from a file. */
 export interface DashboardSpec {
@@ -22,25 +20,13 @@ export interface DashboardSpec {
 }
 
 /** Props of `Grafana`. */
-export interface GrafanaProps {
+export interface GrafanaProps extends PersistentComponentProps {
   /** The Prometheus every dashboard queries. */
   readonly prometheus: Prometheus;
   /** Dashboards provisioned from files. @default - none */
   readonly dashboards?: readonly DashboardSpec[];
   /** The admin password. @default - key "admin-password" of Secret "grafana-credentials" */
   readonly adminPasswordSecret?: SecretKeyRef;
-  /** Object name of the StatefulSet and Service. @default "grafana" */
-  readonly name?: string;
-  /** Hardware tier whose presets apply. @default "recommended" */
-  readonly tier?: TierName;
-  /** Pinned Grafana image. @default - the catalog's grafana */
-  readonly image?: string;
-  /** Requests and limits. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
-  /** Volume for Grafana's database (users, annotations). @default - the tier's preset */
-  readonly storage?: string;
-  /** StorageClass of the volume. @default - the cluster's default */
-  readonly storageClassName?: string;
 }
 
 /** Port Grafana serves on (seed 001). */
@@ -67,10 +53,9 @@ export class Grafana extends Workload {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.grafana.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'grafana', component: 'dashboards', version: image.version });
     const path = this.node.path;
-    const t = lookupTier(props.tier ?? 'recommended', path).name;
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].grafana, path, 'resources');
-    this.storage = ByteQuantity.parse(props.storage ?? STORAGE_PRESETS[t].grafana, path, 'storage');
-    if (props.storageClassName !== undefined) checkDnsSubdomain(path, 'storageClassName', props.storageClassName);
+    const { tier: t, resources: mainResources } = resolveComponent(path, props, 'grafana');
+    this.resources = mainResources;
+    this.storage = resolveStorage(path, props, t, 'grafana');
     this.metrics = { serviceName: this.name, portName: 'http', port: GRAFANA_PORT, path: '/metrics' };
     const prometheus = props.prometheus;
     this.dashboards = Object.fromEntries((props.dashboards ?? []).map(d => [`${d.uid}.json`, dashboardJson(d.uid, d.title, d.panels)]));

@@ -2,23 +2,14 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
-import { RESOURCE_PRESETS } from '../../lib/presets';
 import { EXPORTER_UID } from '../../lib/security';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { tier as lookupTier, TierName } from '../../lib/tiers';
+import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { childPath, MetricsEndpoint, Workload } from '../workload';
 import { exporterDeployment } from './exporter-deployment';
+import { ComponentProps, resolveComponent } from '../component';
 
 /** Props of `KubeStateMetrics`. */
-export interface KubeStateMetricsProps {
-  /** Object name. @default "kube-state-metrics" */
-  readonly name?: string;
-  /** Hardware tier whose presets apply. @default "recommended" */
-  readonly tier?: TierName;
-  /** Pinned image. @default - the catalog's kube-state-metrics v2 */
-  readonly image?: string;
-  /** Requests and limits. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
+export interface KubeStateMetricsProps extends ComponentProps {
   /** Where the Kubernetes API server listens. @default - any address on 443 and 6443 */
   readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
 }
@@ -40,7 +31,7 @@ export class KubeStateMetrics extends Workload {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.kubeStateMetrics.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'kube-state-metrics', component: 'kube-state-metrics', version: image.version });
     const path = this.node.path;
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[lookupTier(props.tier ?? 'recommended', path).name].kubeStateMetrics, path, 'resources');
+    this.resources = resolveComponent(path, props, 'kubeStateMetrics').resources;
     this.metrics = { serviceName: this.name, portName: 'metrics', port: 8080, path: '/metrics' };
     const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
     this.allowEgressTo({ ipBlock: { cidr: apiServer.cidr } }, apiServer.ports);

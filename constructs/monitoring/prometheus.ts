@@ -5,15 +5,14 @@ import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { AlertGroupSpec } from '../../lib/monitoring/alert-rules';
 import { renderPrometheusConfig, renderRules, ScrapeTarget } from '../../lib/monitoring/prometheus-config';
-import { RESOURCE_PRESETS, STORAGE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
 import { EXPORTER_UID } from '../../lib/security';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { tier as lookupTier, TierName } from '../../lib/tiers';
-import { checkDnsSubdomain, checkInteger } from '../../lib/validate';
+import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { checkInteger } from '../../lib/validate';
 import { emptyDir, restrictedContainer } from '../pod';
 import { statefulServer } from '../stateful-server';
 import { childPath, MetricsEndpoint, Workload } from '../workload';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
 
 /** A workload Prometheus can scrape: it names the Service and port of its metrics. */
 export interface IMonitorable extends Workload {
@@ -21,19 +20,7 @@ export interface IMonitorable extends Workload {
 }
 
 /** Props of `Prometheus`. */
-export interface PrometheusProps {
-  /** Object name of the StatefulSet and Service. @default "prometheus" */
-  readonly name?: string;
-  /** Hardware tier whose resource and storage presets apply. @default "recommended" */
-  readonly tier?: TierName;
-  /** Pinned Prometheus image. @default - the catalog's prometheus v2 LTS */
-  readonly image?: string;
-  /** Requests and limits. @default - the tier's preset */
-  readonly resources?: ResourceQuantities;
-  /** Size of the TSDB volume. @default - the tier's preset (10Gi minimum, 50Gi recommended) */
-  readonly storage?: string;
-  /** StorageClass of the volume. @default - the cluster's default */
-  readonly storageClassName?: string;
+export interface PrometheusProps extends PersistentComponentProps {
   /** Hours of samples kept (seed 001: 200 h). @default 200 */
   readonly retentionHours?: number;
   /** Seconds between scrapes (seed 000 §6.1: 15 s). @default 15 */
@@ -76,10 +63,9 @@ export class Prometheus extends Workload {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.prometheus.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'prometheus', component: 'monitoring', version: image.version });
     const path = this.node.path;
-    const t = lookupTier(props.tier ?? 'recommended', path).name;
-    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].prometheus, path, 'resources');
-    this.storage = ByteQuantity.parse(props.storage ?? STORAGE_PRESETS[t].prometheus, path, 'storage');
-    if (props.storageClassName !== undefined) checkDnsSubdomain(path, 'storageClassName', props.storageClassName);
+    const { tier: t, resources: mainResources } = resolveComponent(path, props, 'prometheus');
+    this.resources = mainResources;
+    this.storage = resolveStorage(path, props, t, 'prometheus');
     this.retentionHours = checkInteger(path, 'retentionHours', props.retentionHours ?? 200, 2, 24 * 3650);
     const scrapeInterval = checkInteger(path, 'scrapeIntervalSeconds', props.scrapeIntervalSeconds ?? 15, 5, 300);
     const scrapeKubelets = props.scrapeKubelets ?? true;
