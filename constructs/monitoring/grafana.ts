@@ -90,6 +90,8 @@ export class Grafana extends Workload {
         plainEnv('GF_SECURITY_ADMIN_USER', 'admin'),
         secretEnv('GF_SECURITY_ADMIN_PASSWORD', props.adminPasswordSecret ?? SecretKeyRef.of('grafana-credentials', 'admin-password', path)),
         plainEnv('GF_PATHS_PROVISIONING', '/etc/grafana/provisioning'),
+        // The image's default also logs to /var/log/grafana, which the read-only root filesystem refuses.
+        plainEnv('GF_LOG_MODE', 'console'),
         plainEnv('GF_USERS_ALLOW_SIGN_UP', 'false'),
         plainEnv('GF_AUTH_ANONYMOUS_ENABLED', 'false'),
         plainEnv('GF_ANALYTICS_REPORTING_ENABLED', 'false'),
