@@ -51,3 +51,12 @@ export * from './constructs/workload';
 // stacks and the synth entry point
 export * from './stacks/quality-billing-stack';
 export { synthAll } from './bin/synth';
+export * from './lib/backup/s3';
+export * from './lib/backup/logical-scripts';
+export * from './lib/backup/pgbackrest';
+export * from './constructs/backup/logical-backup-workload';
+export * from './constructs/backup/postgres-backup';
+export * from './constructs/backup/restore-test';
+export * from './constructs/backup/postgres-restore';
+export * from './constructs/backup/point-in-time-recovery';
+export * from './constructs/backup/point-in-time-restore';

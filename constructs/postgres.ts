@@ -64,8 +64,20 @@ export class Postgres extends Workload implements IConnectable {
   public readonly exporterResources: ResourceSpec;
   public readonly maintenanceResources: ResourceSpec;
   public readonly storage: ByteQuantity;
+  /** The server's image. */
+  public readonly image: ImageRef;
+  /** The data directory inside the server container. */
+  public readonly dataDirectory = '/var/lib/postgresql/data/pgdata';
+  /** Where the server's Unix socket is. */
+  public readonly socketDirectory = '/var/run/postgresql';
   private readonly clients: IConnectionClient[] = [];
+  private readonly reservations: ConnectionBudgetLine[] = [];
   private readonly maxConnectionsOverride?: number;
+  // Filled by `enableWalArchiving`; the container and pod reference these arrays, read at synth.
+  private readonly serverEnv: k8s.EnvVar[];
+  private readonly serverMounts: k8s.VolumeMount[];
+  private readonly podVolumes: k8s.Volume[];
+  private archiving?: WalArchiving;
 
   constructor(scope: Construct, id: string, props: PostgresProps = {}) {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.postgres.toString(), childPath(scope, id), 'image');
@@ -73,6 +85,7 @@ export class Postgres extends Workload implements IConnectable {
     const path = this.node.path;
     const { tier: t, resources: mainResources } = resolveComponent(path, props, 'postgres');
     const exporterImage = ImageRef.parse(props.exporterImage ?? IMAGE_CATALOG.postgresExporter.toString(), path, 'exporterImage');
+    this.image = image;
     this.resources = mainResources;
     this.exporterResources = resources(props.exporterResources ?? RESOURCE_PRESETS[t].postgresExporter, path, 'exporterResources');
     this.maintenanceResources = resources(RESOURCE_PRESETS[t].postgresMaintenance, path, 'maintenanceResources');
@@ -91,7 +104,7 @@ export class Postgres extends Workload implements IConnectable {
     this.node.addValidation({ validate: () => this.memoryProblems() });
     this.metrics = { serviceName: this.name, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
 
-    const renderConfig = () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: '/var/run/postgresql' });
+    const renderConfig = () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: this.socketDirectory, extra: this.archiving?.settings });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
       data: {
@@ -99,13 +112,14 @@ export class Postgres extends Workload implements IConnectable {
       },
     });
 
-    const pgEnv = [
+    const pgEnv: k8s.EnvVar[] = [
       plainEnv('POSTGRES_DB', database),
       plainEnv('POSTGRES_USER', user),
       secretEnv('POSTGRES_PASSWORD', passwordSecret),
       // A subdirectory, so initdb never meets the volume's lost+found.
-      plainEnv('PGDATA', '/var/lib/postgresql/data/pgdata'),
+      plainEnv('PGDATA', this.dataDirectory),
     ];
+    this.serverEnv = pgEnv;
     // pg_isready only asks the postmaster whether it accepts connections: cheap enough for every 10 s.
     const isReady = ['pg_isready', '--host', '127.0.0.1', '--port', String(port), '--username', user, '--dbname', database];
 
@@ -117,10 +131,10 @@ export class Postgres extends Workload implements IConnectable {
       args: ['postgres', '-c', 'config_file=/etc/postgresql/postgresql.conf'],
       env: pgEnv,
       ports: [{ name: 'postgres', containerPort: port }],
-      volumeMounts: [
+      volumeMounts: this.serverMounts = [
         { name: 'data', mountPath: '/var/lib/postgresql/data' },
         { name: 'config', mountPath: '/etc/postgresql', readOnly: true },
-        { name: 'run', mountPath: '/var/run/postgresql' },
+        { name: 'run', mountPath: this.socketDirectory },
         { name: 'tmp', mountPath: '/tmp' },
         { name: 'shm', mountPath: '/dev/shm' },
       ],
@@ -144,7 +158,7 @@ export class Postgres extends Workload implements IConnectable {
       },
       storage: this.storage,
       storageClassName: props.storageClassName,
-      volumes: [
+      volumes: this.podVolumes = [
         { name: 'config', configMap: { name: `${this.name}-config` } },
         emptyDir('run', '16Mi'),
         emptyDir('tmp', '1Gi'),
@@ -220,12 +234,35 @@ export class Postgres extends Workload implements IConnectable {
     this.acceptTrafficFrom(client.workload, this.connection.port);
   }
 
-  /** Every client's most connections, plus the exporter and the maintenance job. */
+  /** Counts connections of a client that is not a `connectTo` client (backup and restore jobs). */
+  public reserveConnections(client: string, connections: number): void {
+    this.reservations.push({ client, connections: checkInteger(this.node.path, 'reserveConnections', connections, 1, 100) });
+  }
+
+  /**
+   * Ships every WAL segment with `archive_command` and mounts what the archiver needs: called by
+   * `PointInTimeRecovery`. The image must contain the archiver (see IMAGE_CATALOG.postgresPgbackrest).
+   */
+  public enableWalArchiving(archiving: WalArchiving): void {
+    if (this.archiving) throw new ValidationError(this.node.path, 'walArchiving', archiving.description, 'WAL archiving enabled once');
+    this.archiving = archiving;
+    this.serverEnv.push(...archiving.env);
+    this.serverMounts.push(...archiving.volumeMounts);
+    this.podVolumes.push(...archiving.volumes);
+  }
+
+  /** Whether WAL archiving is on, and what it ships to. */
+  public get walArchiving(): WalArchiving | undefined {
+    return this.archiving;
+  }
+
+  /** Every client's most connections, plus the exporter, the maintenance job and reservations. */
   public connectionBudget(): ConnectionBudget {
     const lines: ConnectionBudgetLine[] = [
       ...this.clients.map(c => ({ client: c.describeDatabaseConnections(), connections: c.maxDatabaseConnections() })),
       { client: `${this.name} exporter`, connections: 1 },
       { client: `${this.name} maintenance (vacuumdb/reindexdb, one job)`, connections: 1 },
+      ...this.reservations,
     ];
     return connectionBudget(lines);
   }
@@ -260,8 +297,19 @@ export class Postgres extends Workload implements IConnectable {
   }
 }
 
+/** What `Postgres.enableWalArchiving` adds to the server. */
+export interface WalArchiving {
+  /** Names the archiver in errors, e.g. "pgBackRest to s3://bucket/prefix". */
+  readonly description: string;
+  /** postgresql.conf lines (archive_mode, archive_command, …). */
+  readonly settings: ReadonlyArray<[string, string | number]>;
+  readonly env: readonly k8s.EnvVar[];
+  readonly volumeMounts: readonly k8s.VolumeMount[];
+  readonly volumes: readonly k8s.Volume[];
+}
+
 /** PostgreSQL identifiers we create: lower-case, so they never need quoting. */
-function checkIdentifier(path: string, field: string, value: string): string {
+export function checkIdentifier(path: string, field: string, value: string): string {
   if (typeof value !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(value)) {
     throw new ValidationError(path, field, value, 'a lower-case PostgreSQL identifier: letters, digits and "_", at most 63, not starting with a digit');
   }

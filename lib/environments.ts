@@ -44,6 +44,19 @@ export interface EnvironmentSpec {
   readonly logRetentionDays: number;
   /** Raw log volume a day, for checking that the retention fits Elasticsearch's volume. */
   readonly dailyLogVolume: string;
+  /**
+   * Database backups to S3: a daily logical dump kept `retentionDays` with a monthly restore
+   * test, and, with `pointInTimeRecovery`, pgBackRest WAL archiving with daily full backups kept
+   * `retentionDays` and 6-hourly incrementals kept 7 days at most. `false`: none (dev, which has
+   * no bucket by default).
+   */
+  readonly backup: false | BackupPolicy;
+}
+
+/** How an environment backs up its database. */
+export interface BackupPolicy {
+  readonly retentionDays: number;
+  readonly pointInTimeRecovery: boolean;
 }
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
@@ -55,18 +68,23 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     celeryWorkerPerQueue: false, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'DEBUG',
     edge: 'nginx', edgeReplicas: 1, autoscaleFactor: 2,
     logging: false, logRetentionDays: 3, dailyLogVolume: '512Mi',
+    backup: false,
   },
   staging: {
     name: 'staging', tier: 'minimum', nodes: 2, appReplicas: 2, celeryWorkerReplicas: 1,
     celeryWorkerPerQueue: true, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'INFO',
     edge: 'ingress', edgeReplicas: 2, autoscaleFactor: 1.5,
     logging: true, logRetentionDays: 7, dailyLogVolume: '1Gi',
+    // Seed 004's 7-day profile; point-in-time recovery as in prod, so the runbook is rehearsed.
+    backup: { retentionDays: 7, pointInTimeRecovery: true },
   },
   prod: {
     name: 'prod', tier: 'recommended', nodes: 3, appReplicas: 3, celeryWorkerReplicas: 2,
     celeryWorkerPerQueue: true, survivesNodeLoss: true, timeZone: 'Asia/Shanghai', logLevel: 'INFO',
     edge: 'nginx', edgeReplicas: 2, autoscaleFactor: 1.5,
     logging: true, logRetentionDays: 30, dailyLogVolume: '3Gi',
+    // Seeds 001/002: 30 days, full daily, incremental every 6 h, point-in-time recovery.
+    backup: { retentionDays: 30, pointInTimeRecovery: true },
   },
 };
 
@@ -88,6 +106,11 @@ export function defineEnvironment(spec: Partial<EnvironmentSpec> & { name: strin
   checkInteger(path, 'logRetentionDays', env.logRetentionDays, 1, 3650);
   if (typeof env.autoscaleFactor !== 'number' || !(env.autoscaleFactor >= 1 && env.autoscaleFactor <= 10)) {
     throw new ValidationError(path, 'autoscaleFactor', env.autoscaleFactor, 'a number from 1 (no autoscaling) to 10');
+  }
+  if (env.backup !== false) {
+    if (typeof env.backup !== 'object' || env.backup === null) throw new ValidationError(path, 'backup', env.backup, 'false or { retentionDays, pointInTimeRecovery }');
+    checkInteger(path, 'backup.retentionDays', env.backup.retentionDays, 1, 3650);
+    if (typeof env.backup.pointInTimeRecovery !== 'boolean') throw new ValidationError(path, 'backup.pointInTimeRecovery', env.backup.pointInTimeRecovery, 'true or false');
   }
   if (env.survivesNodeLoss && env.nodes < 2) {
     throw new ValidationError(path, 'nodes', env.nodes, 'at least 2 nodes when survivesNodeLoss is true');

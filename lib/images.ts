@@ -56,6 +56,16 @@ export const IMAGE_CATALOG = {
   /** Placeholder for the application image; pass your own `appImage` (a tag or, better, a digest). */
   app: ImageRef.parse('quality-billing:1.0.0'),
   postgres: ImageRef.parse('postgres:14.15-bookworm'),
+  /**
+   * The postgres image plus pgBackRest, for WAL archiving and point-in-time recovery; built from
+   * images/postgres-pgbackrest/Dockerfile (the Pulumi program builds and pushes it). Like `app`,
+   * a name you build, not one pulled from a public registry.
+   */
+  postgresPgbackrest: ImageRef.parse('quality-billing/postgres-pgbackrest:14.15-2.54'),
+  /** AWS CLI for the backup uploads; 2.22 still sends plain SigV4 uploads that S3-compatible servers accept. */
+  awsCli: ImageRef.parse('amazon/aws-cli:2.22.35'),
+  /** kubectl, to run pgBackRest inside the database pod (distroless: no shell). */
+  kubectl: ImageRef.parse('registry.k8s.io/kubectl:v1.28.15'),
   postgresExporter: ImageRef.parse('prometheuscommunity/postgres-exporter:v0.16.0'),
   redis: ImageRef.parse('redis:7.4.1-bookworm'),
   redisExporter: ImageRef.parse('oliver006/redis_exporter:v1.66.0'),

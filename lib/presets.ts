@@ -8,7 +8,8 @@ export type ComponentName =
   | 'redis' | 'redisExporter' | 'waitForMigration'
   | 'prometheus' | 'alertmanager' | 'grafana' | 'kubeStateMetrics' | 'celeryExporter'
   | 'edge' | 'edgeExporter'
-  | 'elasticsearch' | 'kibana' | 'filebeat' | 'logSetup';
+  | 'elasticsearch' | 'kibana' | 'filebeat' | 'logSetup'
+  | 'backup' | 'backupTrigger';
 
 /** Persistent storage a tier gives each stateful component. */
 export interface StoragePreset {
@@ -49,6 +50,8 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     kibana: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '512Mi', memoryLimit: '1Gi' },
     filebeat: { cpuRequest: '50m', cpuLimit: '200m', memoryRequest: '100Mi', memoryLimit: '200Mi' },
     logSetup: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
+    backup: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '512Mi' },
+    backupTrigger: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
   },
   recommended: {
     app: { cpuRequest: '500m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
@@ -72,6 +75,8 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     kibana: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '768Mi', memoryLimit: '1Gi' },
     filebeat: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     logSetup: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
+    backup: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '256Mi', memoryLimit: '1Gi' },
+    backupTrigger: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
   },
 };
 

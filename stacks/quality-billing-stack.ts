@@ -14,6 +14,11 @@ import { AppIngress } from '../constructs/edge/app-ingress';
 import { NginxEdge } from '../constructs/edge/nginx-edge';
 import { TlsCertificate } from '../constructs/edge/tls-certificate';
 import { Logging } from '../constructs/logging/logging';
+import { PointInTimeRecovery } from '../constructs/backup/point-in-time-recovery';
+import { PostgresBackup } from '../constructs/backup/postgres-backup';
+import { RestoreTest } from '../constructs/backup/restore-test';
+import { S3Location } from '../lib/backup/s3';
+import { IMAGE_CATALOG } from '../lib/images';
 import { AlertReceivers } from '../constructs/monitoring/alertmanager';
 import { Monitoring, MonitoringMode, PrometheusOperatorOptions } from '../constructs/monitoring/monitoring';
 import { RestrictedNamespace } from '../constructs/restricted-namespace';
@@ -50,6 +55,24 @@ export interface QualityBillingStackProps {
   readonly monitoringMode?: MonitoringMode;
   /** Where kube-prometheus-stack runs, in `prometheus-operator` mode. @default - its defaults */
   readonly prometheusOperator?: PrometheusOperatorOptions;
+  /**
+   * Where database backups go, when the environment has backups.
+   * @default - bucket "quality-billing-backups" in us-east-1 (AWS S3), prefix "<environment>/postgres", keys "access-key-id" and "secret-access-key" of Secret "backup-s3-credentials"
+   */
+  readonly backupStorage?: Partial<S3Location>;
+  /** PostgreSQL image. @default - the catalog's postgres, or postgres-pgbackrest when the environment has point-in-time recovery */
+  readonly postgresImage?: string;
+}
+
+/** The default backup location of an environment (the Pulumi program creates this bucket). */
+export function defaultBackupStorage(environmentName: string): S3Location {
+  return {
+    bucket: 'quality-billing-backups',
+    prefix: `${environmentName}/postgres`,
+    region: 'us-east-1',
+    accessKeyId: SecretKeyRef.of('backup-s3-credentials', 'access-key-id'),
+    secretAccessKey: SecretKeyRef.of('backup-s3-credentials', 'secret-access-key'),
+  };
 }
 
 /** Placeholder receivers: `.invalid` can never resolve, so nothing is sent until they are set. */
@@ -85,6 +108,12 @@ export class QualityBillingStack extends Chart {
   public readonly ingress?: AppIngress;
   /** Elasticsearch, Kibana and Filebeat, when the environment ships logs. */
   public readonly logging?: Logging;
+  /** The daily logical backup, when the environment has backups. */
+  public readonly backup?: PostgresBackup;
+  /** The monthly restore test, when the environment has backups. */
+  public readonly restoreTest?: RestoreTest;
+  /** WAL archiving and full/incremental backups, when the environment has point-in-time recovery. */
+  public readonly pointInTimeRecovery?: PointInTimeRecovery;
   /** The capacity plan that passed. */
   public readonly capacity: CapacityPlan;
 
@@ -96,7 +125,11 @@ export class QualityBillingStack extends Chart {
     const prefix = 'quality-billing';
     this.restrictedNamespace = new RestrictedNamespace(this, 'Namespace', { name: namespace });
 
-    this.postgres = new Postgres(this, 'Postgres', { name: `${prefix}-postgres`, tier: env.tier, timeZone: env.timeZone });
+    const pitr = env.backup !== false && env.backup.pointInTimeRecovery;
+    this.postgres = new Postgres(this, 'Postgres', {
+      name: `${prefix}-postgres`, tier: env.tier, timeZone: env.timeZone,
+      image: props.postgresImage ?? (pitr ? IMAGE_CATALOG.postgresPgbackrest.toString() : undefined),
+    });
     this.redis = new Redis(this, 'Redis', { name: `${prefix}-redis`, tier: env.tier });
 
     const settings: AppSettings = {
@@ -163,6 +196,21 @@ export class QualityBillingStack extends Chart {
         clusterNodes: env.nodes,
         elasticsearch: { retentionDays: env.logRetentionDays, dailyLogVolume: env.dailyLogVolume },
       });
+    }
+
+    if (env.backup !== false) {
+      const storage = { ...defaultBackupStorage(env.name), ...props.backupStorage };
+      const common = { postgres: this.postgres, storage, tier: env.tier, timeZone: env.timeZone };
+      this.backup = new PostgresBackup(this, 'Backup', { ...common, retentionDays: env.backup.retentionDays });
+      this.restoreTest = new RestoreTest(this, 'RestoreTest', common);
+      if (env.backup.pointInTimeRecovery) {
+        this.pointInTimeRecovery = new PointInTimeRecovery(this, 'PointInTimeRecovery', {
+          ...common,
+          fullRetentionDays: env.backup.retentionDays,
+          incrementalRetentionDays: Math.min(7, env.backup.retentionDays),
+          apiServer: props.apiServer,
+        });
+      }
     }
 
     this.capacity = assertCapacity(env, collectSizings(this), this.connectionChecks(), this.retentionChecks());

@@ -267,6 +267,44 @@ export function alertGroups(o: AlertRuleOptions): AlertGroupSpec[] {
       ],
     },
     {
+      alert: 'RestoreTestFailed',
+      testLabels: { namespace: ns, cronjob: 'quality-billing-postgres-restore-test', component: 'backup' },
+      rules: [
+        // The last scheduled run has not succeeded 7 h later (its deadline is 6 h): it failed.
+        rule({ alert: 'RestoreTestFailed', severity: 'critical', for: '7h', component: 'backup',
+          expr: `(max by (namespace, cronjob) (kube_cronjob_status_last_schedule_time${sel('cronjob=~".*restore-test.*"')}) > max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${sel('cronjob=~".*restore-test.*"')})) or (max by (namespace, cronjob) (kube_cronjob_status_last_schedule_time${sel('cronjob=~".*restore-test.*"')}) unless on (namespace, cronjob) kube_cronjob_status_last_successful_time)`,
+          summary: 'The monthly restore test failed', description: 'The latest run of {{ $labels.cronjob }} did not restore the latest backup: the backups may not be restorable. Read the failed Job\'s logs (kubectl logs job/<name> -c restore).' }),
+      ],
+      cases: [
+        { name: 'scheduled after the last success, 8 h ago', evalTime: '8h', firing: ['critical'], series: [
+          { series: `kube_cronjob_status_last_schedule_time{${nsl}, cronjob="quality-billing-postgres-restore-test"}`, values: '100x600' },
+          { series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="quality-billing-postgres-restore-test"}`, values: '50x600' }] },
+        { name: 'never succeeded, 8 h after its run', evalTime: '8h', firing: ['critical'], series: [
+          { series: `kube_cronjob_status_last_schedule_time{${nsl}, cronjob="quality-billing-postgres-restore-test"}`, values: '100x600' }] },
+        { name: 'succeeded after its run', evalTime: '8h', firing: [], series: [
+          { series: `kube_cronjob_status_last_schedule_time{${nsl}, cronjob="quality-billing-postgres-restore-test"}`, values: '100x600' },
+          { series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="quality-billing-postgres-restore-test"}`, values: '200x600' }] },
+        { name: 'still running (2 h)', evalTime: '2h', firing: [], series: [
+          { series: `kube_cronjob_status_last_schedule_time{${nsl}, cronjob="quality-billing-postgres-restore-test"}`, values: '100x600' },
+          { series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="quality-billing-postgres-restore-test"}`, values: '50x600' }] },
+      ],
+    },
+    {
+      alert: 'RestoreTestMissing',
+      testLabels: { namespace: ns, cronjob: 'quality-billing-postgres-restore-test', component: 'backup' },
+      rules: [
+        rule({ alert: 'RestoreTestMissing', severity: 'warning', for: '0m', component: 'backup',
+          expr: `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${sel('cronjob=~".*restore-test.*"')}) > 35 * 86400`,
+          summary: 'No successful restore test in 35 days', description: '{{ $labels.cronjob }} last succeeded {{ $value | humanizeDuration }} ago (monthly, seed 001).' }),
+      ],
+      cases: [
+        // The series' value is the success time: negative values put it 35 days before the test's
+        // clock starts, so a 1 h evaluation suffices (35 days of 1-minute steps take minutes).
+        { name: '35 days and 2 hours since the last success', evalTime: '1h', firing: ['warning'], series: [{ series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="quality-billing-postgres-restore-test"}`, values: '-3027600x60' }] },
+        { name: '34 days and 23 hours since the last success', evalTime: '1h', firing: [], series: [{ series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="quality-billing-postgres-restore-test"}`, values: '-3016800x60' }] },
+      ],
+    },
+    {
       alert: 'JobFailed',
       testLabels: { namespace: ns, job_name: 'quality-billing-postgres-backup-1', component: 'job' },
       rules: [

@@ -1,0 +1,184 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { DUMP_SCRIPT, FETCH_SCRIPT, RESTORE_SCRIPT, UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';
+import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
+import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
+import { RESOURCE_PRESETS } from '../../lib/presets';
+import { ByteQuantity } from '../../lib/quantity';
+import { DATABASE_IMAGE_UID } from '../../lib/security';
+import { ResourceQuantities, resources, ResourceSpec } from '../../lib/sizing';
+import { tier as lookupTier, TierName } from '../../lib/tiers';
+import { checkCronSchedule } from '../../lib/schedule';
+import { Postgres } from '../postgres';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
+import { childPath, Workload } from '../workload';
+
+/** Props shared by the logical backup, restore and restore-test constructs. */
+export interface LogicalBackupProps {
+  /** The database server; its connection, credentials and image are used. */
+  readonly postgres: Postgres;
+  /** The bucket and prefix backups live under. */
+  readonly storage: S3Location;
+  /** Object name. @default - derived from the server's name */
+  readonly name?: string;
+  /** Tier whose resource preset applies. @default "recommended" */
+  readonly tier?: TierName;
+  /** Requests and limits of each container. @default - the tier's "backup" preset */
+  readonly resources?: ResourceQuantities;
+  /** Image with pg_dump/pg_restore/psql. @default - the server's image, so the client matches the server */
+  readonly postgresImage?: string;
+  /** Image with the AWS CLI. @default - the catalog's aws-cli */
+  readonly awsCliImage?: string;
+  /** Size limit of the scratch volume the dump is written to. @default - the server's volume size */
+  readonly scratchSize?: string;
+}
+
+/** Where the scripts are mounted and the dump is written in every logical backup pod. */
+export const SCRIPTS_DIR = '/opt/backup';
+export const WORK_DIR = '/backup';
+
+/** CronJob settings shared by the scheduled jobs. */
+export interface ScheduleProps {
+  /** Cron schedule. */
+  readonly schedule?: string;
+  /** IANA time zone of the schedule (`spec.timeZone`). @default "UTC" */
+  readonly timeZone?: string;
+}
+
+/**
+ * Base of `PostgresBackup`, `RestoreTest` and `PostgresRestore`: pods of two containers sharing an
+ * emptyDir — one from the postgres image (pg_dump/pg_restore/psql), one from the aws-cli image
+ * (S3) — running the scripts of lib/backup/logical-scripts.ts from a ConfigMap. Each gets its own
+ * NetworkPolicy: egress to the server and to the storage, and ingress on the server from it.
+ */
+export abstract class LogicalBackupWorkload extends Workload {
+  public readonly postgres: Postgres;
+  public readonly storage: ResolvedS3Location;
+  public readonly resources: ResourceSpec;
+  protected readonly postgresImage: ImageRef;
+  protected readonly awsCliImage: ImageRef;
+  protected readonly scratchSize: ByteQuantity;
+  /** Name of the ConfigMap holding the scripts (one per server, shared). */
+  public readonly scriptsConfigMapName: string;
+
+  protected constructor(scope: Construct, id: string, props: LogicalBackupProps, identity: { name: string; component: string }) {
+    const path = childPath(scope, id);
+    const postgresImage = ImageRef.parse(props.postgresImage ?? props.postgres.image.toString(), path, 'postgresImage');
+    super(scope, id, { name: props.name ?? identity.name, component: identity.component, version: postgresImage.version });
+    this.postgres = props.postgres;
+    this.postgresImage = postgresImage;
+    this.awsCliImage = ImageRef.parse(props.awsCliImage ?? IMAGE_CATALOG.awsCli.toString(), path, 'awsCliImage');
+    this.storage = resolveS3Location(path, 'storage', props.storage);
+    const t = lookupTier(props.tier ?? 'recommended', path).name;
+    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].backup, path, 'resources');
+    this.scratchSize = props.scratchSize ? ByteQuantity.parse(props.scratchSize, path, 'scratchSize') : props.postgres.storage;
+    this.scriptsConfigMapName = ensureScripts(props.postgres);
+
+    const pgPort = this.postgres.connection.port;
+    this.allowEgressTo(this.postgres.peerFor(this), [pgPort]);
+    this.allowEgressTo({ ipBlock: { cidr: this.storage.cidr } }, [this.storage.endpointPort]);
+    // A policy of its own on the server's pods, so this construct's objects work applied alone
+    // (the restore Job is emitted on demand, after the server's policy was applied).
+    new k8s.KubeNetworkPolicy(this, 'ServerIngress', {
+      metadata: { name: `${this.name}-to-${this.postgres.name}`.slice(0, 63).replace(/-+$/, ''), labels: this.labels, namespace: this.postgres.explicitNamespace },
+      spec: {
+        podSelector: { matchLabels: this.postgres.selector },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [this.peerFor(this.postgres)], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(pgPort) }] }],
+      },
+    });
+  }
+
+  /** libpq environment of the postgres-image container. */
+  protected postgresEnv(): k8s.EnvVar[] {
+    const c = this.postgres.connection;
+    return [
+      plainEnv('PGHOST', this.postgres.name), plainEnv('PGPORT', c.port), plainEnv('PGUSER', c.user),
+      secretEnv('PGPASSWORD', c.passwordSecret), plainEnv('PGDATABASE', c.database),
+      plainEnv('BACKUP_DIR', WORK_DIR),
+    ];
+  }
+
+  /** AWS CLI environment of the aws-cli container: bucket, prefix, region and keys (from the Secret). */
+  protected s3Env(): k8s.EnvVar[] {
+    const s = this.storage;
+    return [
+      plainEnv('BACKUP_DIR', WORK_DIR),
+      plainEnv('S3_BUCKET', s.bucket), plainEnv('S3_PREFIX', s.prefix),
+      ...(s.endpoint ? [plainEnv('S3_ENDPOINT', s.endpoint.replace(/\/$/, ''))] : []),
+      plainEnv('AWS_DEFAULT_REGION', s.region),
+      plainEnv('AWS_S3_ADDRESSING_STYLE', s.pathStyle ? 'path' : 'virtual'),
+      secretEnv('AWS_ACCESS_KEY_ID', s.accessKeyId), secretEnv('AWS_SECRET_ACCESS_KEY', s.secretAccessKey),
+      // No instance metadata lookups, and a writable home on the read-only root filesystem.
+      plainEnv('AWS_EC2_METADATA_DISABLED', 'true'), plainEnv('HOME', '/tmp'),
+    ];
+  }
+
+  /** A container running one of the scripts, from the postgres or the aws-cli image. */
+  protected scriptContainer(name: string, script: keyof typeof SCRIPT_FILES, env: k8s.EnvVar[]): k8s.Container {
+    const image = script === 'upload' || script === 'fetch' ? this.awsCliImage : this.postgresImage;
+    return restrictedContainer({
+      name,
+      image,
+      uid: DATABASE_IMAGE_UID,
+      resources: this.resources,
+      command: ['bash', `${SCRIPTS_DIR}/${SCRIPT_FILES[script]}`],
+      env,
+      volumeMounts: [
+        { name: 'work', mountPath: WORK_DIR },
+        { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    });
+  }
+
+  /** The pod template: `first` as init container, `second` as the container. */
+  protected podTemplate(first: k8s.Container, second: k8s.Container): k8s.PodTemplateSpec {
+    return {
+      metadata: { labels: this.labels },
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+        initContainers: [first],
+        containers: [second],
+        volumes: [
+          emptyDir('work', this.scratchSize.toString()),
+          { name: 'scripts', configMap: { name: this.scriptsConfigMapName, defaultMode: 0o555 } },
+          emptyDir('tmp', '256Mi'),
+        ],
+      },
+    };
+  }
+
+  /** The CronJob spec shared by the scheduled jobs. */
+  protected cronJobSpec(o: { schedule: string; timeZone: string; backoffLimit: number; activeDeadlineSeconds: number; template: k8s.PodTemplateSpec }): k8s.CronJobSpec {
+    return {
+      schedule: checkCronSchedule(this.node.path, 'schedule', o.schedule),
+      timeZone: o.timeZone,
+      concurrencyPolicy: 'Forbid',
+      // A run missed by more than an hour (cluster down at 02:00) is skipped, not run at noon.
+      startingDeadlineSeconds: 3600,
+      successfulJobsHistoryLimit: 3,
+      // Failed Jobs stay, so kube-state-metrics reports them and their logs can be read.
+      failedJobsHistoryLimit: 3,
+      jobTemplate: { spec: { backoffLimit: o.backoffLimit, activeDeadlineSeconds: o.activeDeadlineSeconds, template: o.template } },
+    };
+  }
+}
+
+/** The scripts and their file names in the ConfigMap. */
+export const SCRIPT_FILES = { dump: 'dump.sh', upload: 'upload.sh', fetch: 'fetch.sh', restore: 'restore.sh' } as const;
+
+/** The ConfigMap with the scripts, created once per server (under it) and shared. */
+function ensureScripts(postgres: Postgres): string {
+  const name = `${postgres.name}-backup-scripts`;
+  if (!postgres.node.tryFindChild('BackupScripts')) {
+    new k8s.KubeConfigMap(postgres, 'BackupScripts', {
+      metadata: { name, labels: { ...postgres.labels, 'app.kubernetes.io/component': 'backup' }, namespace: postgres.explicitNamespace },
+      data: { [SCRIPT_FILES.dump]: DUMP_SCRIPT, [SCRIPT_FILES.upload]: UPLOAD_SCRIPT, [SCRIPT_FILES.fetch]: FETCH_SCRIPT, [SCRIPT_FILES.restore]: RESTORE_SCRIPT },
+    });
+  }
+  return name;
+}
