@@ -60,3 +60,7 @@ export * from './constructs/backup/restore-test';
 export * from './constructs/backup/postgres-restore';
 export * from './constructs/backup/point-in-time-recovery';
 export * from './constructs/backup/point-in-time-restore';
+export * from './lib/pulumi/cdk8s-chart';
+export * from './lib/pulumi/stack-secrets';
+export * from './lib/pulumi/backup-bucket';
+export * from './lib/pulumi/image-repository';

@@ -1,0 +1,11 @@
+// Pulumi entry point (Pulumi.yaml `main`): `pulumi up --stack <env>`. The program is in
+// pulumi-program.ts so tests can run it under Pulumi's mocks.
+import { program } from './pulumi-program';
+
+const { outputs } = program();
+export const environment = outputs.environment;
+export const namespace = outputs.namespace;
+export const apiEndpoint = outputs.apiEndpoint;
+export const grafanaUrl = outputs.grafanaUrl;
+export const backupBucket = outputs.backupBucket;
+export const appImage = outputs.appImage;
