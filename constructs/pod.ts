@@ -126,3 +126,30 @@ export function topologySpread(selector: Record<string, string>): k8s.TopologySp
     },
   ];
 }
+
+/** What differs between the library's CronJobs. */
+export interface ScheduledJobOptions {
+  /** A checked cron schedule. */
+  readonly schedule: string;
+  readonly timeZone: string;
+  readonly backoffLimit: number;
+  readonly activeDeadlineSeconds: number;
+  readonly template: k8s.PodTemplateSpec;
+}
+
+/**
+ * The CronJob spec every scheduled job here shares: never two runs at once; a run missed by
+ * more than an hour (cluster down at 02:00) is skipped, not started at noon; failed Jobs are
+ * kept, so kube-state-metrics reports them and their logs can be read.
+ */
+export function scheduledJobSpec(o: ScheduledJobOptions): k8s.CronJobSpec {
+  return {
+    schedule: o.schedule,
+    timeZone: o.timeZone,
+    concurrencyPolicy: 'Forbid',
+    startingDeadlineSeconds: 3600,
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 3,
+    jobTemplate: { spec: { backoffLimit: o.backoffLimit, activeDeadlineSeconds: o.activeDeadlineSeconds, template: o.template } },
+  };
+}

@@ -13,7 +13,7 @@ import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../
 import { ConnectionBudget, connectionBudget, ConnectionBudgetLine, postgresTuning, PostgresTuning } from '../lib/tuning';
 import { checkInteger, checkPort } from '../lib/validate';
 import { IConnectable, IConnectionClient, PostgresConnection } from './connections';
-import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from './pod';
 import { statefulServer } from './stateful-server';
 import { childPath, MetricsEndpoint, Workload } from './workload';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
@@ -178,40 +178,32 @@ export class Postgres extends Workload implements IConnectable {
     ].join('\n');
     this.maintenanceJob = new k8s.KubeCronJob(this, 'Maintenance', {
       metadata: { name: `${this.name}-maintenance`, labels: { ...this.labels, 'app.kubernetes.io/component': 'database-maintenance' } },
-      spec: {
+      spec: scheduledJobSpec({
         schedule,
         timeZone: props.timeZone ?? 'UTC',
-        concurrencyPolicy: 'Forbid',
-        startingDeadlineSeconds: 3600,
-        successfulJobsHistoryLimit: 3,
-        failedJobsHistoryLimit: 3,
-        jobTemplate: {
-          spec: {
-            backoffLimit: 1,
-            activeDeadlineSeconds: 4 * 3600,
-            template: {
-              metadata: { labels: { ...this.labels, 'app.kubernetes.io/component': 'database-maintenance' } },
-              spec: {
-                restartPolicy: 'Never',
-                automountServiceAccountToken: false,
-                enableServiceLinks: false,
-                securityContext: podSecurityContext(DATABASE_IMAGE_UID),
-                containers: [restrictedContainer({
-                  name: 'maintenance',
-                  image,
-                  uid: DATABASE_IMAGE_UID,
-                  resources: this.maintenanceResources,
-                  command: ['sh', '-c', maintenanceScript],
-                  env: [
-                    plainEnv('PGHOST', this.name), plainEnv('PGPORT', port), plainEnv('PGUSER', user),
-                    plainEnv('PGDATABASE', database), secretEnv('PGPASSWORD', passwordSecret),
-                  ],
-                })],
-              },
-            },
-          },
+        backoffLimit: 1,
+        activeDeadlineSeconds: 4 * 3600,
+        template: {
+        metadata: { labels: { ...this.labels, 'app.kubernetes.io/component': 'database-maintenance' } },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+          containers: [restrictedContainer({
+            name: 'maintenance',
+            image,
+            uid: DATABASE_IMAGE_UID,
+            resources: this.maintenanceResources,
+            command: ['sh', '-c', maintenanceScript],
+            env: [
+              plainEnv('PGHOST', this.name), plainEnv('PGPORT', port), plainEnv('PGUSER', user),
+              plainEnv('PGDATABASE', database), secretEnv('PGPASSWORD', passwordSecret),
+            ],
+          })],
         },
       },
+      }),
     });
     // The maintenance pods are clients of this server like any other.
     const maintenanceSelector: k8s.LabelSelector = { matchLabels: { ...this.selector, 'app.kubernetes.io/component': 'database-maintenance' } };

@@ -10,7 +10,7 @@ import { ResourceQuantities, resources, ResourceSpec } from '../../lib/sizing';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkCronSchedule } from '../../lib/schedule';
 import { Postgres } from '../postgres';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, ScheduledJobOptions, scheduledJobSpec, secretEnv } from '../pod';
 import { childPath, Workload } from '../workload';
 
 /** Props shared by the logical backup, restore and restore-test constructs. */
@@ -152,19 +152,9 @@ export abstract class LogicalBackupWorkload extends Workload {
     };
   }
 
-  /** The CronJob spec shared by the scheduled jobs. */
-  protected cronJobSpec(o: { schedule: string; timeZone: string; backoffLimit: number; activeDeadlineSeconds: number; template: k8s.PodTemplateSpec }): k8s.CronJobSpec {
-    return {
-      schedule: checkCronSchedule(this.node.path, 'schedule', o.schedule),
-      timeZone: o.timeZone,
-      concurrencyPolicy: 'Forbid',
-      // A run missed by more than an hour (cluster down at 02:00) is skipped, not run at noon.
-      startingDeadlineSeconds: 3600,
-      successfulJobsHistoryLimit: 3,
-      // Failed Jobs stay, so kube-state-metrics reports them and their logs can be read.
-      failedJobsHistoryLimit: 3,
-      jobTemplate: { spec: { backoffLimit: o.backoffLimit, activeDeadlineSeconds: o.activeDeadlineSeconds, template: o.template } },
-    };
+  /** The CronJob spec of the scheduled jobs, with the schedule checked. */
+  protected cronJobSpec(o: ScheduledJobOptions): k8s.CronJobSpec {
+    return scheduledJobSpec({ ...o, schedule: checkCronSchedule(this.node.path, 'schedule', o.schedule) });
   }
 }
 

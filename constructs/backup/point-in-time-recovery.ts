@@ -10,7 +10,7 @@ import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkCronSchedule } from '../../lib/schedule';
 import { checkInteger } from '../../lib/validate';
 import { Postgres } from '../postgres';
-import { plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
+import { plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../pod';
 import { childPath, Workload } from '../workload';
 
 /** Props of `PointInTimeRecovery`. */
@@ -126,39 +126,31 @@ export class PointInTimeRecovery extends Workload {
 
     const cronJob = (cid: string, type: 'full' | 'incr', schedule: string) => new k8s.KubeCronJob(this, cid, {
       metadata: { name: `${pg.name}-backup-${type}`, labels: this.labels },
-      spec: {
+      spec: scheduledJobSpec({
         schedule,
         timeZone,
-        concurrencyPolicy: 'Forbid',
-        startingDeadlineSeconds: 3600,
-        successfulJobsHistoryLimit: 3,
-        failedJobsHistoryLimit: 3,
-        jobTemplate: {
+        backoffLimit: 1,
+        activeDeadlineSeconds: 8 * 3600,
+        template: {
+          metadata: { labels: this.labels },
           spec: {
-            backoffLimit: 1,
-            activeDeadlineSeconds: 8 * 3600,
-            template: {
-              metadata: { labels: this.labels },
-              spec: {
-                restartPolicy: 'Never',
-                serviceAccountName: this.name,
-                automountServiceAccountToken: true,
-                enableServiceLinks: false,
-                securityContext: podSecurityContext(65532),
-                containers: [restrictedContainer({
-                  name: 'trigger',
-                  image: kubectlImage,
-                  uid: 65532,
-                  resources: this.resources,
-                  // The image's entrypoint is kubectl; the script's output and exit code come back.
-                  args: ['exec', podName, '--namespace', this.namespace, '--container', 'postgres', '--',
-                    'bash', `${PGBACKREST_DIR}/backup.sh`, type],
-                })],
-              },
-            },
+            restartPolicy: 'Never',
+            serviceAccountName: this.name,
+            automountServiceAccountToken: true,
+            enableServiceLinks: false,
+            securityContext: podSecurityContext(65532),
+            containers: [restrictedContainer({
+              name: 'trigger',
+              image: kubectlImage,
+              uid: 65532,
+              resources: this.resources,
+              // The image's entrypoint is kubectl; the script's output and exit code come back.
+              args: ['exec', podName, '--namespace', this.namespace, '--container', 'postgres', '--',
+                'bash', `${PGBACKREST_DIR}/backup.sh`, type],
+            })],
           },
         },
-      },
+      }),
     });
     this.fullBackup = cronJob('Full', 'full', fullSchedule);
     this.incrementalBackup = cronJob('Incremental', 'incr', incrementalSchedule);
