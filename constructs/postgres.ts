@@ -184,25 +184,25 @@ export class Postgres extends Workload implements IConnectable {
         backoffLimit: 1,
         activeDeadlineSeconds: 4 * 3600,
         template: {
-        metadata: { labels: { ...this.labels, 'app.kubernetes.io/component': 'database-maintenance' } },
-        spec: {
-          restartPolicy: 'Never',
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: podSecurityContext(DATABASE_IMAGE_UID),
-          containers: [restrictedContainer({
-            name: 'maintenance',
-            image,
-            uid: DATABASE_IMAGE_UID,
-            resources: this.maintenanceResources,
-            command: ['sh', '-c', maintenanceScript],
-            env: [
-              plainEnv('PGHOST', this.name), plainEnv('PGPORT', port), plainEnv('PGUSER', user),
-              plainEnv('PGDATABASE', database), secretEnv('PGPASSWORD', passwordSecret),
-            ],
-          })],
+          metadata: { labels: { ...this.labels, 'app.kubernetes.io/component': 'database-maintenance' } },
+          spec: {
+            restartPolicy: 'Never',
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+            containers: [restrictedContainer({
+              name: 'maintenance',
+              image,
+              uid: DATABASE_IMAGE_UID,
+              resources: this.maintenanceResources,
+              command: ['sh', '-c', maintenanceScript],
+              env: [
+                plainEnv('PGHOST', this.name), plainEnv('PGPORT', port), plainEnv('PGUSER', user),
+                plainEnv('PGDATABASE', database), secretEnv('PGPASSWORD', passwordSecret),
+              ],
+            })],
+          },
         },
-      },
       }),
     });
     // The maintenance pods are clients of this server like any other.
