@@ -198,10 +198,14 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
 
 /** Options of `AppWorkload.rollingDeployment`. */
 export interface RollingDeploymentOptions {
+  /** Replicas (left out of the manifest while an autoscaler owns the count). */
   readonly replicas: number;
   /** Extra pods a rollout starts before it stops old ones. */
   readonly maxSurge: number;
+  /** Time a pod gets to finish its work after SIGTERM. */
   readonly terminationGracePeriodSeconds: number;
+  /** Pod volumes besides the shared ones. @default - none */
   readonly volumes?: k8s.Volume[];
+  /** Seconds a new pod must be ready before it counts as available. @default - Kubernetes' 0 */
   readonly minReadySeconds?: number;
 }

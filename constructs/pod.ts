@@ -47,20 +47,33 @@ export function podSecurityContext(uid: number): k8s.PodSecurityContext {
 
 /** What a container of this library is made of. */
 export interface ContainerOptions {
+  /** Container name. */
   readonly name: string;
+  /** Pinned image. */
   readonly image: ImageRef;
+  /** Requests and limits. */
   readonly resources: ResourceSpec;
+  /** User (and group) the container runs as. */
   readonly uid: number;
+  /** Entrypoint override. @default - the image's */
   readonly command?: string[];
+  /** Arguments. @default - the image's */
   readonly args?: string[];
+  /** Environment. @default - none */
   readonly env?: k8s.EnvVar[];
+  /** Named container ports. @default - none */
   readonly ports?: k8s.ContainerPort[];
+  /** Volume mounts. @default - none */
   readonly volumeMounts?: k8s.VolumeMount[];
+  /** Liveness probe. @default - none */
   readonly livenessProbe?: k8s.Probe;
+  /** Readiness probe. @default - none */
   readonly readinessProbe?: k8s.Probe;
+  /** Startup probe. @default - none */
   readonly startupProbe?: k8s.Probe;
+  /** Lifecycle hooks (preStop). @default - none */
   readonly lifecycle?: k8s.Lifecycle;
-  /** Some images write to their root filesystem; they say so here. */
+  /** Some images write to their root filesystem; they say so here. @default false */
   readonly writableRootFilesystem?: boolean;
 }
 
@@ -131,9 +144,13 @@ export function topologySpread(selector: Record<string, string>): k8s.TopologySp
 export interface ScheduledJobOptions {
   /** A checked cron schedule. */
   readonly schedule: string;
+  /** IANA time zone of the schedule. */
   readonly timeZone: string;
+  /** Retries of a failed run. */
   readonly backoffLimit: number;
+  /** Deadline of one run, in seconds. */
   readonly activeDeadlineSeconds: number;
+  /** The pod each run starts. */
   readonly template: k8s.PodTemplateSpec;
 }
 

@@ -11,11 +11,13 @@ export interface RollingDeployment {
 
 /** Options of `rollingDeployment`. */
 export interface RollingDeploymentSpec {
+  /** Replicas (left out while an autoscaler owns the count). */
   readonly replicas: number;
   /** Extra pods a rollout starts before it stops old ones. */
   readonly maxSurge: number;
   /** The pod spec, rendered late so that later changes (connections, waits) count. */
   readonly podSpec: () => k8s.PodSpec;
+  /** Seconds a new pod must be ready before it counts as available. @default - Kubernetes' 0 */
   readonly minReadySeconds?: number;
   /** True once an autoscaler owns the replica count: `replicas` is then left out, so an apply never resets its scale. @default - never */
   readonly autoscaled?: () => boolean;

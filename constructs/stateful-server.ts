@@ -28,10 +28,13 @@ export interface StatefulServerOptions {
   readonly uid?: number;
   /** ServiceAccount of the pod; its token is mounted only when one is given. @default - none, no token */
   readonly serviceAccountName?: string;
+  /** Size of the volume claim. */
   readonly storage: ByteQuantity;
+  /** StorageClass of the claim. @default - the cluster's default */
   readonly storageClassName?: string;
   /** Pod volumes besides the claim. */
   readonly volumes: k8s.Volume[];
+  /** Time the server gets to shut down cleanly before it is killed. */
   readonly terminationGracePeriodSeconds: number;
   /** The rendered configuration file; its checksum on the pod template restarts the server when it changes. */
   readonly config: () => string;

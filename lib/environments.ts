@@ -59,6 +59,7 @@ export interface BackupPolicy {
   readonly pointInTimeRecovery: boolean;
 }
 
+/** The log levels the app accepts (seed 000 §2.2). */
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
 
 /** The three environments the project ships; users add their own with `defineEnvironment`. */

@@ -38,6 +38,7 @@ export class ImageRef {
     return this.tag ?? this.digest!.slice('sha256:'.length, 'sha256:'.length + 12);
   }
 
+  /** The reference as Kubernetes takes it. */
   public toString(): string {
     return this.digest ? `${this.repository}@${this.digest}` : `${this.repository}:${this.tag}`;
   }

@@ -2,12 +2,13 @@ import { PostgresTuning } from './tuning';
 
 /** Settings of postgresql.conf that are not derived from memory. */
 export interface PostgresConfigOptions {
+  /** Server port. */
   readonly port: number;
   /** Log statements slower than this (seed 000 §9: slow-query log for a slow API), in ms. */
   readonly logMinDurationMs: number;
   /** Where the server creates its Unix socket (an emptyDir, the root filesystem being read-only). */
   readonly socketDirectory: string;
-  /** More settings, appended last (WAL archiving). */
+  /** More settings, appended last (WAL archiving). @default - none */
   readonly extra?: ReadonlyArray<[string, string | number]>;
 }
 

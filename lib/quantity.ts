@@ -48,10 +48,12 @@ export class CpuQuantity {
     return this.millicores / 1000;
   }
 
+  /** The sum of both. */
   public plus(other: CpuQuantity): CpuQuantity {
     return new CpuQuantity(this.millicores + other.millicores);
   }
 
+  /** This quantity `n` times. */
   public times(n: number): CpuQuantity {
     return new CpuQuantity(Math.round(this.millicores * n));
   }
@@ -64,10 +66,12 @@ export class CpuQuantity {
 
 /** An amount of memory or storage, in bytes. */
 export class ByteQuantity {
+  /** `n` MiB. */
   public static mebibytes(n: number): ByteQuantity {
     return new ByteQuantity(Math.round(n * 2 ** 20));
   }
 
+  /** `n` GiB. */
   public static gibibytes(n: number): ByteQuantity {
     return new ByteQuantity(Math.round(n * 2 ** 30));
   }
@@ -89,18 +93,22 @@ export class ByteQuantity {
     }
   }
 
+  /** In MiB. */
   public get mebibytes(): number {
     return this.bytes / 2 ** 20;
   }
 
+  /** In GiB. */
   public get gibibytes(): number {
     return this.bytes / 2 ** 30;
   }
 
+  /** The sum of both. */
   public plus(other: ByteQuantity): ByteQuantity {
     return new ByteQuantity(this.bytes + other.bytes);
   }
 
+  /** This quantity `n` times. */
   public times(n: number): ByteQuantity {
     return new ByteQuantity(Math.round(this.bytes * n));
   }

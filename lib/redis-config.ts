@@ -2,7 +2,9 @@ import { ByteQuantity } from './quantity';
 
 /** Settings of redis.conf. */
 export interface RedisConfigOptions {
+  /** Server port. */
   readonly port: number;
+  /** `maxmemory`: the data set's ceiling inside the memory limit. */
   readonly maxMemory: ByteQuantity;
   /**
    * `noeviction` when Redis is a Celery broker: an evicted key is a lost task. A pure cache may

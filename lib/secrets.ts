@@ -18,6 +18,7 @@ export class SecretKeyRef {
 
   private constructor(public readonly secretName: string, public readonly key: string) {}
 
+  /** "<secret>/<key>", for errors and logs (never a value). */
   public toString(): string {
     return `${this.secretName}/${this.key}`;
   }

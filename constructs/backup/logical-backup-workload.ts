@@ -33,13 +33,14 @@ export interface LogicalBackupProps {
   readonly scratchSize?: string;
 }
 
-/** Where the scripts are mounted and the dump is written in every logical backup pod. */
+/** Where the scripts are mounted in every logical backup pod. */
 export const SCRIPTS_DIR = '/opt/backup';
+/** The scratch volume the dump is written to and read from. */
 export const WORK_DIR = '/backup';
 
 /** CronJob settings shared by the scheduled jobs. */
 export interface ScheduleProps {
-  /** Cron schedule. */
+  /** Cron schedule. @default - each job's own (backup "0 2 * * *", restore test "0 4 1 * *") */
   readonly schedule?: string;
   /** IANA time zone of the schedule (`spec.timeZone`). @default "UTC" */
   readonly timeZone?: string;

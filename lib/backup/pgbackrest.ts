@@ -11,12 +11,15 @@ import { ResolvedS3Location } from './s3';
 export interface PgBackRestConfigOptions {
   /** Stanza: the name of this cluster in the repository. */
   readonly stanza: string;
+  /** The bucket and prefix of the repository. */
   readonly repository: ResolvedS3Location;
   /** Days full backups are kept; the WAL they need is kept with them. */
   readonly fullRetentionDays: number;
   /** The data directory (PGDATA). */
   readonly dataDirectory: string;
+  /** Server port. */
   readonly port: number;
+  /** Directory of the server's Unix socket, which pgBackRest connects through. */
   readonly socketDirectory: string;
   /** A superuser that may connect over the socket (the official image's POSTGRES_USER). */
   readonly user: string;

@@ -13,9 +13,11 @@ export interface AlertmanagerConfigOptions {
   readonly slackWebhookFile: string;
   /** Address critical alerts are e-mailed to. */
   readonly emailTo: string;
+  /** Sender address of alert e-mail. */
   readonly emailFrom: string;
   /** `host:port` of the SMTP server. */
   readonly smtpSmarthost: string;
+  /** SMTP login. */
   readonly smtpUsername: string;
   /** File holding the SMTP password. */
   readonly smtpPasswordFile: string;

@@ -22,8 +22,9 @@ export interface PrometheusConfigOptions {
   readonly namespace: string;
   /** Seconds between scrapes (seed 000 §6.1: 15 s). */
   readonly scrapeIntervalSeconds: number;
+  /** The components scraped, found by endpoint discovery. */
   readonly targets: readonly ScrapeTarget[];
-  /** `host:port` of Alertmanager. */
+  /** `host:port` of Alertmanager. @default - no alerting section */
   readonly alertmanager?: string;
   /** Scrape the kubelets (cAdvisor and volume stats) through the API server, for CPU, memory and disk alerts. */
   readonly scrapeKubelets: boolean;

@@ -56,14 +56,17 @@ export function referencedSecrets(chart: Chart): Map<string, Map<string, Set<str
 
 /** Arguments of `StackSecrets`. */
 export interface StackSecretsArgs {
+  /** The chart whose Secret references are filled. */
   readonly chart: Chart;
   /** Values by config key; every one is made a secret Output. Keys a stack does not need may be absent. */
   readonly values: Readonly<Record<string, pulumi.Input<string> | undefined>>;
-  /** Extra keys computed from others (db-credentials/url from the password). */
+  /** Extra keys computed from others (db-credentials/url from the password), by "<secret>/<key>". @default - none */
   readonly derived?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Secrets created by something else (cert-manager's TLS Secret). @default - none */
   readonly skip?: readonly string[];
+  /** Kubernetes provider. @default - the default provider */
   readonly provider?: k8s.Provider;
+  /** What the Secrets wait for (their namespaces). @default - nothing */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
