@@ -1,6 +1,10 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { architectureMermaid, architecturePage } from '../bin/docs';
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync, statSync } from 'fs';
+import { tmpdir } from 'os';
+import { architectureMermaid, architecturePage, capacityChart } from '../bin/docs';
+import { capacityChartSpec } from '../bin/capacity-chart';
 import { ENVIRONMENTS } from '../lib/environments';
 import { synthStack } from './helpers';
 
@@ -19,9 +23,52 @@ describe('architecture diagrams', () => {
     expect(mermaid).toContain('quality_billing_filebeat -->|9200| quality_billing_elasticsearch');
   });
 
+  it('draws the backups going to the bucket', () => {
+    const page = architecturePage(ENVIRONMENTS.prod);
+    expect(page).toContain('quality_billing_postgres_backup ==>|pg_dump daily| object_storage');
+    expect(page).toContain('quality_billing_postgres ==>|WAL + full/incr, pgBackRest| object_storage');
+    expect(page).toContain('object_storage[("s3://quality-billing-backups/prod/postgres")]');
+  });
+
   it('shows the ingress controller instead of the edge where the environment uses an Ingress', () => {
     const mermaid = architectureMermaid(synthStack(ENVIRONMENTS.staging).objects);
     expect(mermaid).toContain('ns__ingress_nginx -->|8000| quality_billing_api');
     expect(mermaid).not.toContain('quality_billing_edge');
+  });
+});
+
+describe('capacity charts', () => {
+  it.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('docs/capacity-%s.svg is current (run npm run docs)', async (name, env) => {
+    const committed = readFileSync(join(__dirname, '..', 'docs', `capacity-${name}.svg`), 'utf8');
+    expect(committed).toBe(await capacityChart(env));
+  });
+
+  it('stacks every workload\'s requests and limits against allocatable, with the N-1 line only where a node may be lost', () => {
+    const prod = synthStack(ENVIRONMENTS.prod).stack.capacity;
+    const spec = capacityChartSpec(prod) as any;
+    const [cpu] = spec.vconcat;
+    const bars = cpu.layer[0].data.values;
+    expect(new Set(bars.map((b: any) => b.workload)).size).toBe(prod.rows.length);
+    const total = bars.filter((b: any) => b.measure === 'requests').reduce((a: number, b: any) => a + b.value, 0);
+    expect(total).toBeCloseTo(prod.rows.reduce((a, r) => a + r.totalCpuRequest, 0) / 1000, 6);
+    expect(cpu.layer[1].data.values.map((l: any) => l.label)).toEqual(['allocatable, 3 node(s)', 'N-1: 2 node(s)']);
+    const dev = capacityChartSpec(synthStack(ENVIRONMENTS.dev).stack.capacity) as any;
+    expect(dev.vconcat[0].layer[1].data.values.map((l: any) => l.label)).toEqual(['allocatable, 1 node(s)']);
+  });
+
+  it('renders to PNG with a real SVG renderer (rsvg-convert)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qb-chart-'));
+    try {
+      for (const name of Object.keys(ENVIRONMENTS)) {
+        const png = join(dir, `${name}.png`);
+        execFileSync('rsvg-convert', ['-o', png, join(__dirname, '..', 'docs', `capacity-${name}.svg`)]);
+        const bytes = readFileSync(png);
+        expect(bytes.subarray(1, 4).toString()).toBe('PNG');
+        expect(bytes.readUInt32BE(16)).toBeGreaterThan(600); // width
+        expect(statSync(png).size).toBeGreaterThan(20000);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
