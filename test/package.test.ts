@@ -1,5 +1,5 @@
-import { execFileSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { execFileSync, spawnSync } from 'child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { synthAll } from '../bin/synth';
@@ -111,4 +111,22 @@ console.log(plan.passed ? 'capacity PASS' : 'capacity FAIL');
       expect(existsSync(join(consumer, 'node_modules/quality-billing-infra/build/index.d.ts'))).toBe(true);
     } finally { rmSync(work, { recursive: true, force: true }); }
   });
+
+  it('runs examples/own-chart against the packed tarball: its tests (snapshot included) and its synth', () => {
+    const work = mkdtempSync(join(tmpdir(), 'qb-example-'));
+    try {
+      // The layout the example's package.json expects: the tarball two folders up.
+      execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' });
+      const example = join(work, 'examples', 'own-chart');
+      cpSync(join(ROOT, 'examples', 'own-chart'), example, { recursive: true, filter: src => !/node_modules|[\\/]out$|manifests/.test(src) });
+      execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent'], { cwd: example, stdio: 'pipe' });
+      // --ci: a snapshot that differs or is missing fails instead of being written.
+      const test = spawnSync('npm', ['test', '--silent'], { cwd: example, encoding: 'utf8' });
+      expect(test.stderr).toMatch(/Tests:\s+4 passed, 4 total/);
+      expect(test.stderr).toMatch(/Snapshots:\s+1 passed, 1 total/);
+      expect(test.status).toBe(0);
+      execFileSync('npm', ['run', '--silent', 'synth'], { cwd: example, stdio: 'pipe' });
+      expect(readFileSync(join(example, 'manifests', 'orders.k8s.yaml'), 'utf8')).toContain('name: orders-api');
+    } finally { rmSync(work, { recursive: true, force: true }); }
+  }, 300000);
 });
