@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { archiveSettings, PHYSICAL_BACKUP_SCRIPT, PITR_RESTORE_SCRIPT, renderPgBackRestConf } from '../../lib/backup/pgbackrest';
+import { ARCHIVE_PUSH_SCRIPT, archiveSettings, PHYSICAL_BACKUP_SCRIPT, PITR_RESTORE_SCRIPT, renderPgBackRestConf } from '../../lib/backup/pgbackrest';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
 import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
@@ -93,13 +93,14 @@ export class PointInTimeRecovery extends Workload {
           stanza: this.stanza, repository: this.storage, fullRetentionDays: this.fullRetentionDays,
           dataDirectory: pg.dataDirectory, port: pg.connection.port, socketDirectory: pg.socketDirectory, user: pg.connection.user,
         }),
+        'pgbackrest-archive-push.sh': ARCHIVE_PUSH_SCRIPT,
         'backup.sh': PHYSICAL_BACKUP_SCRIPT,
         'restore.sh': PITR_RESTORE_SCRIPT,
       },
     });
     pg.enableWalArchiving({
       description: `pgBackRest to s3://${this.storage.bucket}/${this.storage.prefix}/pgbackrest`,
-      settings: archiveSettings(this.stanza, archiveTimeout),
+      settings: archiveSettings(PGBACKREST_DIR, archiveTimeout),
       env: pgBackRestEnv(this.storage, this.stanza, this.incrementalRetentionDays),
       volumeMounts: [{ name: 'pgbackrest', mountPath: PGBACKREST_DIR, readOnly: true }],
       volumes: [{ name: 'pgbackrest', configMap: { name: configMapName, defaultMode: 0o555 } }],

@@ -139,7 +139,8 @@ describe('PointInTimeRecovery', () => {
     const { objects } = pitr();
     const conf: string = find(objects, 'ConfigMap', 'postgres-config').data['postgresql.conf'];
     expect(conf).toContain("archive_mode = 'on'");
-    expect(conf).toContain("archive_command = 'pgbackrest --stanza=postgres archive-push %p'");
+    expect(conf).toContain("archive_command = 'bash /etc/pgbackrest/pgbackrest-archive-push.sh %p'");
+    expect(find(objects, 'ConfigMap', 'postgres-pgbackrest').data['pgbackrest-archive-push.sh']).toContain('pgbackrest --stanza="$STANZA" archive-push "$1"');
     expect(conf).toContain("archive_timeout = '60s'");
     const br: string = find(objects, 'ConfigMap', 'postgres-pgbackrest').data['pgbackrest.conf'];
     expect(br).toContain('repo1-s3-bucket=qb-backups');

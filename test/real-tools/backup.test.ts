@@ -124,7 +124,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     pitrJobFor = target => restoreObjects({ env: 'prod', stackProps: { backupStorage: storage }, pitr: target }).find(o => o.kind === 'Job') as K8sObject;
     const backupScripts = find(objects, 'ConfigMap', 'quality-billing-postgres-backup-scripts').data;
     const pgbackrest = find(objects, 'ConfigMap', 'quality-billing-postgres-pgbackrest').data;
-    for (const [name, text] of Object.entries({ ...backupScripts, 'pgbackrest-backup.sh': pgbackrest['backup.sh'], 'pgbackrest-restore.sh': pgbackrest['restore.sh'] })) {
+    for (const [name, text] of Object.entries({ ...backupScripts, 'pgbackrest-backup.sh': pgbackrest['backup.sh'], 'pgbackrest-restore.sh': pgbackrest['restore.sh'], 'pgbackrest-archive-push.sh': pgbackrest['pgbackrest-archive-push.sh'] })) {
       writeFileSync(join(work, 'scripts', name), text as string, { mode: 0o755 });
       scripts[name] = text as string;
     }
@@ -150,7 +150,10 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     });
 
     // PostgreSQL with the prod postgresql.conf, WAL archiving included; a superuser named like the image's POSTGRES_USER.
-    writeFileSync(join(pgDir, 'postgresql.conf'), find(objects, 'ConfigMap', 'quality-billing-postgres-config').data['postgresql.conf'], { mode: 0o644 });
+    // Only the mount path of the pgBackRest scripts differs (/etc/pgbackrest in the pod).
+    const conf: string = find(objects, 'ConfigMap', 'quality-billing-postgres-config').data['postgresql.conf'];
+    expect(conf).toContain("archive_command = 'bash /etc/pgbackrest/pgbackrest-archive-push.sh %p'");
+    writeFileSync(join(pgDir, 'postgresql.conf'), conf.replace('/etc/pgbackrest/', `${join(work, 'scripts')}/`), { mode: 0o644 });
     chownPostgres(join(pgDir, 'postgresql.conf'));
     const init = await exec(debianBinary('initdb'), ['-D', join(pgDir, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--encoding=UTF8', '--locale=C'], {});
     if (init.code !== 0) throw new Error(init.stderr);
@@ -198,6 +201,19 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
 
   let backupId: string;
   let before: Awaited<ReturnType<typeof fingerprint>>;
+
+  it('archives WAL from the first segment, before any backup: the archive command creates the stanza', async () => {
+    await psql('SELECT pg_switch_wal()');
+    let archived = 0;
+    for (let i = 0; i < 60 && archived === 0; i++) {
+      await new Promise(r => setTimeout(r, 500));
+      archived = Number(await psql('SELECT archived_count FROM pg_stat_archiver', 'postgres'));
+    }
+    expect(archived).toBeGreaterThan(0);
+    const keys = (await aws(['s3', 'ls', '--recursive', `s3://${BUCKET}/prod/postgres/pgbackrest/`])).stdout;
+    expect(keys).toMatch(/archive\/quality-billing-postgres\/archive\.info/);
+    expect(keys).toMatch(/archive\/quality-billing-postgres\/14-1\/|archive\/quality-billing-postgres\/15-1\//);
+  }, 60000);
 
   it('the CronJob\'s scripts back up to S3: dump, manifest and checksums, checksums uploaded last', async () => {
     before = await fingerprint();
