@@ -5,7 +5,7 @@ import * as docker from '@pulumi/docker';
 import * as k8s from '@pulumi/kubernetes';
 import { App } from 'cdk8s';
 import { defineEnvironment, environment, EnvironmentSpec } from '../lib/environments';
-import { ImageRef } from '../lib/images';
+import { IMAGE_CATALOG, ImageRef } from '../lib/images';
 import { TierName } from '../lib/tiers';
 import { BackupBucket } from '../lib/pulumi/backup-bucket';
 import { Cdk8sChart } from '../lib/pulumi/cdk8s-chart';
@@ -40,6 +40,28 @@ export interface ProgramResult {
 
 /** Stand-in for the image digest, known only after the build: replaced in every object by the Output. */
 export const IMAGE_PLACEHOLDER = 'pulumi.invalid/quality-billing-app:digest-pending';
+/** The same for the PostgreSQL + pgBackRest image (its version label stays the catalog's). */
+export const POSTGRES_IMAGE_PLACEHOLDER = `pulumi.invalid/postgres-pgbackrest:${IMAGE_CATALOG.postgresPgbackrest.tag}`;
+
+/** Builds an image and pushes it to `repository`, or to an ECR repository created here; resolves to repository@sha256. */
+function buildImage(name: string, o: { context: string; dockerfile?: string; tag: string; repository?: string; ecrName: string }): pulumi.Output<string> {
+  let repositoryUrl: pulumi.Input<string>;
+  let registry: docker.types.input.Registry | undefined;
+  if (o.repository) {
+    repositoryUrl = o.repository;
+  } else {
+    const repo = new ImageRepository(name, { name: o.ecrName });
+    repositoryUrl = repo.repositoryUrl;
+    const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.repository.registryId });
+    registry = { server: repo.repositoryUrl, username: token.userName, password: pulumi.secret(token.password) };
+  }
+  const image = new docker.Image(name, {
+    imageName: pulumi.interpolate`${repositoryUrl}:${o.tag}`,
+    build: { context: o.context, dockerfile: o.dockerfile, platform: 'linux/amd64' },
+    registry,
+  });
+  return image.repoDigest;
+}
 
 /**
  * The Pulumi program: the same QualityBillingStack `npm run synth` writes, applied object by
@@ -61,24 +83,20 @@ export function program(): ProgramResult {
   } else {
     const context = config.get('imageContext');
     if (!context) throw new Error('Missing required configuration variable "imageContext" (the application\'s Docker build context): `pulumi config set imageContext ../quality-billing`, or deploy a prebuilt image with `pulumi config set appImage <repository>@sha256:<digest>`');
-    const tag = config.get('imageTag') ?? 'release';
-    let repositoryUrl: pulumi.Input<string>;
-    let registry: docker.types.input.Registry | undefined;
-    const repository = config.get('imageRepository');
-    if (repository) {
-      repositoryUrl = repository;
-    } else {
-      const repo = new ImageRepository('app-image', { name: 'quality-billing' });
-      repositoryUrl = repo.repositoryUrl;
-      const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.repository.registryId });
-      registry = { server: repo.repositoryUrl, username: token.userName, password: pulumi.secret(token.password) };
-    }
-    const image = new docker.Image('app-image', {
-      imageName: pulumi.interpolate`${repositoryUrl}:${tag}`,
-      build: { context, dockerfile: config.get('imageDockerfile'), platform: 'linux/amd64' },
-      registry,
+    appImage = buildImage('app-image', {
+      context, dockerfile: config.get('imageDockerfile'), tag: config.get('imageTag') ?? 'release',
+      repository: config.get('imageRepository'), ecrName: 'quality-billing',
     });
-    appImage = image.repoDigest;
+  }
+
+  // Point-in-time recovery needs PostgreSQL with pgBackRest: built from images/ unless given.
+  let postgresImage: pulumi.Output<string> | string | undefined = config.get('postgresImage');
+  if (postgresImage) postgresImage = ImageRef.parse(postgresImage, 'Pulumi config', 'postgresImage').toString();
+  else if (env.backup !== false && env.backup.pointInTimeRecovery) {
+    postgresImage = buildImage('postgres-image', {
+      context: 'images/postgres-pgbackrest', tag: IMAGE_CATALOG.postgresPgbackrest.tag!,
+      repository: config.get('postgresImageRepository'), ecrName: 'quality-billing/postgres-pgbackrest',
+    });
   }
 
   // Backups: a bucket created here (AWS), or an existing S3-compatible bucket (on premises).
@@ -98,7 +116,7 @@ export function program(): ProgramResult {
     namespace,
     appImage: typeof appImage === 'string' ? appImage : IMAGE_PLACEHOLDER,
     host: config.get('host'),
-    postgresImage: config.get('postgresImage'),
+    postgresImage: typeof postgresImage === 'string' ? postgresImage : postgresImage ? POSTGRES_IMAGE_PLACEHOLDER : undefined,
     backupStorage: env.backup === false ? undefined : {
       // The bucket's name is an Output: the manifests carry the configured name, which it is.
       bucket: existingBucket ?? config.get('backupBucket') ?? `quality-billing-backups-${pulumi.getStack()}`,
@@ -117,6 +135,8 @@ export function program(): ProgramResult {
     substitutions[ImageRef.parse(IMAGE_PLACEHOLDER).version] = appImage.apply(d => ImageRef.parse(d, 'docker.Image', 'repoDigest').version);
     substitutions[synthesizedJobName] = appImage.apply(d => `${stack.migration.name}-${createHash('sha256').update(`${d}\n${synthesizedJobName}`).digest('hex').slice(0, 10)}`);
   }
+
+  if (postgresImage !== undefined && typeof postgresImage !== 'string') substitutions[POSTGRES_IMAGE_PLACEHOLDER] = postgresImage;
 
   const secretValues: Record<string, pulumi.Input<string> | undefined> = {};
   for (const s of SECRET_SOURCES) secretValues[s.configKey] = config.getSecret(s.configKey);

@@ -9,7 +9,7 @@ export interface ImageRepositoryArgs {
   readonly untaggedDays?: number;
 }
 
-/** An ECR repository for the application image: scanned on push, immutable tags, untagged images expired. */
+/** An ECR repository for an image we build: scanned on push, encrypted, untagged images expired. */
 export class ImageRepository extends pulumi.ComponentResource {
   public readonly repository: aws.ecr.Repository;
   public readonly repositoryUrl: pulumi.Output<string>;
@@ -19,8 +19,8 @@ export class ImageRepository extends pulumi.ComponentResource {
     this.repository = new aws.ecr.Repository(`${name}-repository`, {
       name: args.name,
       imageScanningConfiguration: { scanOnPush: true },
-      // A tag always names the same image: the manifests pin digests, people read tags.
-      imageTagMutability: 'IMMUTABLE',
+      // Tags move (each `pulumi up` pushes the stack's tag again); the manifests pin digests.
+      imageTagMutability: 'MUTABLE',
       encryptionConfigurations: [{ encryptionType: 'AES256' }],
     }, { parent: this });
     new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, {

@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { ENVIRONMENTS, EnvironmentSpec } from '../../lib/environments';
 import { SECRET_SOURCES } from '../../lib/pulumi/stack-secrets';
+import { IMAGE_CATALOG } from '../../lib/images';
 import { program } from '../../bin/pulumi-program';
 import { defaultBackupStorage } from '../../stacks/quality-billing-stack';
 import { K8sObject, synthStack } from '../helpers';
@@ -14,6 +15,7 @@ import { K8sObject, synthStack } from '../helpers';
 interface Registered { type: string; name: string; inputs: any }
 let registered: Registered[] = [];
 const DIGEST = `123456789012.dkr.ecr.us-east-1.amazonaws.com/quality-billing@sha256:${'ab'.repeat(32)}`;
+const PG_DIGEST = `123456789012.dkr.ecr.us-east-1.amazonaws.com/quality-billing/postgres-pgbackrest@sha256:${'cd'.repeat(32)}`;
 
 async function runProgram(stack: string, config: Record<string, string>) {
   registered = [];
@@ -21,7 +23,7 @@ async function runProgram(stack: string, config: Record<string, string>) {
     newResource: args => {
       registered.push({ type: args.type, name: args.name, inputs: args.inputs });
       const state: Record<string, unknown> = { ...args.inputs };
-      if (args.type === 'docker:index/image:Image') state.repoDigest = DIGEST;
+      if (args.type === 'docker:index/image:Image') state.repoDigest = args.name === 'postgres-image' ? PG_DIGEST : DIGEST;
       if (args.type === 'aws:ecr/repository:Repository') { state.repositoryUrl = '123456789012.dkr.ecr.us-east-1.amazonaws.com/quality-billing'; state.registryId = '123456789012'; }
       if (args.type === 'aws:s3/bucket:Bucket') state.arn = `arn:aws:s3:::${args.inputs.bucket}`;
       if (args.type === 'aws:iam/user:User') state.name = args.name;
@@ -49,7 +51,11 @@ async function runProgram(stack: string, config: Record<string, string>) {
 }
 
 const SECRET_CONFIG: Record<string, string> = Object.fromEntries(SECRET_SOURCES.map(s => [s.configKey, `value-of-${s.configKey}`]));
-const baseConfig = (env: string) => ({ environment: env, appImage: 'quality-billing:1.0.0', ...SECRET_CONFIG });
+// Prebuilt images (the catalog's, as `npm run synth` uses them), so the objects can equal the manifests.
+const baseConfig = (env: string): Record<string, string> => ({
+  environment: env, appImage: 'quality-billing:1.0.0', ...SECRET_CONFIG,
+  ...(env === 'dev' ? {} : { postgresImage: IMAGE_CATALOG.postgresPgbackrest.toString() }),
+});
 // How Pulumi marks a secret value inside resource inputs (its wire format's secret signature).
 const SECRET_SIG = { '4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270' };
 /** The value inside a secret marker; fails when the value is not marked secret. */
@@ -177,9 +183,16 @@ describe('switches', () => {
   it('a built image: pushed to a scanned ECR repository, and its digest pinned in the Deployment and the migration Job', async () => {
     const config: Record<string, string> = { ...baseConfig('prod'), imageContext: '../quality-billing' };
     delete config.appImage;
+    delete config.postgresImage;
     const result = await runProgram('prod', config);
-    expect(registered.find(r => r.type === 'docker:index/image:Image')!.inputs.build.context).toBe('../quality-billing');
-    expect(registered.find(r => r.type === 'aws:ecr/repository:Repository')!.inputs.imageScanningConfiguration).toEqual({ scanOnPush: true });
+    const images = registered.filter(r => r.type === 'docker:index/image:Image');
+    expect(images.map(i => [i.name, i.inputs.build.context])).toEqual([['app-image', '../quality-billing'], ['postgres-image', 'images/postgres-pgbackrest']]);
+    const pg = kubernetes().find(r => r.inputs.kind === 'StatefulSet' && r.inputs.metadata.name === 'quality-billing-postgres')!.inputs;
+    expect(pg.spec.template.spec.containers[0].image).toBe(PG_DIGEST);
+    const backup = kubernetes().find(r => r.inputs.kind === 'CronJob' && r.inputs.metadata.name === 'quality-billing-postgres-backup')!.inputs;
+    expect(backup.spec.jobTemplate.spec.template.spec.initContainers[0].image).toBe(PG_DIGEST);
+    expect(registered.filter(r => r.type === 'aws:ecr/repository:Repository').map(r => [r.inputs.name, r.inputs.imageScanningConfiguration])).toEqual([
+      ['quality-billing', { scanOnPush: true }], ['quality-billing/postgres-pgbackrest', { scanOnPush: true }]]);
     expect(JSON.parse(registered.find(r => r.type === 'aws:ecr/lifecyclePolicy:LifecyclePolicy')!.inputs.policy).rules[0].selection.tagStatus).toBe('untagged');
     const api = kubernetes().find(r => r.inputs.kind === 'Deployment' && r.inputs.metadata.name === 'quality-billing-api')!.inputs;
     expect(api.spec.template.spec.containers[0].image).toBe(DIGEST);
@@ -191,6 +204,7 @@ describe('switches', () => {
     const text = JSON.stringify(kubernetes().map(r => r.inputs));
     const leftovers = (needle: string) => kubernetes().filter(r => JSON.stringify(r.inputs).includes(needle)).map(r => key(r.inputs));
     expect(leftovers('digest-pending')).toEqual([]);
+    expect(leftovers('pulumi.invalid')).toEqual([]);
     expect(leftovers(result.stack.migration.jobName())).toEqual([]);
     expect(api.metadata.labels['app.kubernetes.io/version']).toBe('abababababab');
     expect(text.split(job.metadata.name).length).toBeGreaterThan(3);
