@@ -167,7 +167,7 @@ export function program(): ProgramResult {
   const outputs: ProgramOutputs = {
     environment: env.name,
     namespace,
-    apiEndpoint: `http://${stack.api.name}.${namespace}.svc.cluster.local:${stack.api.port}`,
+    apiEndpoint: `http://${stack.api.name}.${namespace}.svc.cluster.local:${stack.api.servicePort}`,
     grafanaUrl: grafana ? `http://${grafana.name}.${namespace}.svc.cluster.local:${grafana.port}` : undefined,
     backupBucket: bucket ? bucket.bucketName : existingBucket,
     appImage,

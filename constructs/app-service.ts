@@ -2,7 +2,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SEED_DATABASE_POOL_SIZE, uvicornWorkers } from '../lib/tuning';
 import { WorkloadSizing } from '../lib/sizing';
-import { checkInteger, checkPort, checkReplicas } from '../lib/validate';
+import { ValidationError } from '../lib/errors';
+import { checkInteger, checkOneOf, checkPort, checkReplicas } from '../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
 import { AutoscaleOptions } from './autoscaler';
 import { emptyDir, plainEnv } from './pod';
@@ -24,6 +25,17 @@ export interface AppServiceProps extends AppWorkloadProps {
   readonly databasePoolSize?: number;
   /** ASGI application uvicorn serves. @default "main:app" */
   readonly asgiApp?: string;
+  /**
+   * The server command, for an image that is not served by uvicorn; `[]` runs the image's own
+   * entrypoint. It must listen on `port` and serve `/health` and `/ready`; `workers` is then the
+   * processes per pod it runs (WEB_CONCURRENCY), for the connection budget.
+   * @default - uvicorn serving `asgiApp`
+   */
+  readonly command?: readonly string[];
+  /** How the Service is exposed: LoadBalancer opens the HTTP port to any address (seed 002). @default "ClusterIP" */
+  readonly serviceType?: 'ClusterIP' | 'LoadBalancer' | 'NodePort';
+  /** Port of the Service's HTTP port (seed 002: 80 in front of 8000). @default - `port` */
+  readonly servicePort?: number;
 }
 
 /**
@@ -36,7 +48,10 @@ export class AppService extends AppWorkload {
   public readonly service: k8s.KubeService;
   public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
   public readonly replicas: number;
+  /** Port the server listens on in the pod. */
   public readonly port: number;
+  /** Port of the Service that clients (the edge, the Ingress) connect to. */
+  public readonly servicePort: number;
   public readonly metricsPort: number;
   public readonly workers: number;
   public readonly databasePoolSize: number;
@@ -50,7 +65,11 @@ export class AppService extends AppWorkload {
     const path = this.node.path;
     this.replicas = checkReplicas(path, 'replicas', props.replicas ?? 3);
     this.port = checkPort(path, 'port', props.port ?? 8000);
+    this.servicePort = checkPort(path, 'servicePort', props.servicePort ?? this.port);
     this.metricsPort = checkPort(path, 'metricsPort', props.metricsPort ?? 9090);
+    if (this.metricsPort === this.port) throw new ValidationError(path, 'metricsPort', this.metricsPort, `a port other than the HTTP port ${this.port}`);
+    const serviceType = checkOneOf(path, 'serviceType', props.serviceType ?? 'ClusterIP', ['ClusterIP', 'LoadBalancer', 'NodePort'] as const);
+    if (props.command !== undefined && props.asgiApp !== undefined) throw new ValidationError(path, 'asgiApp', props.asgiApp, 'left out when command is given (uvicorn is not run)');
     this.workers = props.workers !== undefined
       ? checkInteger(path, 'workers', props.workers, 1, 64)
       : uvicornWorkers(this.resources.cpuLimit, this.resources.memoryLimit);
@@ -70,8 +89,9 @@ export class AppService extends AppWorkload {
 
     const main = this.appContainer({
       name: 'api',
-      command: ['uvicorn', asgiApp, '--host', '0.0.0.0', '--port', String(this.port), '--workers', String(this.workers),
-        '--timeout-graceful-shutdown', '20', '--no-server-header'],
+      command: props.command === undefined
+        ? ['uvicorn', asgiApp, '--host', '0.0.0.0', '--port', String(this.port), '--workers', String(this.workers), '--timeout-graceful-shutdown', '20', '--no-server-header']
+        : props.command.length > 0 ? [...props.command] : undefined,
       ports: [{ name: 'http', containerPort: this.port }, { name: 'metrics', containerPort: this.metricsPort }],
       volumeMounts: [{ name: 'prometheus', mountPath: '/var/run/prometheus' }],
       livenessProbe: { httpGet: { path: '/health', port: k8s.IntOrString.fromString('http') }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
@@ -86,13 +106,18 @@ export class AppService extends AppWorkload {
     });
     this.deployment = deployment;
     this.podDisruptionBudget = podDisruptionBudget;
+    // A load balancer hands over connections from anywhere: the HTTP port (only) is open to all.
+    if (serviceType !== 'ClusterIP') this.allowIngressFrom({ ipBlock: { cidr: '0.0.0.0/0' } }, [this.port]);
 
     this.service = new k8s.KubeService(this, 'Service', {
       metadata: { name: this.name, labels: this.labels },
       spec: {
+        type: serviceType === 'ClusterIP' ? undefined : serviceType,
+        // Keep the client's address and make no second hop through another node.
+        externalTrafficPolicy: serviceType === 'ClusterIP' ? undefined : 'Local',
         selector: this.selector,
         ports: [
-          { name: 'http', port: this.port, targetPort: k8s.IntOrString.fromString('http') },
+          { name: 'http', port: this.servicePort, targetPort: k8s.IntOrString.fromString('http') },
           { name: 'metrics', port: this.metricsPort, targetPort: k8s.IntOrString.fromString('metrics') },
         ],
       },

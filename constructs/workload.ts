@@ -75,7 +75,7 @@ export abstract class Workload extends Construct implements ISizedWorkload {
   protected constructor(scope: Construct, id: string, identity: WorkloadIdentity) {
     super(scope, id);
     this.name = checkDnsLabel(this.node.path, 'name', identity.name);
-    const l: RecommendedLabels = { name: identity.name, instance: instanceOf(this), component: identity.component, version: identity.version, partOf: identity.partOf };
+    const l: RecommendedLabels = { name: identity.name, instance: instanceOf(this), component: identity.component, version: identity.version, partOf: identity.partOf ?? partOfChart(this) };
     this.labels = recommendedLabels(l);
     this.selector = selectorLabels(l);
     this.explicitNamespace = identity.namespace;
@@ -125,6 +125,11 @@ export abstract class Workload extends Construct implements ISizedWorkload {
     this.allowIngressFrom(client.peerFor(this), [port]);
     client.allowEgressTo(this.peerFor(client), [port]);
   }
+}
+
+/** `app.kubernetes.io/part-of` of the chart, so a workload belongs to the system its stack deploys. */
+function partOfChart(c: Construct): string | undefined {
+  return Chart.of(c).labels['app.kubernetes.io/part-of'];
 }
 
 /** `app.kubernetes.io/instance`: the chart's name when there is one, so two installs never share selectors. */

@@ -30,6 +30,10 @@ export interface NginxEdgeProps extends ComponentProps {
   readonly tlsVersions?: readonly TlsVersion[];
   /** A backup upstream `host:port`, used only while the API is out (seed 004). @default - none */
   readonly backupUpstream?: string;
+  /** A standby instance of the API, used only while `app` is out (seed 004's API :8001); the edge may reach it. Exclusive with `backupUpstream`. @default - none */
+  readonly backupApp?: AppService;
+  /** Pass WebSocket upgrades through to the API (seed 001: API + WebSocket). @default false */
+  readonly websocket?: boolean;
   /** Failed attempts that take an upstream out (seed 004). @default 3 */
   readonly maxFails?: number;
   /** Seconds an upstream stays out (seed 004). @default 30 */
@@ -40,7 +44,7 @@ export interface NginxEdgeProps extends ComponentProps {
   readonly clientMaxBodySize?: string;
   /** Seconds to connect to the API. @default 5 */
   readonly proxyConnectTimeoutSeconds?: number;
-  /** Seconds to wait for the API's answer. @default 60 */
+  /** Seconds to wait for the API's answer (and, with `websocket`, an idle WebSocket's next frame). @default 60, or 3600 with `websocket` */
   readonly proxyReadTimeoutSeconds?: number;
 }
 
@@ -84,6 +88,9 @@ export class NginxEdge extends Workload {
     const maxFails = checkInteger(path, 'maxFails', props.maxFails ?? 3, 1, 100);
     const failTimeoutSeconds = checkInteger(path, 'failTimeoutSeconds', props.failTimeoutSeconds ?? 30, 1, 3600);
     const app = props.app;
+    if (props.backupApp && props.backupUpstream) throw new ValidationError(path, 'backupUpstream', props.backupUpstream, 'left out when backupApp is given (one backup upstream)');
+    const backupUpstream = props.backupApp ? `${props.backupApp.name}:${props.backupApp.servicePort}` : props.backupUpstream;
+    const websocket = props.websocket ?? false;
     this.metrics = { serviceName: this.name, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
 
     const options: NginxConfigOptions = checkNginxOptions(path, {
@@ -92,16 +99,17 @@ export class NginxEdge extends Workload {
       statusPort: STATUS_PORT,
       tlsVersions: props.tlsVersions ?? ['TLSv1.2', 'TLSv1.3'],
       tlsDir: '/etc/nginx/tls',
-      upstream: { address: `${app.name}:${app.port}`, maxFails, failTimeoutSeconds },
-      backupUpstream: props.backupUpstream ? { address: props.backupUpstream, maxFails, failTimeoutSeconds } : undefined,
+      upstream: { address: `${app.name}:${app.servicePort}`, maxFails, failTimeoutSeconds },
+      backupUpstream: backupUpstream ? { address: backupUpstream, maxFails, failTimeoutSeconds } : undefined,
       securityHeaders: { ...DEFAULT_SECURITY_HEADERS, ...props.securityHeaders },
       clientMaxBodySize: ByteQuantity.parse(props.clientMaxBodySize ?? '10Mi', path, 'clientMaxBodySize'),
       proxyConnectTimeoutSeconds: checkInteger(path, 'proxyConnectTimeoutSeconds', props.proxyConnectTimeoutSeconds ?? 5, 1, 300),
-      proxyReadTimeoutSeconds: checkInteger(path, 'proxyReadTimeoutSeconds', props.proxyReadTimeoutSeconds ?? 60, 1, 3600),
-      blockedPaths: [app.metrics.path],
+      proxyReadTimeoutSeconds: checkInteger(path, 'proxyReadTimeoutSeconds', props.proxyReadTimeoutSeconds ?? (websocket ? 3600 : 60), 1, 86400),
+      blockedPaths: [...new Set([app.metrics.path, ...props.backupApp ? [props.backupApp.metrics.path] : []])],
+      websocket,
     });
     if (options.backupUpstream && options.backupUpstream.address === options.upstream.address) {
-      throw new ValidationError(path, 'backupUpstream', props.backupUpstream, 'an upstream other than the API itself');
+      throw new ValidationError(path, props.backupApp ? 'backupApp' : 'backupUpstream', props.backupApp ? props.backupApp.node.path : props.backupUpstream, 'an upstream other than the API itself');
     }
     this.config = renderNginxConf(options);
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
@@ -113,6 +121,7 @@ export class NginxEdge extends Workload {
     this.allowIngressFrom({ ipBlock: { cidr: '0.0.0.0/0' } }, [HTTP_PORT, HTTPS_PORT]);
     this.allowIngressFrom({ namespaceSelector: {} }, [HTTP_PORT, HTTPS_PORT]);
     app.acceptTrafficFrom(this, app.port);
+    props.backupApp?.acceptTrafficFrom(this, props.backupApp.port);
 
     const status = k8s.IntOrString.fromString('status');
     const nginx = restrictedContainer({

@@ -4,7 +4,7 @@ import type { PrometheusRule, ServiceMonitor } from '@kubernetes-models/promethe
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { alertGroups, AlertGroupSpec } from '../../lib/monitoring/alert-rules';
-import { dashboardJson, overviewPanels } from '../../lib/monitoring/dashboards';
+import { dashboardJson, overviewPanels, PanelSpec } from '../../lib/monitoring/dashboards';
 import { ruleObject } from '../../lib/monitoring/prometheus-config';
 import { SecretKeyRef } from '../../lib/secrets';
 import { TierName } from '../../lib/tiers';
@@ -55,6 +55,12 @@ export interface MonitoringProps {
   readonly prometheus?: Omit<PrometheusProps, 'name' | 'tier'>;
   /** Where the Kubernetes API server listens. @default - any address on 443 and 6443 */
   readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  /**
+   * The system's overview dashboard: its uid, title and panels of its own (business metrics)
+   * after the standard ones (requests, latency, errors, database, cache, pods; Celery with a broker).
+   * @default - uid "quality-billing-overview", title "Quality Billing — system overview", no panels of its own
+   */
+  readonly dashboard?: { readonly uid: string; readonly title: string; readonly extraPanels?: readonly PanelSpec[] };
 }
 
 /**
@@ -87,8 +93,13 @@ export class Monitoring extends Construct {
       prometheusPodLabels: props.operator?.prometheusPodLabels ?? { 'app.kubernetes.io/name': 'prometheus' },
       dashboardLabels: props.operator?.dashboardLabels ?? { grafana_dashboard: '1' },
     };
-    this.alertGroups = alertGroups({ namespace });
-    const dashboard = { uid: 'quality-billing-overview', title: 'Quality Billing — system overview', panels: overviewPanels(namespace) };
+    const celery = props.celeryBroker !== undefined;
+    this.alertGroups = alertGroups({ namespace, celery });
+    const dashboard = {
+      uid: checkDnsLabel(this.node.path, 'dashboard.uid', props.dashboard?.uid ?? 'quality-billing-overview'),
+      title: props.dashboard?.title ?? 'Quality Billing — system overview',
+      panels: [...overviewPanels(namespace, { celery }), ...props.dashboard?.extraPanels ?? []],
+    };
 
     if (this.mode === 'standalone') {
       this.prometheus = new Prometheus(this, 'Prometheus', { ...props.prometheus, apiServer: props.apiServer ?? props.prometheus?.apiServer, name: this.name('prometheus'), tier: props.tier });

@@ -35,6 +35,8 @@ export interface NginxConfigOptions {
   readonly proxyReadTimeoutSeconds: number;
   /** Paths of the app never served to the outside (its metrics). */
   readonly blockedPaths: readonly string[];
+  /** Pass WebSocket upgrades through (Upgrade and Connection headers); plain requests keep upstream keepalive. @default false */
+  readonly websocket?: boolean;
 }
 
 /** Mozilla's "intermediate" TLS 1.2 cipher list (TLS 1.3 suites are not configurable here). */
@@ -132,7 +134,13 @@ http {
   gzip_min_length 1024;
   gzip_types application/json application/javascript text/css text/plain text/xml application/xml;
 
-  upstream app {
+${o.websocket ? `  # WebSocket: forward the client's Upgrade; other requests send an empty Connection (keepalive).
+  map $http_upgrade $connection_upgrade {
+    default upgrade;
+    "" "";
+  }
+
+` : ''}  upstream app {
     ${server(o.upstream)}${o.backupUpstream ? `\n    ${server(o.backupUpstream, true)}` : ''}
     keepalive 32;
   }
@@ -162,7 +170,8 @@ ${o.blockedPaths.map(p => `    location = ${p} {\n      return 404;\n    }`).joi
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+${o.websocket ? `      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;` : `      proxy_set_header Connection "";`}
       proxy_set_header Host $host;
       proxy_set_header X-Real-IP $remote_addr;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;

@@ -56,6 +56,8 @@ export interface AlertRuleOptions {
   readonly namespace: string;
   /** Base URL of the runbooks. @default - the README's alert section */
   readonly runbookBaseUrl?: string;
+  /** The system runs Celery workers: include the Celery alerts. @default true */
+  readonly celery?: boolean;
 }
 
 /** The alert groups for a namespace. */
@@ -67,7 +69,7 @@ export function alertGroups(o: AlertRuleOptions): AlertGroupSpec[] {
   const nsl = `namespace="${ns}"`;
   const pod = `${nsl}, pod="p-1", container="c"`;
 
-  return [
+  const groups: AlertGroupSpec[] = [
     {
       alert: 'ApiLatencyHigh',
       testLabels: { namespace: ns, component: 'api' },
@@ -318,6 +320,8 @@ export function alertGroups(o: AlertRuleOptions): AlertGroupSpec[] {
       ],
     },
   ];
+  // A rule over series nobody exports could never fire: leave the Celery alert out of systems without Celery.
+  return o.celery === false ? groups.filter(g => g.testLabels.component !== 'worker') : groups;
 }
 
 /** Histogram buckets growing by `perMinute[le]` requests a minute (the +Inf bucket takes the largest). */

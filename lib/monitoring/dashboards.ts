@@ -30,10 +30,10 @@ export interface PanelSpec {
   readonly legend: string;
 }
 
-/** The "system overview" dashboard of the issue: requests, latency, errors, Celery, PostgreSQL, Redis, pods. */
-export function overviewPanels(namespace: string): PanelSpec[] {
+/** The "system overview" dashboard of the issue: requests, latency, errors, Celery (unless `celery` is false), PostgreSQL, Redis, pods. */
+export function overviewPanels(namespace: string, o: { readonly celery?: boolean } = {}): PanelSpec[] {
   const ns = `namespace="${namespace}"`;
-  return [
+  const panels: PanelSpec[] = [
     { title: 'Request rate', unit: 'reqps', legend: '{{status}}', expr: `sum by (status) (rate(http_requests_total{${ns}}[5m]))` },
     { title: 'p95 latency', unit: 's', legend: 'p95', expr: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${ns}}[5m])))` },
     { title: '5xx a minute', unit: 'short', legend: '5xx', expr: `sum(rate(http_requests_total{${ns}, status=~"5.."}[5m])) * 60` },
@@ -45,6 +45,7 @@ export function overviewPanels(namespace: string): PanelSpec[] {
     { title: 'Pod CPU (cores)', unit: 'short', legend: '{{pod}}', expr: `sum by (pod) (rate(container_cpu_usage_seconds_total{${ns}, container!=""}[5m]))` },
     { title: 'Pod memory', unit: 'bytes', legend: '{{pod}}', expr: `sum by (pod) (container_memory_working_set_bytes{${ns}, container!=""})` },
   ];
+  return o.celery === false ? panels.filter(p => !p.title.startsWith('Celery')) : panels;
 }
 
 /** A Grafana dashboard JSON model (schemaVersion 39) from panels, two to a row. */
