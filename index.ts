@@ -47,8 +47,17 @@ export * from './constructs/redis';
 export * from './constructs/restricted-namespace';
 export * from './constructs/stateful-server';
 export * from './constructs/workload';
+export * from './constructs/minio';
+export * from './constructs/edge/nginx-edge';
+export * from './constructs/edge/app-ingress';
+export * from './constructs/edge/tls-certificate';
+export * from './constructs/logging/logging';
+export * from './constructs/logging/elasticsearch';
+export * from './constructs/logging/kibana';
+export * from './constructs/logging/filebeat';
 
 // stacks and the synth entry point
+export * from './stacks/system-stack';
 export * from './stacks/quality-billing-stack';
 export { synthAll } from './bin/synth';
 export * from './lib/backup/s3';

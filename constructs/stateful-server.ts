@@ -22,6 +22,8 @@ export interface StatefulServerOptions {
   readonly server: k8s.Container;
   /** Name and number of the server's port. */
   readonly port: { readonly name: string; readonly number: number };
+  /** Further named ports of the server the Service exposes (a web console). @default - none */
+  readonly extraPorts?: ReadonlyArray<{ readonly name: string; readonly number: number }>;
   /** A metrics exporter sidecar, for servers that do not serve Prometheus metrics themselves. @default - none */
   readonly exporter?: ExporterSidecar;
   /** UID the pod runs as. @default 999 (the official postgres and redis images) */
@@ -51,7 +53,7 @@ export function statefulServer(w: Workload, o: StatefulServerOptions): { service
     spec: {
       selector: w.selector,
       ports: [
-        { name: o.port.name, port: o.port.number, targetPort: k8s.IntOrString.fromString(o.port.name) },
+        ...[o.port, ...o.extraPorts ?? []].map(p => ({ name: p.name, port: p.number, targetPort: k8s.IntOrString.fromString(p.name) })),
         ...(o.exporter ? [{ name: 'metrics', port: o.exporter.port, targetPort: k8s.IntOrString.fromString('metrics') }] : []),
       ],
     },

@@ -83,4 +83,7 @@ export const IMAGE_CATALOG = {
   kibana: ImageRef.parse('docker.elastic.co/kibana/kibana:7.17.25'),
   filebeat: ImageRef.parse('docker.elastic.co/beats/filebeat:7.17.25'),
   curl: ImageRef.parse('curlimages/curl:8.11.1'),
+  // Object storage (seed 004) and its client, released together.
+  minio: ImageRef.parse('minio/minio:RELEASE.2025-04-22T22-12-26Z'),
+  minioClient: ImageRef.parse('minio/mc:RELEASE.2025-04-16T18-13-26Z'),
 } as const;

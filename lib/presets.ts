@@ -9,7 +9,8 @@ export type ComponentName =
   | 'prometheus' | 'alertmanager' | 'grafana' | 'kubeStateMetrics' | 'celeryExporter'
   | 'edge' | 'edgeExporter'
   | 'elasticsearch' | 'kibana' | 'filebeat' | 'logSetup'
-  | 'backup' | 'backupTrigger';
+  | 'backup' | 'backupTrigger'
+  | 'minio' | 'minioBootstrap';
 
 /** Persistent storage a tier gives each stateful component. */
 export interface StoragePreset {
@@ -19,6 +20,7 @@ export interface StoragePreset {
   readonly alertmanager: string;
   readonly grafana: string;
   readonly elasticsearch: string;
+  readonly minio: string;
 }
 
 /**
@@ -52,6 +54,8 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     logSetup: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
     backup: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '512Mi' },
     backupTrigger: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    minio: { cpuRequest: '100m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '512Mi' },
+    minioBootstrap: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '128Mi' },
   },
   recommended: {
     app: { cpuRequest: '500m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
@@ -77,11 +81,13 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     logSetup: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
     backup: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '256Mi', memoryLimit: '1Gi' },
     backupTrigger: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    minio: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '1Gi', memoryLimit: '1Gi' },
+    minioBootstrap: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '128Mi' },
   },
 };
 
 /** PVC sizes per tier: PostgreSQL takes the bulk of the disk the tier leaves for volumes. */
 export const STORAGE_PRESETS: Readonly<Record<TierName, StoragePreset>> = {
-  minimum: { postgres: '40Gi', redis: '4Gi', prometheus: '10Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '20Gi' },
-  recommended: { postgres: '200Gi', redis: '10Gi', prometheus: '50Gi', alertmanager: '1Gi', grafana: '2Gi', elasticsearch: '150Gi' },
+  minimum: { postgres: '40Gi', redis: '4Gi', prometheus: '10Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '20Gi', minio: '10Gi' },
+  recommended: { postgres: '200Gi', redis: '10Gi', prometheus: '50Gi', alertmanager: '1Gi', grafana: '2Gi', elasticsearch: '150Gi', minio: '50Gi' },
 };

@@ -5,7 +5,7 @@ import { CELERY_QUEUES, CeleryWorker } from '../constructs/celery-worker';
 import { MigrationJob } from '../constructs/migration-job';
 import { AlertReceivers } from '../constructs/monitoring/alertmanager';
 import { S3Location } from '../lib/backup/s3';
-import { defaultBackupStorage as systemBackupStorage, placeholderReceivers, SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
+import { placeholderReceivers, systemBackupStorage, SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
 
 /** Props of `QualityBillingStack`. */
 export type QualityBillingStackProps = SystemStackProps;

@@ -79,7 +79,7 @@ export interface SystemDefinition {
 }
 
 /** The default backup location of a system's environment (the Pulumi program creates the quality-billing bucket). */
-export function defaultBackupStorage(environmentName: string, system = 'quality-billing'): S3Location {
+export function systemBackupStorage(environmentName: string, system: string): S3Location {
   return {
     bucket: `${system}-backups`,
     prefix: `${environmentName}/postgres`,
@@ -274,7 +274,7 @@ export abstract class SystemStack extends Chart {
     if (policy === false) return;
     const env = this.environment;
     const props = this.stackProps;
-    const storage = { ...defaultBackupStorage(env.name, this.system.name), ...props.backupStorage };
+    const storage = { ...systemBackupStorage(env.name, this.system.name), ...props.backupStorage };
     const common = { postgres: this.postgres, storage, tier: env.tier, timeZone: env.timeZone };
     this.parts.backup = new PostgresBackup(this, 'Backup', { ...common, retentionDays: policy.retentionDays, schedule: o.logicalSchedule });
     this.parts.restoreTest = new RestoreTest(this, 'RestoreTest', common);
