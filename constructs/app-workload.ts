@@ -9,6 +9,7 @@ import { APP_UID } from '../lib/security';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
 import { tier as lookupTier, TierName } from '../lib/tiers';
 import { checkInteger, checkOneOf } from '../lib/validate';
+import type { AppConfig } from './app-config';
 import { IConnectable, IConnectionClient } from './connections';
 import type { MigrationJob } from './migration-job';
 import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
@@ -32,6 +33,13 @@ export interface AppSettings {
   readonly extraEnv?: Readonly<Record<string, string>>;
   /** Further environment variables read from Secrets. @default - none */
   readonly extraSecretEnv?: Readonly<Record<string, SecretKeyRef>>;
+  /**
+   * Environment variables read from a ConfigMap (`AppConfig`): variable name → key. A variable
+   * named here (APP_ENV, LOG_LEVEL, LOG_FORMAT, …) replaces the inline value; the pods roll when
+   * the ConfigMap's data changes.
+   * @default - none
+   */
+  readonly config?: { readonly configMap: AppConfig; readonly env: Readonly<Record<string, string>> };
 }
 
 /** Props every app workload takes. */
@@ -76,14 +84,22 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
     this.waitResources = resources(RESOURCE_PRESETS[this.tier].waitForMigration, path, 'waitResources');
     const logLevel = checkOneOf(path, 'settings.logLevel', settings.logLevel ?? 'INFO', ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const);
     this.logLevel = logLevel;
-    this.addEnv(
+    const config = settings.config;
+    for (const name of Object.keys(config?.env ?? {})) {
+      if (SECRET_LOOKING.test(name)) throw new ValidationError(path, `settings.config.env.${name}`, name, 'a non-secret variable; credentials come from Secrets (settings.secretKey, settings.extraSecretEnv)');
+    }
+    const fromConfig = (v: k8s.EnvVar) => (config && v.name in config.env ? config.configMap.envVar(v.name, config.env[v.name]) : v);
+    this.addEnv(...[
       plainEnv('APP_ENV', settings.appEnv ?? 'production'),
       plainEnv('APP_DEBUG', 'false'),
       secretEnv('APP_SECRET_KEY', settings.secretKey ?? SecretKeyRef.of('app-secrets', 'secret-key', path)),
       plainEnv('LOG_LEVEL', logLevel),
       plainEnv('LOG_FORMAT', 'json'),
       plainEnv('PYTHONUNBUFFERED', '1'),
-    );
+    ].map(fromConfig));
+    for (const [name, key] of Object.entries(config?.env ?? {})) {
+      if (!this.envVars.some(e => e.name === name)) this.addEnv(config!.configMap.envVar(name, key));
+    }
     for (const [name, value] of Object.entries(settings.extraEnv ?? {})) {
       // A plain value lands in the manifest: anything that looks like a credential must be a Secret.
       if (SECRET_LOOKING.test(name)) throw new ValidationError(path, `settings.extraEnv.${name}`, '(value withheld)', 'a non-secret variable; pass credentials through settings.extraSecretEnv as a SecretKeyRef');
@@ -170,8 +186,10 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
    * (zero downtime, seed 004), spread across nodes and with a PodDisruptionBudget when replicated.
    */
   protected rollingDeployment(main: k8s.Container, o: RollingDeploymentOptions): RollingDeployment {
+    const config = this.settings.config;
     return rollingDeployment(this, {
       ...o,
+      podAnnotations: config ? () => ({ 'quality-billing.io/config-checksum': config.configMap.checksum }) : undefined,
       autoscaled: () => this.maxReplicasValue !== undefined,
       podSpec: () => this.podSpec(main, { terminationGracePeriodSeconds: o.terminationGracePeriodSeconds, volumes: o.volumes }),
     });
