@@ -1,17 +1,17 @@
 import { parseArgs } from 'util';
-import { App } from 'cdk8s';
 import { CapacityPlan, renderCapacityReport } from '../lib/capacity';
 import { environment, ENVIRONMENTS } from '../lib/environments';
 import { CapacityError } from '../lib/errors';
 import { ConnectionBudget } from '../lib/tuning';
-import { QualityBillingStack } from '../stacks/quality-billing-stack';
+import { shippedSystem, SYSTEMS } from '../stacks/systems';
 import { reportError } from './errors';
 
 type Format = 'table' | 'markdown' | 'json';
 
 /** The plan as JSON: rows, checks and the connection budget. */
-function asJson(plan: CapacityPlan, budget: ConnectionBudget): object {
+function asJson(system: string, plan: CapacityPlan, budget: ConnectionBudget): object {
   return {
+    system,
     environment: plan.environment.name,
     tier: plan.tier.name,
     nodes: plan.environment.nodes,
@@ -43,12 +43,13 @@ function asMarkdown(plan: CapacityPlan): string {
   ].join('\n');
 }
 
-/** Prints the capacity report of each environment (or of `--env NAME`); exits 1 if any fails. */
+/** Prints the capacity report of each system (or `--system NAME`) and environment (or `--env NAME`); exits 1 if any fails. */
 function main(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
     options: {
       env: { type: 'string', multiple: true, short: 'e' },
+      system: { type: 'string', multiple: true, short: 's' },
       format: { type: 'string', default: 'table' },
       verbose: { type: 'boolean', default: false },
     },
@@ -57,12 +58,19 @@ function main(argv: string[]): number {
   if (!['table', 'markdown', 'json'].includes(format)) return reportError(new Error(`unknown --format ${JSON.stringify(values.format)}: use table, markdown or json`), { verbose: false, context: 'capacity' });
   let failed = false;
   const json: object[] = [];
-  for (const name of values.env ?? Object.keys(ENVIRONMENTS)) {
+  let systems;
+  try {
+    systems = values.system ? values.system.map(name => shippedSystem(name)) : SYSTEMS;
+  } catch (e) {
+    return reportError(e, { verbose: values.verbose ?? false, context: 'capacity' });
+  }
+  for (const system of systems) for (const name of values.env ?? Object.keys(ENVIRONMENTS)) {
     try {
-      const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: environment(name) });
+      const stack = system.create(environment(name));
       const budget = stack.postgres.connectionBudget();
-      if (format === 'json') { json.push(asJson(stack.capacity, budget)); continue; }
-      if (format === 'markdown') { console.log(asMarkdown(stack.capacity)); continue; }
+      if (format === 'json') { json.push(asJson(system.name, stack.capacity, budget)); continue; }
+      if (format === 'markdown') { console.log(`## ${system.name}\n\n${asMarkdown(stack.capacity)}`); continue; }
+      console.log(`System ${system.name}`);
       console.log(renderCapacityReport(stack.capacity));
       console.log(`\nPostgreSQL connection budget (${stack.postgres.name}):`);
       for (const l of budget.lines) console.log(`  ${String(l.connections).padStart(5)}  ${l.client}`);
@@ -73,7 +81,7 @@ function main(argv: string[]): number {
       failed = true;
       // A failing plan is still the report the user asked for.
       if (e instanceof CapacityError && format === 'table') { console.log(e.report); continue; }
-      reportError(e, { verbose: values.verbose ?? false, context: `capacity of ${name}` });
+      reportError(e, { verbose: values.verbose ?? false, context: `capacity of ${system.name} ${name}` });
     }
   }
   if (format === 'json') console.log(JSON.stringify(json, null, 2));

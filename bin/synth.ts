@@ -1,18 +1,20 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { parseArgs } from 'util';
-import { App, Chart } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { dump } from 'js-yaml';
 import { effectivePodResources } from '../lib/sizing';
 import { environment, ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
 import { nodeAllocatable, tier } from '../lib/tiers';
-import { QualityBillingStack } from '../stacks/quality-billing-stack';
+import { ShippedSystem, shippedSystem, SYSTEMS } from '../stacks/systems';
+import { SystemStack } from '../stacks/system-stack';
 import { reportError } from './errors';
 
 /** What one environment's synth wrote. */
 export interface SynthResult {
+  readonly system: string;
   readonly environment: string;
-  /** The manifest written, as `<outdir>/<env>/<file>`. */
+  /** The manifest written, as `<outdir>/<system>/<env>/<system>.k8s.yaml`. */
   readonly file: string;
   /** Objects by kind. */
   readonly kinds: Readonly<Record<string, number>>;
@@ -26,25 +28,28 @@ export interface SynthResult {
 }
 
 /**
- * Synthesizes environments into `<outdir>/<env>/`. Every environment is built into a staging
- * folder first; only when all succeeded do they replace their folders, so a failed synth (bad
- * props, a capacity check) leaves the previous output exactly as it was. Synthesizing every
- * shipped environment (the default) replaces the whole output folder; a subset replaces only
- * its own environments' folders.
+ * Synthesizes each system's environments into `<outdir>/<system>/<env>/<system>.k8s.yaml`. Every
+ * one is built into a staging folder first; only when all succeeded do they replace their
+ * folders, so a failed synth (bad props, a capacity check) leaves the previous output exactly as
+ * it was. Synthesizing every shipped system and environment (the default) replaces the whole
+ * output folder; a subset replaces only its own `<system>/<env>` folders.
  */
-export function synthAll(outdir: string, environments: readonly EnvironmentSpec[] = Object.values(ENVIRONMENTS)): SynthResult[] {
+export function synthAll(outdir: string, environments: readonly EnvironmentSpec[] = Object.values(ENVIRONMENTS), systems: readonly ShippedSystem[] = SYSTEMS): SynthResult[] {
   const target = resolve(outdir);
   const staging = `${target}.staging-${process.pid}`;
-  const everything = Object.keys(ENVIRONMENTS).every(name => environments.some(e => e.name === name));
+  const everything = Object.keys(ENVIRONMENTS).every(name => environments.some(e => e.name === name))
+    && SYSTEMS.every(s => systems.includes(s));
   rmSync(staging, { recursive: true, force: true });
   const results: SynthResult[] = [];
+  const units = systems.flatMap(system => environments.map(env => ({ system, env, folder: join(system.name, env.name) })));
   try {
-    for (const env of environments) {
-      const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: env });
+    for (const { system, env, folder } of units) {
+      const stack = system.create(env);
       const docs = stack.toJson();
-      mkdirSync(join(staging, env.name), { recursive: true });
-      writeFileSync(join(staging, env.name, 'quality-billing.k8s.yaml'), toYaml(docs));
-      results.push(summarize(stack, docs, join(outdir, env.name, 'quality-billing.k8s.yaml')));
+      const file = `${system.name}.k8s.yaml`;
+      mkdirSync(join(staging, folder), { recursive: true });
+      writeFileSync(join(staging, folder, file), toYaml(docs));
+      results.push(summarize(stack, system.name, docs, join(outdir, folder, file)));
     }
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
@@ -56,10 +61,11 @@ export function synthAll(outdir: string, environments: readonly EnvironmentSpec[
     if (existsSync(target)) renameSync(target, previous);
     renameSync(staging, target);
   } else {
-    mkdirSync(previous, { recursive: true });
-    for (const env of environments) {
-      if (existsSync(join(target, env.name))) renameSync(join(target, env.name), join(previous, env.name));
-      renameSync(join(staging, env.name), join(target, env.name));
+    for (const { folder } of units) {
+      mkdirSync(dirname(join(previous, folder)), { recursive: true });
+      mkdirSync(dirname(join(target, folder)), { recursive: true });
+      if (existsSync(join(target, folder))) renameSync(join(target, folder), join(previous, folder));
+      renameSync(join(staging, folder), join(target, folder));
     }
     rmSync(staging, { recursive: true, force: true });
   }
@@ -80,12 +86,13 @@ function toYaml(docs: readonly unknown[]): string {
   return docs.map(doc => dump(doc, { lineWidth: -1, noRefs: true })).join('---\n');
 }
 
-function summarize(stack: QualityBillingStack, docs: ReadonlyArray<{ kind: string }>, file: string): SynthResult {
+function summarize(stack: SystemStack, system: string, docs: ReadonlyArray<{ kind: string }>, file: string): SynthResult {
   const kinds: Record<string, number> = {};
   for (const d of docs) kinds[d.kind] = (kinds[d.kind] ?? 0) + 1;
   const node = nodeAllocatable(tier(stack.environment.tier));
   const rows = stack.capacity.rows;
   return {
+    system,
     environment: stack.environment.name,
     file,
     kinds,
@@ -102,7 +109,9 @@ export function describeResult(r: SynthResult): string {
   const kinds = Object.entries(r.kinds).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ');
   const cores = (m: number) => (m / 1000).toFixed(2);
   const gib = (b: number) => (b / 2 ** 30).toFixed(2);
-  return `${r.environment.padEnd(8)} ${r.file}\n         ${r.objects} objects: ${kinds}\n         requests ${cores(r.cpuRequests)} of ${cores(r.cpuAllocatable)} CPU, ${gib(r.memoryRequests)} of ${gib(r.memoryAllocatable)} GiB memory`;
+  const label = `${r.system}/${r.environment}`;
+  const indent = '    ';
+  return `${label} ${r.file}\n${indent}${r.objects} objects: ${kinds}\n${indent}requests ${cores(r.cpuRequests)} of ${cores(r.cpuAllocatable)} CPU, ${gib(r.memoryRequests)} of ${gib(r.memoryAllocatable)} GiB memory`;
 }
 
 function main(argv: string[]): number {
@@ -111,20 +120,20 @@ function main(argv: string[]): number {
     options: {
       env: { type: 'string', multiple: true, short: 'e' },
       out: { type: 'string', short: 'o' },
-      system: { type: 'string', default: 'quality-billing' },
+      system: { type: 'string', multiple: true, short: 's' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run synth -- [--env NAME]... [--out DIR] [--system quality-billing] [--verbose]\n\nWrites <out>/<env>/quality-billing.k8s.yaml for each environment (default: all, into dist/).');
+    console.log(`usage: npm run synth -- [--system NAME]... [--env NAME]... [--out DIR] [--verbose]\n\nWrites <out>/<system>/<env>/<system>.k8s.yaml for each system and environment (default: all, into dist/).\nsystems: ${SYSTEMS.map(s => s.name).join(', ')}; environments: ${Object.keys(ENVIRONMENTS).join(', ')}`);
     return 0;
   }
   const outdir = values.out ?? (process.env.CDK8S_OUTDIR || 'dist');
   try {
-    if (values.system !== 'quality-billing') throw new Error(`unknown --system ${JSON.stringify(values.system)}: this version ships "quality-billing"`);
+    const systems = values.system ? values.system.map(name => shippedSystem(name)) : SYSTEMS;
     const envs = (values.env ?? Object.keys(ENVIRONMENTS)).map(name => environment(name));
-    for (const r of synthAll(outdir, envs)) console.log(describeResult(r));
+    for (const r of synthAll(outdir, envs, systems)) console.log(describeResult(r));
     return 0;
   } catch (e) {
     return reportError(e, { verbose: values.verbose ?? false, context: `synth failed, ${outdir}/ left unchanged` });

@@ -146,10 +146,15 @@ export class MinIO extends Workload implements IConnectable {
 
 /** Props of `MinIOBootstrap`. */
 export interface MinIOBootstrapProps {
+  /** The server to set up. */
   readonly minio: MinIO;
+  /** Tier whose "minioBootstrap" preset sizes the Job. */
   readonly tier: TierName;
+  /** Image with the MinIO client (mc) and a shell. */
   readonly image: ImageRef;
+  /** The root user, which only this Job uses. */
   readonly rootUser: SecretKeyRef;
+  /** The root password. */
   readonly rootPassword: SecretKeyRef;
 }
 

@@ -72,6 +72,8 @@ export interface SystemDefinition {
   readonly title: string;
   /** PostgreSQL database and its owner. */
   readonly database: string;
+  /** Where clients read DATABASE_URL. @default - key "url" of Secret "db-credentials" */
+  readonly databaseUrlSecret?: SecretKeyRef;
   /** Backups of the system, over the environment's: retention and point-in-time recovery. @default - the environment's */
   readonly backup?: { readonly retentionDays?: number; readonly pointInTimeRecovery?: boolean };
   /** The edge every environment of the system uses, when the system depends on it. @default - the environment's */
@@ -160,7 +162,7 @@ export abstract class SystemStack extends Chart {
     const pitr = this.backupPolicy !== false && this.backupPolicy.pointInTimeRecovery;
     this.postgres = new Postgres(this, 'Postgres', {
       name: `${this.prefix}-postgres`, tier: env.tier, timeZone: env.timeZone,
-      database: system.database, user: system.database,
+      database: system.database, user: system.database, urlSecret: system.databaseUrlSecret,
       image: props.postgresImage ?? (pitr ? IMAGE_CATALOG.postgresPgbackrest.toString() : undefined),
     });
     this.redis = new Redis(this, 'Redis', { name: `${this.prefix}-redis`, tier: env.tier });

@@ -1,6 +1,8 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
 import { QualityBillingStack, QualityBillingStackProps } from '../stacks/quality-billing-stack';
+import { SystemStack, SystemStackProps } from '../stacks/system-stack';
+import { shippedSystem, SYSTEMS } from '../stacks/systems';
 
 /** A synthesized Kubernetes object, as plain JSON. */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
@@ -28,6 +30,19 @@ export const SHIPPED = Object.values(ENVIRONMENTS).map(e => [e.name, e] as const
 export const VARIANTS: ReadonlyArray<readonly [string, EnvironmentSpec, Partial<QualityBillingStackProps>]> = [
   ...SHIPPED.map(([name, env]) => [name, env, {}] as const),
   ['prod (prometheus-operator)', ENVIRONMENTS.prod, { monitoringMode: 'prometheus-operator' }],
+];
+
+/** Builds and synthesizes a shipped system's stack for an environment. */
+export function synthSystem(system: string, env: EnvironmentSpec, props: Omit<SystemStackProps, 'environment'> = {}): { stack: SystemStack; objects: K8sObject[] } {
+  const stack = shippedSystem(system).create(env, props);
+  return { stack, objects: synth(stack) };
+}
+
+/** Every shipped system in every shipped environment, plus quality-billing prod in prometheus-operator mode: rows of (label, system, env, props). */
+export const SYSTEM_VARIANTS: ReadonlyArray<readonly [string, string, EnvironmentSpec, Omit<SystemStackProps, 'environment'>]> = [
+  ...SYSTEMS.flatMap(sys => SHIPPED.map(([name, env]) => [`${sys.name} ${name}`, sys.name, env, {}] as const)),
+  ['quality-billing prod (prometheus-operator)', 'quality-billing', ENVIRONMENTS.prod, { monitoringMode: 'prometheus-operator' }],
+  ['qcat prod (prometheus-operator)', 'qcat', ENVIRONMENTS.prod, { monitoringMode: 'prometheus-operator' }],
 ];
 
 /** The one object of a kind and name; fails the test when there is not exactly one. */

@@ -8,6 +8,7 @@ import { AppService } from '../app-service';
 
 /** Props of `AppIngress`. */
 export interface AppIngressProps {
+  /** The API the Ingress routes to (its HTTP port only). */
   readonly app: AppService;
   /** Host name the API is served on. */
   readonly host: string;

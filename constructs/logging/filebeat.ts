@@ -13,6 +13,7 @@ import { ComponentProps, resolveComponent } from '../component';
 
 /** Props of `Filebeat`. */
 export interface FilebeatProps extends ComponentProps {
+  /** The cluster logs are shipped to; its password and CA are used. */
   readonly elasticsearch: Elasticsearch;
   /** Namespace whose container logs are shipped. */
   readonly sourceNamespace: string;

@@ -11,6 +11,7 @@ import { ComponentProps, resolveComponent } from '../component';
 
 /** Props of `Kibana`. */
 export interface KibanaProps extends ComponentProps {
+  /** The cluster Kibana reads and writes its saved objects to. */
   readonly elasticsearch: Elasticsearch;
   /** Password of the built-in `kibana_system` user (the setup Job sets it). @default - key "kibana-password" of Secret "elasticsearch-credentials" */
   readonly passwordSecret?: SecretKeyRef;

@@ -66,10 +66,13 @@ export class Logging extends Construct {
 
 /** Props of `LogSetupJob`. */
 export interface LogSetupJobProps {
+  /** The cluster whose index template and lifecycle policy are set up. */
   readonly elasticsearch: Elasticsearch;
+  /** The Kibana whose data view is created. */
   readonly kibana: Kibana;
   /** Base object name; the Job's name adds a hash of what it installs. @default "log-setup" */
   readonly name?: string;
+  /** Tier whose "logSetup" preset sizes the Job. @default "recommended" */
   readonly tier?: TierName;
 }
 

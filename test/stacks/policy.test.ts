@@ -4,7 +4,8 @@ import { ENVIRONMENTS } from '../../lib/environments';
 import { SEED_EXAMPLE_SECRETS } from '../../lib/secrets';
 import { FILEBEAT_HOST_PATHS } from '../../constructs/logging/filebeat';
 import { synthAll } from '../../bin/synth';
-import { find, K8sObject, podSpec, synthStack, VARIANTS, workloads } from '../helpers';
+import { find, K8sObject, podSpec, synthSystem, SYSTEM_VARIANTS, workloads } from '../helpers';
+import { SYSTEMS } from '../../stacks/systems';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 
@@ -43,8 +44,9 @@ describe('the restricted check itself', () => {
   });
 });
 
-describe.each(VARIANTS)('policy, environment %s', (_name, env, props) => {
-  const { objects } = synthStack(env, props);
+describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
+  const { stack, objects } = synthSystem(sys, env, props);
+  const api = (stack as unknown as { api: { name: string; port: number } }).api;
   const pods = workloads(objects);
   const containers = pods.flatMap(o => [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers].map(c => [`${o.kind}/${o.metadata.name}/${c.name}`, c, o] as const));
   const longRunning = pods.filter(o => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind))
@@ -54,7 +56,7 @@ describe.each(VARIANTS)('policy, environment %s', (_name, env, props) => {
     expect(pods.length).toBeGreaterThanOrEqual(6);
   });
 
-  const isShipper = (o: K8sObject) => o.kind === 'DaemonSet' && o.metadata.name === 'quality-billing-filebeat';
+  const isShipper = (o: K8sObject) => o.kind === 'DaemonSet' && o.metadata.name === `${sys}-filebeat`;
 
   it.each(pods.filter(o => !isShipper(o)).map(o => [`${o.kind}/${o.metadata.name}`, o] as const))('%s meets Pod Security Standards restricted', (_id, o) => {
     expect(restrictedViolations(o)).toEqual([]);
@@ -66,9 +68,9 @@ describe.each(VARIANTS)('policy, environment %s', (_name, env, props) => {
     for (const f of shippers) {
       const spec = podSpec(f);
       expect(restrictedViolations(f).sort()).toEqual([
-        'DaemonSet/quality-billing-filebeat container filebeat: runAsNonRoot',
-        'DaemonSet/quality-billing-filebeat container filebeat: runs as uid 0',
-        ...FILEBEAT_HOST_PATHS.map((_p, i) => `DaemonSet/quality-billing-filebeat: hostPath volume host-logs-${i}`),
+        `DaemonSet/${sys}-filebeat container filebeat: runAsNonRoot`,
+        `DaemonSet/${sys}-filebeat container filebeat: runs as uid 0`,
+        ...FILEBEAT_HOST_PATHS.map((_p, i) => `DaemonSet/${sys}-filebeat: hostPath volume host-logs-${i}`),
       ].sort());
       expect(spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual([...FILEBEAT_HOST_PATHS]);
       const mounts = spec.containers[0].volumeMounts.filter((m: any) => m.name.startsWith('host-logs-'));
@@ -98,22 +100,22 @@ describe.each(VARIANTS)('policy, environment %s', (_name, env, props) => {
   });
 
   it('puts every namespaced object in the namespace, which enforces restricted (the log shipper\'s aside)', () => {
-    const ns = objects.find(o => o.kind === 'Namespace' && o.metadata.name === 'quality-billing')!;
+    const ns = objects.find(o => o.kind === 'Namespace' && o.metadata.name === sys)!;
     expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
     const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
     for (const o of objects.filter(x => clusterScoped.includes(x.kind))) expect(o.metadata.namespace).toBeUndefined();
     const elsewhere = objects.filter(x => !clusterScoped.includes(x.kind) && x.metadata.namespace !== ns.metadata.name);
     // Only Filebeat's own objects and its namespace's default policies live in the shipper namespace.
     for (const o of elsewhere) {
-      expect(o.metadata.namespace).toBe('quality-billing-logging');
-      expect(o.metadata.name).toMatch(/^(quality-billing-filebeat|default-deny|allow-dns)/);
+      expect(o.metadata.namespace).toBe(`${sys}-logging`);
+      expect(o.metadata.name).toMatch(new RegExp(`^(${sys}-filebeat|default-deny|allow-dns)`));
     }
   });
 
   it('grants cluster-wide rights only to Prometheus, only to read nodes and their metrics', () => {
     const roles = objects.filter(o => o.kind === 'ClusterRole');
     if (props.monitoringMode === 'prometheus-operator') { expect(roles).toEqual([]); return; }
-    expect(roles.map(r => r.metadata.name)).toEqual(['quality-billing-quality-billing-prometheus-kubelets']);
+    expect(roles.map(r => r.metadata.name)).toEqual([`${sys}-${sys}-prometheus-kubelets`]);
     for (const rule of roles[0].rules) {
       expect(rule.apiGroups).toEqual(['']);
       expect(rule.resources.every((r: string) => ['nodes', 'nodes/proxy', 'nodes/metrics'].includes(r))).toBe(true);
@@ -163,7 +165,9 @@ describe.each(VARIANTS)('policy, environment %s', (_name, env, props) => {
   it('scales the API and workers on CPU at the 70 % SLO, never below their replicas, and never the singleton beat', () => {
     const hpas = objects.filter(o => o.kind === 'HorizontalPodAutoscaler');
     if (env.autoscaleFactor === 1) { expect(hpas).toEqual([]); return; }
-    expect(hpas.map(h => h.spec.scaleTargetRef.name)).toEqual(expect.arrayContaining(['quality-billing-api']));
+    // finance-ai runs the seed's fixed 3 replicas; ai-bookkeeping's primary/standby pair is not scaled.
+    if (['quality-billing', 'qcat'].includes(sys)) expect(hpas.map(h => h.spec.scaleTargetRef.name)).toEqual(expect.arrayContaining([`${sys}-api`]));
+    else expect(hpas).toEqual([]);
     expect(hpas.map(h => h.spec.scaleTargetRef.name)).not.toContain('quality-billing-celery-beat');
     for (const h of hpas) {
       expect(h.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }]);
@@ -173,12 +177,17 @@ describe.each(VARIANTS)('policy, environment %s', (_name, env, props) => {
     }
   });
 
-  it('lets only the edge (or the ingress controller) reach the API\'s HTTP port', () => {
-    const api = find(objects, 'NetworkPolicy', 'quality-billing-api');
-    const httpRules = api.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === 8000));
+  it('lets only the edge (or the ingress controller, or seed 002\'s load balancer) reach the API\'s HTTP port', () => {
+    const policy = find(objects, 'NetworkPolicy', api.name);
+    const httpRules = policy.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === api.port));
     const peers = httpRules.flatMap((r: any) => r.from);
-    if (env.edge === 'nginx') expect(peers).toEqual([{ podSelector: { matchLabels: expect.objectContaining({ 'app.kubernetes.io/name': 'quality-billing-edge' }) } }]);
-    else expect(peers).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }]);
+    const edge = stack.environment.edge;
+    const expected = edge === 'nginx'
+      ? [{ podSelector: { matchLabels: expect.objectContaining({ 'app.kubernetes.io/name': `${sys}-edge` }) } }]
+      : [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }];
+    if (sys === 'finance-ai') expected.push({ ipBlock: { cidr: '0.0.0.0/0' } } as never);
+    expect(peers).toEqual(expect.arrayContaining(expected));
+    expect(peers).toHaveLength(expected.length);
   });
 });
 
@@ -188,7 +197,7 @@ describe('no secret in dist/', () => {
 
   it('contains none of the seeds\' example passwords and no Secret data in any environment', () => {
     const files = synthAll(join(outdir, 'dist')).map(r => r.file);
-    expect(files).toHaveLength(Object.keys(ENVIRONMENTS).length);
+    expect(files).toHaveLength(Object.keys(ENVIRONMENTS).length * SYSTEMS.length);
     for (const f of files) {
       const text = readFileSync(f, 'utf8');
       for (const example of SEED_EXAMPLE_SECRETS) expect(text).not.toContain(example);

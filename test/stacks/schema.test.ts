@@ -1,4 +1,4 @@
-import { K8sObject, synthStack, VARIANTS } from '../helpers';
+import { K8sObject, synthSystem, SYSTEM_VARIANTS } from '../helpers';
 
 /**
  * Every synthesized object is validated by kubernetes-models, an independent validator generated
@@ -16,8 +16,8 @@ function modelClass(o: K8sObject): new (data: unknown) => { validate(): void } {
   return require(modulePath)[o.kind];
 }
 
-describe.each(VARIANTS)('Kubernetes schema, environment %s', (_name, env, props) => {
-  const { objects } = synthStack(env, props);
+describe.each(SYSTEM_VARIANTS)('Kubernetes schema, %s', (_name, system, env, props) => {
+  const { objects } = synthSystem(system, env, props);
 
   it.each(objects.map(o => [`${o.kind}/${o.metadata.name}`, o] as const))('%s is valid', (_id, o) => {
     const Model = modelClass(o);

@@ -1,0 +1,70 @@
+import { Construct } from 'constructs';
+import { SecretKeyRef } from '../lib/secrets';
+import { AppConfig } from '../constructs/app-config';
+import { AppService } from '../constructs/app-service';
+import { SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
+
+/** Props of `FinanceAiStack`. */
+export interface FinanceAiStackProps extends SystemStackProps {
+  /** How the API's Service is exposed: seed 002 puts a LoadBalancer on port 80 beside the Ingress; "ClusterIP" serves it only through the Ingress (TLS). @default "LoadBalancer" */
+  readonly apiServiceType?: 'LoadBalancer' | 'ClusterIP';
+}
+
+/** The Secret seed 002 creates with `kubectl create secret generic finance-ai-secrets`. */
+export const FINANCE_AI_SECRETS = 'finance-ai-secrets';
+
+/** finance-ai (seed 002): full backups kept 30 days, incrementals 7 days, point-in-time recovery, behind an Ingress. */
+export const FINANCE_AI: SystemDefinition = {
+  name: 'finance-ai', title: 'finance-ai', database: 'finance_ai',
+  backup: { retentionDays: 30, pointInTimeRecovery: true },
+  edge: 'ingress',
+  databaseUrlSecret: SecretKeyRef.of(FINANCE_AI_SECRETS, 'database-url'),
+};
+
+/**
+ * finance-ai (seed 002) for one environment: the FastAPI app on 8000 with 3 replicas at
+ * 500m/1Gi requests and 2000m/4Gi limits, `/health` and `/ready` probes on 8000, a LoadBalancer
+ * Service on port 80 and an Ingress; settings from the "finance-ai-config" ConfigMap and
+ * credentials from the "finance-ai-secrets" Secret (database-url, redis-url, api-key, llm-api-key);
+ * PostgreSQL 14 and Redis; full backups daily at 02:00 kept 30 days and incrementals every 6 hours
+ * kept 7 days with point-in-time recovery. Ten ReplicaSets are kept, so `kubectl rollout undo`
+ * (seed 002's rollback) always has the previous revisions.
+ */
+export class FinanceAiStack extends SystemStack {
+  public readonly api: AppService;
+  public readonly config: AppConfig;
+
+  constructor(scope: Construct, id: string, props: FinanceAiStackProps) {
+    super(scope, id, props, FINANCE_AI);
+    const env = this.environment;
+    this.config = new AppConfig(this, 'Config', {
+      name: `${this.prefix}-config`,
+      // Seed 002's ConfigMap without its URLs, which carry the database password: those come from the Secret.
+      data: { log_level: env.logLevel, log_format: 'json', llm_api_url: 'https://api.openai.com/v1' },
+    });
+    const secret = (key: string) => SecretKeyRef.of(FINANCE_AI_SECRETS, key);
+    this.api = new AppService(this, 'Api', {
+      name: `${this.prefix}-api`,
+      replicas: 3,
+      port: 8000,
+      serviceType: props.apiServiceType ?? 'LoadBalancer',
+      servicePort: 80,
+      // Seed 002 names no pool size; 10 keeps 3 replicas (4 workers each, one surge pod) within a 1Gi PostgreSQL.
+      databasePoolSize: 10,
+      resources: { cpuRequest: '500m', memoryRequest: '1Gi', cpuLimit: '2000m', memoryLimit: '4Gi' },
+      settings: {
+        ...this.settings,
+        config: { configMap: this.config, env: { LOG_LEVEL: 'log_level', LOG_FORMAT: 'log_format', LLM_API_URL: 'llm_api_url' } },
+        extraSecretEnv: { API_KEY: secret('api-key'), LLM_API_KEY: secret('llm-api-key') },
+      },
+    })
+      .connectTo(this.postgres)
+      .connectTo(this.redis.cache);
+    this.addEdge(this.api);
+    this.addMonitoring([this.api]);
+    this.addLogging();
+    // Seed 002: full at 02:00, incremental every 6 hours; the logical dump (restore-tested) an hour before.
+    this.addBackups({ logicalSchedule: '0 1 * * *', fullSchedule: '0 2 * * *', incrementalSchedule: '0 8,14,20 * * *' });
+    this.finish();
+  }
+}
