@@ -1,5 +1,6 @@
 /**
- * quality-billing-infra: cdk8s constructs and stacks for the quality-billing system.
+ * quality-billing-infra: cdk8s constructs and stacks for the quality-billing system and the other seed
+ * systems (QCAT, finance-ai, ai-bookkeeping).
  *
  *   import { Postgres, Redis, AppService, QualityBillingStack, ENVIRONMENTS } from 'quality-billing-infra';
  */
@@ -59,6 +60,11 @@ export * from './constructs/logging/filebeat';
 // stacks and the synth entry point
 export * from './stacks/system-stack';
 export * from './stacks/quality-billing-stack';
+export * from './stacks/qcat-stack';
+export * from './stacks/finance-ai-stack';
+export * from './stacks/ai-bookkeeping-stack';
+export * from './stacks/systems';
+export * from './constructs/app-config';
 export { synthAll } from './bin/synth';
 export * from './lib/backup/s3';
 export * from './lib/backup/logical-scripts';

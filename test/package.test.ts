@@ -4,6 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { synthAll } from '../bin/synth';
 import { ENVIRONMENTS } from '../lib/environments';
+import { SYSTEMS } from '../stacks/systems';
 
 const ROOT = join(__dirname, '..');
 
@@ -32,17 +33,21 @@ describe('entry points (built JavaScript, as a user runs them)', () => {
     const work = mkdtempSync(join(tmpdir(), 'qb-cdk8s-'));
     try {
       execFileSync('npx', ['cdk8s', 'synth', '--check-upgrade=false', '--output', join(work, 'out')], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' } });
-      const expected = synthAll(join(work, 'direct')).map(r => readFileSync(r.file, 'utf8'));
-      const actual = ['dev', 'staging', 'prod'].map(env => readFileSync(join(work, 'out', env, 'quality-billing.k8s.yaml'), 'utf8'));
-      expect(actual).toEqual(expected);
+      const results = synthAll(join(work, 'direct'));
+      expect(results).toHaveLength(12);
+      for (const r of results) {
+        expect(readFileSync(join(work, 'out', r.system, r.environment, `${r.system}.k8s.yaml`), 'utf8')).toEqual(readFileSync(r.file, 'utf8'));
+      }
     } finally { rmSync(work, { recursive: true, force: true }); }
   });
 
   it('the synth CLI prints per environment what it wrote, and one clear error block without a stack trace', () => {
     const work = mkdtempSync(join(tmpdir(), 'qb-cli-'));
     try {
-      const out = execFileSync('node', [join(ROOT, 'build/bin/synth.js'), '--env', 'dev', '--out', join(work, 'd')], { encoding: 'utf8' });
-      expect(out).toMatch(/^dev +.*d\/dev\/quality-billing\.k8s\.yaml$/m);
+      const out = execFileSync('node', [join(ROOT, 'build/bin/synth.js'), '--system', 'quality-billing', '--system', 'ai-bookkeeping', '--env', 'dev', '--out', join(work, 'd')], { encoding: 'utf8' });
+      expect(out).toMatch(/^quality-billing\/dev .*d\/quality-billing\/dev\/quality-billing\.k8s\.yaml$/m);
+      expect(out).toMatch(/^ai-bookkeeping\/dev .*d\/ai-bookkeeping\/dev\/ai-bookkeeping\.k8s\.yaml$/m);
+      expect(out).not.toMatch(/qcat/);
       expect(out).toMatch(/^ +\d+ objects: \d+ NetworkPolicy/m);
       expect(out).toMatch(/requests [\d.]+ of 3\.92 CPU, [\d.]+ of 6\.10 GiB memory/);
       let status = 0; let stderr = '';
@@ -50,24 +55,28 @@ describe('entry points (built JavaScript, as a user runs them)', () => {
       expect(status).toBe(1);
       expect(stderr).toContain('Environment: invalid name "qa": expected one of "dev", "staging", "prod"');
       expect(stderr).not.toMatch(/\n +at /);
+      try { execFileSync('node', [join(ROOT, 'build/bin/synth.js'), '--system', 'billing', '--out', join(work, 'd')], { stdio: 'pipe' }); } catch (e: any) { status = e.status; stderr = String(e.stderr); }
+      expect(status).toBe(1);
+      expect(stderr).toContain('System: invalid name "billing": expected one of "quality-billing", "qcat", "finance-ai", "ai-bookkeeping"');
     } finally { rmSync(work, { recursive: true, force: true }); }
   });
 
   it('npm run capacity renders the same plan as JSON and as Markdown', () => {
-    const json = JSON.parse(execFileSync('node', [join(ROOT, 'build/bin/capacity.js'), '--env', 'prod', '--format', 'json'], { encoding: 'utf8' }));
+    const json = JSON.parse(execFileSync('node', [join(ROOT, 'build/bin/capacity.js'), '--system', 'quality-billing', '--env', 'prod', '--format', 'json'], { encoding: 'utf8' }));
     expect(json).toHaveLength(1);
-    expect(json[0]).toMatchObject({ environment: 'prod', tier: 'recommended', nodes: 3, passed: true });
+    expect(json[0]).toMatchObject({ system: 'quality-billing', environment: 'prod', tier: 'recommended', nodes: 3, passed: true });
     expect(json[0].checks.map((c: any) => c.name)).toContain('survives losing one node');
     expect(json[0].postgresConnections.maxConnections).toBeGreaterThan(0);
-    const md = execFileSync('node', [join(ROOT, 'build/bin/capacity.js'), '--env', 'dev', '--format', 'markdown'], { encoding: 'utf8' });
+    const md = execFileSync('node', [join(ROOT, 'build/bin/capacity.js'), '--system', 'quality-billing', '--env', 'dev', '--format', 'markdown'], { encoding: 'utf8' });
     expect(md).toMatch(/^### dev: minimum tier x 1 node\(s\) — PASS$/m);
     expect(md).toMatch(/^\| quality-billing-api \| Deployment \| 1-2 \|/m);
   });
 
-  it('npm run capacity prints a PASS report for every shipped environment', () => {
+  it('npm run capacity prints a PASS report for every shipped system and environment', () => {
     const out = execFileSync('node', [join(ROOT, 'build/bin/capacity.js')], { cwd: ROOT, encoding: 'utf8' });
     for (const env of Object.keys(ENVIRONMENTS)) expect(out).toContain(`Capacity report: environment ${env},`);
-    expect(out.match(/^RESULT: PASS$/gm)).toHaveLength(3);
+    for (const sys of SYSTEMS) expect(out).toContain(`System ${sys.name}\n`);
+    expect(out.match(/^RESULT: PASS$/gm)).toHaveLength(3 * SYSTEMS.length);
     expect(out).toMatch(/max_connections$/m);
   });
 });
@@ -88,7 +97,7 @@ describe('the packed library', () => {
       writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'commonjs', esModuleInterop: true, outDir: 'out', types: ['node'] } }));
       writeFileSync(join(consumer, 'main.ts'), `
 import { App, Chart } from 'cdk8s';
-import { AppService, CeleryWorker, Postgres, Redis, QualityBillingStack, ENVIRONMENTS, SecretKeyRef, planCapacity, collectSizings } from 'quality-billing-infra';
+import { AppService, CeleryWorker, MinIO, Postgres, Redis, QcatStack, QualityBillingStack, ENVIRONMENTS, SecretKeyRef, planCapacity, collectSizings } from 'quality-billing-infra';
 
 const app = new App({ outdir: 'manifests' });
 const chart = new Chart(app, 'my-team', { namespace: 'my-team' });
@@ -97,8 +106,10 @@ const redis = new Redis(chart, 'Cache', { name: 'orders-cache', tier: 'minimum' 
 new AppService(chart, 'Api', { name: 'orders-api', replicas: 2, settings: { image: 'orders:3.1.4', tier: 'minimum' } })
   .connectTo(db).connectTo(redis.cache);
 new CeleryWorker(chart, 'Worker', { name: 'orders-worker', queues: ['default'], settings: { image: 'orders:3.1.4', tier: 'minimum' } }).connectTo(db);
+new MinIO(chart, 'Files', { name: 'orders-files', tier: 'minimum', buckets: ['orders'] });
 const plan = planCapacity(ENVIRONMENTS.staging, collectSizings(chart));
 new QualityBillingStack(app, 'quality-billing', { environment: ENVIRONMENTS.dev });
+new QcatStack(app, 'qcat', { environment: ENVIRONMENTS.dev });
 app.synth();
 console.log(plan.passed ? 'capacity PASS' : 'capacity FAIL');
 `);
@@ -106,8 +117,9 @@ console.log(plan.passed ? 'capacity PASS' : 'capacity FAIL');
       const out = execFileSync('node', ['out/main.js'], { cwd: consumer, encoding: 'utf8' });
       expect(out.trim()).toBe('capacity PASS');
       const manifests = readdirSync(join(consumer, 'manifests'));
-      expect(manifests.sort()).toEqual(['my-team.k8s.yaml', 'quality-billing.k8s.yaml']);
+      expect(manifests.sort()).toEqual(['my-team.k8s.yaml', 'qcat.k8s.yaml', 'quality-billing.k8s.yaml']);
       expect(readFileSync(join(consumer, 'manifests', 'my-team.k8s.yaml'), 'utf8')).toContain('name: orders-db');
+      expect(readFileSync(join(consumer, 'manifests', 'my-team.k8s.yaml'), 'utf8')).toContain('name: orders-files');
       expect(existsSync(join(consumer, 'node_modules/quality-billing-infra/build/index.d.ts'))).toBe(true);
     } finally { rmSync(work, { recursive: true, force: true }); }
   });

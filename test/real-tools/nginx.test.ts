@@ -8,7 +8,9 @@ import { join } from 'path';
 import { AppService } from '../../constructs/app-service';
 import { NginxEdge } from '../../constructs/edge/nginx-edge';
 import { ENVIRONMENTS } from '../../lib/environments';
-import { find, synth, synthStack, testChart } from '../helpers';
+import { find, synth, testChart } from '../helpers';
+import { SYSTEMS } from '../../stacks/systems';
+import { connect as tlsConnect } from 'tls';
 import { debianBinary, freePort, run, startServer, stop } from './tools';
 
 // Debian's nginx run with the nginx.conf the edge synthesizes. Only what the pod provides is
@@ -53,11 +55,17 @@ function prepare(conf: string, ports: Ports, upstreams: Record<string, string>):
   return join(dir, 'nginx.conf');
 }
 
-describe.each(Object.values(ENVIRONMENTS).filter(e => e.edge === 'nginx').map(e => [e.name, e] as const))('the %s edge configuration', (_n, env) => {
+const NGINX_EDGES = SYSTEMS.flatMap(sys => Object.values(ENVIRONMENTS).map(env => sys.create(env)))
+  .filter(stack => stack.edge)
+  .map(stack => [`${stack.system.name} ${stack.environment.name}`, stack] as const);
+
+describe.each(NGINX_EDGES)('the %s edge configuration', (_n, stack) => {
   it('passes nginx -t', async () => {
-    const conf = find(synthStack(env).objects, 'ConfigMap', 'quality-billing-edge-config').data['nginx.conf'];
+    const conf = stack.edge!.config;
     const ports = { http: await freePort(), https: await freePort(), status: await freePort() };
-    const file = prepare(conf, ports, { 'quality-billing-api:8000': '127.0.0.1:9' });
+    const upstreams = Object.fromEntries([...conf.matchAll(/server (\S+:\d+) max_fails/g)].map(m => [m[1], '127.0.0.1:9']));
+    expect(Object.keys(upstreams).length).toBeGreaterThan(0);
+    const file = prepare(conf, ports, upstreams);
     const r = spawnSync('sh', ['-c', `exec "$0" -t -c "$1" >"$1.out" 2>"$1.log"`, debianBinary('nginx'), file], { encoding: 'utf8' });
     expect(readFileSync(`${file}.log`, 'utf8')).toContain('test is successful');
     expect(r.status).toBe(0);
@@ -172,5 +180,68 @@ describe('a running edge', () => {
   it('answers stub_status for the exporter on its status port', async () => {
     const body = run('curl', ['-sf', `http://127.0.0.1:${ports.status}/stub_status`]);
     expect(body).toMatch(/^Active connections: \d+/);
+  });
+});
+
+describe('a running WebSocket edge (QCAT)', () => {
+  let nginx: ChildProcess | undefined;
+  let app: Server;
+  let ports: Ports;
+  const plainRequests: IncomingMessage[] = [];
+
+  beforeAll(async () => {
+    // A stand-in for QCAT: answers plain requests, and upgrades /ws to an echo of raw frames.
+    app = createServer((req, res) => { plainRequests.push(req); res.writeHead(200).end('plain'); });
+    app.on('upgrade', (req, socket) => {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade}\r\nConnection: Upgrade\r\n\r\n`);
+      socket.on('data', d => socket.write(Buffer.concat([Buffer.from('echo:'), d])));
+    });
+    await new Promise<void>(r => app.listen(0, '127.0.0.1', r));
+    const stack = SYSTEMS.find(s => s.name === 'qcat')!.create(ENVIRONMENTS.dev);
+    ports = { http: await freePort(), https: await freePort(), status: await freePort() };
+    const file = prepare(stack.edge!.config, ports, { 'qcat-api:8082': `127.0.0.1:${(app.address() as AddressInfo).port}` });
+    nginx = await startServer('sh', ['-c', `exec "$0" -c "$1" -g 'daemon off;' >"$1.out" 2>"$1.log"`, debianBinary('nginx'), file],
+      () => spawnSync('curl', ['-sf', `http://127.0.0.1:${ports.status}/healthz`]).status === 0);
+  }, 60000);
+
+  afterAll(async () => {
+    await stop(nginx, 'SIGQUIT');
+    app.close();
+  });
+
+  it('upgrades a WebSocket request through TLS and carries frames both ways', async () => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: ports.https, servername: 'localhost', ca: readFileSync(cert), ALPNProtocols: ['http/1.1'] });
+    const received: Buffer[] = [];
+    socket.on('data', d => received.push(d));
+    await new Promise<void>((resolve, reject) => { socket.once('secureConnect', () => resolve()); socket.once('error', reject); });
+    socket.write('GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    const until = async (re: RegExp) => {
+      for (let i = 0; i < 100 && !re.test(Buffer.concat(received).toString()); i++) await new Promise(r => setTimeout(r, 50));
+      return Buffer.concat(received).toString();
+    };
+    expect(await until(/\r\n\r\n/)).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    socket.write('tick-1');
+    expect(await until(/echo:tick-1/)).toContain('echo:tick-1');
+    socket.destroy();
+  });
+
+  it('keeps upstream keepalive for plain requests (no Upgrade forwarded)', async () => {
+    // (Asynchronously: the stand-in app answers on this process's event loop.)
+    const body = await new Promise<string>((resolve, reject) => {
+      httpsRequest({ host: '127.0.0.1', port: ports.https, path: '/plain', ca: readFileSync(cert), servername: 'localhost' }, res => {
+        let b = '';
+        res.on('data', d => { b += d; });
+        res.on('end', () => resolve(b));
+      }).on('error', reject).end();
+    });
+    expect(body).toBe('plain');
+    const last = plainRequests[plainRequests.length - 1];
+    expect(last.headers.upgrade).toBeUndefined();
+    expect(last.headers.connection ?? '').not.toMatch(/upgrade/i);
+  });
+
+  it('gives idle WebSockets an hour before nginx closes them', () => {
+    const stack = SYSTEMS.find(s => s.name === 'qcat')!.create(ENVIRONMENTS.prod);
+    expect(stack.edge!.config).toMatch(/proxy_read_timeout 3600s;/);
   });
 });

@@ -182,10 +182,10 @@ describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
     const httpRules = policy.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === api.port));
     const peers = httpRules.flatMap((r: any) => r.from);
     const edge = stack.environment.edge;
-    const expected = edge === 'nginx'
+    const expected: object[] = edge === 'nginx'
       ? [{ podSelector: { matchLabels: expect.objectContaining({ 'app.kubernetes.io/name': `${sys}-edge` }) } }]
       : [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }];
-    if (sys === 'finance-ai') expected.push({ ipBlock: { cidr: '0.0.0.0/0' } } as never);
+    if (sys === 'finance-ai') expected.push({ ipBlock: { cidr: '0.0.0.0/0' } });
     expect(peers).toEqual(expect.arrayContaining(expected));
     expect(peers).toHaveLength(expected.length);
   });
