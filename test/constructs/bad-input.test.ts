@@ -7,6 +7,11 @@ import { Redis } from '../../constructs/redis';
 import { RestrictedNamespace } from '../../constructs/restricted-namespace';
 import { defineEnvironment } from '../../lib/environments';
 import { QualityBillingStack } from '../../stacks/quality-billing-stack';
+import { AppConfig } from '../../constructs/app-config';
+import { MinIO } from '../../constructs/minio';
+import { NginxEdge } from '../../constructs/edge/nginx-edge';
+import { FinanceAiStack } from '../../stacks/finance-ai-stack';
+import { ENVIRONMENTS } from '../../lib/environments';
 import { expectValidationError, testChart } from '../helpers';
 
 // Every prop that can be wrong fails at construction with the construct path, the field, the
@@ -60,6 +65,46 @@ const cases: Case[] = [
     { path: 'Environment "x"', field: 'nodes', value: 0, allowed: /integer from 1/ }],
   ['a stack namespace that is not a DNS-1123 label', () => new QualityBillingStack(new App(), 'qb', { environment: defineEnvironment({ name: 'x' }), namespace: 'Quality Billing' }),
     { path: 'qb', field: 'namespace', value: 'Quality Billing', allowed: /DNS-1123 label/ }],
+  ['MinIO without buckets', () => new MinIO(testChart(), 'Files', { buckets: [] }),
+    { path: 'test/Files', field: 'buckets', value: [], allowed: /at least one bucket/ }],
+  ['a bucket name S3 refuses', () => new MinIO(testChart(), 'Files', { buckets: ['Invoices_2024'] }),
+    { path: 'test/Files', field: 'buckets', value: 'Invoices_2024', allowed: /S3 bucket name/ }],
+  ['a bucket twice', () => new MinIO(testChart(), 'Files', { buckets: ['docs', 'docs'] }),
+    { path: 'test/Files', field: 'buckets', value: ['docs', 'docs'], allowed: /each bucket once/ }],
+  ['the console on the S3 port', () => new MinIO(testChart(), 'Files', { buckets: ['docs'], consolePort: 9000 }),
+    { path: 'test/Files', field: 'consolePort', value: 9000, allowed: /other than the S3 port 9000/ }],
+  ['a ConfigMap value holding a URL with a password (seed 002\'s database_url)', () => new AppConfig(testChart(), 'Config', { name: 'finance-ai-config', data: { database_url: 'postgresql://user:password@db:5432/finance_ai' } }),
+    { path: 'test/Config', field: 'data.database_url', value: '(value withheld: a URL with a password)', allowed: /goes in a Secret/ }],
+  ['a ConfigMap key naming a credential', () => new AppConfig(testChart(), 'Config', { name: 'c', data: { api_key: 'x' } }),
+    { path: 'test/Config', field: 'data.api_key', value: '(value withheld)', allowed: /credentials go in a Secret/ }],
+  ['an env var read from a ConfigMap key it does not have', () => {
+    const chart = testChart();
+    const config = new AppConfig(chart, 'Config', { name: 'c', data: { log_level: 'INFO' } });
+    return new AppService(chart, 'Api', { settings: { config: { configMap: config, env: { LOG_FORMAT: 'log_format' } } } });
+  }, { path: 'test/Config', field: 'env LOG_FORMAT', value: 'log_format', allowed: /log_level/ }],
+  ['a secret variable read from a ConfigMap', () => {
+    const chart = testChart();
+    const config = new AppConfig(chart, 'Config', { name: 'c', data: { key: 'x' } });
+    return new AppService(chart, 'Api', { settings: { config: { configMap: config, env: { APP_SECRET_KEY: 'key' } } } });
+  }, { path: 'test/Api', field: 'settings.config.env.APP_SECRET_KEY', value: 'APP_SECRET_KEY', allowed: /credentials come from Secrets/ }],
+  ['the metrics port on the HTTP port', () => new AppService(testChart(), 'Api', { port: 8082, metricsPort: 8082 }),
+    { path: 'test/Api', field: 'metricsPort', value: 8082, allowed: /other than the HTTP port 8082/ }],
+  ['an ASGI app for a server that is not uvicorn', () => new AppService(testChart(), 'Api', { command: [], asgiApp: 'main:app' }),
+    { path: 'test/Api', field: 'asgiApp', value: 'main:app', allowed: /left out when command is given/ }],
+  ['an unknown Service type', () => new AppService(testChart(), 'Api', { serviceType: 'External' as never }),
+    { path: 'test/Api', field: 'serviceType', value: 'External', allowed: /"ClusterIP", "LoadBalancer", "NodePort"/ }],
+  ['both a backup API and a backup address', () => {
+    const chart = testChart();
+    const app = new AppService(chart, 'Api');
+    return new NginxEdge(chart, 'Edge', { app, backupApp: new AppService(chart, 'Standby', { name: 'standby', port: 8001 }), backupUpstream: 'other:8001' });
+  }, { path: 'test/Edge', field: 'backupUpstream', value: 'other:8001', allowed: /left out when backupApp is given/ }],
+  ['the API as its own backup', () => {
+    const chart = testChart();
+    const app = new AppService(chart, 'Api');
+    return new NginxEdge(chart, 'Edge', { app, backupApp: app });
+  }, { path: 'test/Edge', field: 'backupApp', value: 'test/Api', allowed: /other than the API itself/ }],
+  ['a system stack namespace that is not a DNS-1123 label', () => new FinanceAiStack(new App(), 'fa', { environment: ENVIRONMENTS.dev, namespace: 'Finance AI' }),
+    { path: 'fa', field: 'namespace', value: 'Finance AI', allowed: /DNS-1123 label/ }],
 ];
 
 describe('bad input', () => {

@@ -1,0 +1,222 @@
+import { ENVIRONMENTS } from '../../lib/environments';
+import { metricNames } from '../../lib/monitoring/dashboards';
+import { QCAT_BUSINESS_METRICS } from '../../stacks/qcat-stack';
+import { SYSTEMS } from '../../stacks/systems';
+import { envOf, find, K8sObject, podSpec, synthSystem } from '../helpers';
+
+const container = (o: K8sObject, name?: string) => podSpec(o).containers.find((c: any) => name === undefined || c.name === name);
+const cronJobs = (objects: K8sObject[]) => Object.fromEntries(objects.filter(o => o.kind === 'CronJob').map(o => [o.metadata.name, o.spec.schedule]));
+const configFile = (objects: K8sObject[], name: string, file: string) => find(objects, 'ConfigMap', name).data[file] as string;
+
+describe('every system', () => {
+  it('can be installed beside the others: no two systems share a namespace or a cluster-scoped name', () => {
+    const seen = new Map<string, string>();
+    for (const sys of SYSTEMS) {
+      const { objects } = synthSystem(sys.name, ENVIRONMENTS.prod);
+      for (const o of objects.filter(x => ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind))) {
+        const key = `${o.kind}/${o.metadata.name}`;
+        expect(seen.get(key)).toBeUndefined();
+        seen.set(key, sys.name);
+      }
+    }
+    expect([...seen.keys()].filter(k => k.startsWith('Namespace/')).length).toBeGreaterThanOrEqual(SYSTEMS.length);
+  });
+
+  it.each(SYSTEMS.map(s => [s.name]))('%s labels every workload as part of itself', sys => {
+    const { objects } = synthSystem(sys, ENVIRONMENTS.staging);
+    for (const o of objects.filter(x => ['Deployment', 'StatefulSet', 'CronJob', 'Job'].includes(x.kind))) {
+      expect(o.metadata.labels?.['app.kubernetes.io/part-of']).toBe(sys);
+    }
+  });
+});
+
+describe('QCAT (seed 001)', () => {
+  const { stack, objects } = synthSystem('qcat', ENVIRONMENTS.prod);
+
+  it('serves the API and WebSocket on 8082 with the image\'s own entrypoint', () => {
+    const api = container(find(objects, 'Deployment', 'qcat-api'), 'api');
+    expect(api.ports).toContainEqual({ name: 'http', containerPort: 8082 });
+    expect(api.command).toBeUndefined();
+    expect(find(objects, 'Service', 'qcat-api').spec.ports[0]).toMatchObject({ name: 'http', port: 8082 });
+  });
+
+  it('has the nginx edge pass Upgrade/Connection with hour-long timeouts, HSTS and CSP on 80/443', () => {
+    const conf = configFile(objects, 'qcat-edge-config', 'nginx.conf');
+    expect(conf).toContain('proxy_set_header Upgrade $http_upgrade;');
+    expect(conf).toContain('proxy_set_header Connection $connection_upgrade;');
+    expect(conf).toMatch(/proxy_read_timeout 3600s;/);
+    expect(conf).toContain('server qcat-api:8082 ');
+    expect(conf).toMatch(/add_header Strict-Transport-Security/);
+    expect(conf).toMatch(/add_header Content-Security-Policy/);
+    expect(find(objects, 'Service', 'qcat-edge').spec.ports.map((p: any) => p.port)).toEqual([80, 443, 9113]);
+  });
+
+  it('gives the Ingress (staging) an hour-long read timeout for WebSockets', () => {
+    const staging = synthSystem('qcat', ENVIRONMENTS.staging).objects;
+    expect(find(staging, 'Ingress', 'qcat-api').metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-read-timeout']).toBe('3600');
+  });
+
+  it('keeps Prometheus data 200 hours and serves Grafana on 3000, Alertmanager on 9093', () => {
+    const prometheus = container(find(objects, 'StatefulSet', 'qcat-prometheus'), 'prometheus');
+    expect(prometheus.args).toContain('--storage.tsdb.retention.time=200h');
+    expect(find(objects, 'Service', 'qcat-grafana').spec.ports[0].port).toBe(3000);
+    expect(find(objects, 'Service', 'qcat-alertmanager').spec.ports[0].port).toBe(9093);
+  });
+
+  it('routes alerts to Slack and e-mail with grouping and inhibition', () => {
+    const am = configFile(objects, 'qcat-alertmanager-config', 'alertmanager.yml');
+    expect(am).toMatch(/slack_configs/);
+    expect(am).toMatch(/email_configs/);
+    expect(am).toMatch(/group_by/);
+    expect(am).toMatch(/inhibit_rules/);
+    expect(am).toContain('#qcat-alerts');
+  });
+
+  it('shows the QCAT overview: health, request rate, response time and the seed\'s business metrics', () => {
+    const dashboards = objects.filter(o => o.kind === 'ConfigMap' && Object.keys(o.data ?? {}).some(k => k === 'qcat-overview.json'));
+    expect(dashboards).toHaveLength(1);
+    const dashboard = JSON.parse(dashboards[0].data['qcat-overview.json']);
+    expect(dashboard.title).toBe('QCAT — system overview');
+    const exprs: string[] = dashboard.panels.map((p: any) => p.targets[0].expr);
+    const metrics = new Set(exprs.flatMap(e => metricNames(e)));
+    for (const m of [...QCAT_BUSINESS_METRICS, 'http_requests_total', 'http_request_duration_seconds_bucket']) expect(metrics).toContain(m);
+    // No Celery in QCAT: neither its panels nor its alert.
+    expect([...metrics].some(m => m.startsWith('celery_'))).toBe(false);
+    expect(configFile(objects, 'qcat-prometheus-rules', 'alerts.yml')).not.toContain('CeleryTaskFailures');
+  });
+
+  it('backs up daily at 02:00, keeps 30 days, restore-tests monthly', () => {
+    expect(cronJobs(objects)).toMatchObject({ 'qcat-postgres-backup': '0 2 * * *', 'qcat-postgres-restore-test': '0 4 1 * *' });
+    expect(envOf(container(find(objects, 'CronJob', 'qcat-postgres-backup'), 'upload')).RETENTION_DAYS).toBe('30');
+    expect(stack.backup?.retentionDays).toBe(30);
+    // Staging too: QCAT's 30 days override the environment's 7.
+    const staging = synthSystem('qcat', ENVIRONMENTS.staging).objects;
+    expect(envOf(container(find(staging, 'CronJob', 'qcat-postgres-backup'), 'upload')).RETENTION_DAYS).toBe('30');
+  });
+
+  it('runs migrations before serving only when the commands are given', () => {
+    expect(objects.filter(o => o.kind === 'Job')).toEqual([expect.objectContaining({ metadata: expect.objectContaining({ name: expect.stringMatching(/^qcat-log-setup/) }) })]);
+    const { objects: withMigration } = synthSystem('qcat', ENVIRONMENTS.dev, { migrationCommands: [['./qcat', 'migrate']] } as never);
+    const job = withMigration.find(o => o.kind === 'Job' && o.metadata.name.startsWith('qcat-migrate'))!;
+    expect(container(job, 'main').command).toEqual(['./qcat', 'migrate']);
+    expect(podSpec(find(withMigration, 'Deployment', 'qcat-api')).initContainers).toHaveLength(1);
+  });
+});
+
+describe('finance-ai (seed 002)', () => {
+  const { objects } = synthSystem('finance-ai', ENVIRONMENTS.prod);
+  const deployment = find(objects, 'Deployment', 'finance-ai-api');
+  const api = container(deployment, 'api');
+
+  it('runs 3 replicas at 500m/1Gi requests and 2000m/4Gi limits, probed on 8000', () => {
+    for (const env of Object.values(ENVIRONMENTS)) expect(find(synthSystem('finance-ai', env).objects, 'Deployment', 'finance-ai-api').spec.replicas).toBe(3);
+    expect(api.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } });
+    expect(api.ports).toContainEqual({ name: 'http', containerPort: 8000 });
+    expect(api.livenessProbe).toMatchObject({ httpGet: { path: '/health', port: 'http' }, initialDelaySeconds: 30, periodSeconds: 10 });
+    expect(api.readinessProbe).toMatchObject({ httpGet: { path: '/ready', port: 'http' } });
+  });
+
+  it('exposes a LoadBalancer Service on port 80 to 8000 and an Ingress', () => {
+    const service = find(objects, 'Service', 'finance-ai-api');
+    expect(service.spec.type).toBe('LoadBalancer');
+    expect(service.spec.ports[0]).toEqual({ name: 'http', port: 80, targetPort: 'http' });
+    const ingress = find(objects, 'Ingress', 'finance-ai-api');
+    expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'finance-ai-api', port: { name: 'http' } });
+    const clusterIp = synthSystem('finance-ai', ENVIRONMENTS.prod, { apiServiceType: 'ClusterIP' } as never).objects;
+    expect(find(clusterIp, 'Service', 'finance-ai-api').spec.type).toBeUndefined();
+    expect(JSON.stringify(find(clusterIp, 'NetworkPolicy', 'finance-ai-api').spec.ingress)).not.toContain('0.0.0.0/0');
+  });
+
+  it('reads settings from the finance-ai-config ConfigMap and credentials from finance-ai-secrets, none inline', () => {
+    const config = find(objects, 'ConfigMap', 'finance-ai-config');
+    expect(config.data).toEqual({ log_level: 'INFO', log_format: 'json', llm_api_url: 'https://api.openai.com/v1' });
+    const env = Object.fromEntries(api.env.map((e: any) => [e.name, e.valueFrom ?? e.value]));
+    expect(env.LOG_LEVEL).toEqual({ configMapKeyRef: { name: 'finance-ai-config', key: 'log_level' } });
+    expect(env.DATABASE_URL).toEqual({ secretKeyRef: { name: 'finance-ai-secrets', key: 'database-url' } });
+    expect(env.API_KEY).toEqual({ secretKeyRef: { name: 'finance-ai-secrets', key: 'api-key' } });
+    expect(env.LLM_API_KEY).toEqual({ secretKeyRef: { name: 'finance-ai-secrets', key: 'llm-api-key' } });
+    // A change of the ConfigMap rolls the pods.
+    expect(deployment.spec.template.metadata.annotations['quality-billing.io/config-checksum']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('keeps revision history, so kubectl rollout undo has revisions to return to', () => {
+    expect(deployment.spec.revisionHistoryLimit).toBe(10);
+  });
+
+  it('runs PostgreSQL 14 and Redis', () => {
+    expect(container(find(objects, 'StatefulSet', 'finance-ai-postgres'), 'postgres').image).toMatch(/postgres.*:14\./);
+    expect(find(objects, 'StatefulSet', 'finance-ai-redis')).toBeDefined();
+  });
+
+  it('backs up fully at 02:00 (kept 30 days) and incrementally every 6 hours (kept 7 days) to S3, with WAL archiving', () => {
+    const schedules = cronJobs(objects);
+    expect(schedules['finance-ai-postgres-backup-full']).toBe('0 2 * * *');
+    expect(schedules['finance-ai-postgres-backup-incr']).toBe('0 8,14,20 * * *');
+    const conf = configFile(objects, 'finance-ai-postgres-pgbackrest', 'pgbackrest.conf');
+    expect(conf).toMatch(/repo1-retention-full=30/);
+    expect(conf).toMatch(/repo1-type=s3/);
+    expect(configFile(objects, 'finance-ai-postgres-config', 'postgresql.conf')).toMatch(/^archive_mode = 'on'$/m);
+    // backup.sh runs in the database container (kubectl exec) and expires incrementals by this age.
+    expect(container(find(objects, 'CronJob', 'finance-ai-postgres-backup-incr')).args.slice(-2)).toEqual(['/etc/pgbackrest/backup.sh', 'incr']);
+    expect(envOf(container(find(objects, 'StatefulSet', 'finance-ai-postgres'), 'postgres')).INCR_RETENTION_DAYS).toBe('7');
+    // Even in staging: the system asks for point-in-time recovery and 30 days.
+    expect(cronJobs(synthSystem('finance-ai', ENVIRONMENTS.staging).objects)['finance-ai-postgres-backup-full']).toBe('0 2 * * *');
+  });
+});
+
+describe('ai-bookkeeping (seed 004)', () => {
+  const { objects } = synthSystem('ai-bookkeeping', ENVIRONMENTS.prod);
+
+  it('runs the API on 8000, a standby on 8001 and the admin service on 8002', () => {
+    expect(container(find(objects, 'Deployment', 'ai-bookkeeping-api'), 'api').ports).toContainEqual({ name: 'http', containerPort: 8000 });
+    expect(container(find(objects, 'Deployment', 'ai-bookkeeping-api-backup'), 'api').ports).toContainEqual({ name: 'http', containerPort: 8001 });
+    const admin = container(find(objects, 'Deployment', 'ai-bookkeeping-admin'), 'api');
+    expect(admin.ports).toContainEqual({ name: 'http', containerPort: 8002 });
+    expect(admin.command).toContain('admin.main:app');
+  });
+
+  it('fails the edge over to the standby (max_fails=3 fail_timeout=30s backup) in every environment, and lets it reach both', () => {
+    for (const env of Object.values(ENVIRONMENTS)) {
+      const o = synthSystem('ai-bookkeeping', env).objects;
+      const conf = configFile(o, 'ai-bookkeeping-edge-config', 'nginx.conf');
+      expect(conf).toContain('server ai-bookkeeping-api:8000 max_fails=3 fail_timeout=30s;');
+      expect(conf).toContain('server ai-bookkeeping-api-backup:8001 max_fails=3 fail_timeout=30s backup;');
+      expect(conf).toContain('proxy_next_upstream error timeout http_502 http_503 http_504;');
+    }
+    const policy = find(objects, 'NetworkPolicy', 'ai-bookkeeping-api-backup');
+    const peers = policy.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === 8001)).flatMap((r: any) => r.from);
+    expect(peers).toEqual([{ podSelector: { matchLabels: expect.objectContaining({ 'app.kubernetes.io/name': 'ai-bookkeeping-edge' }) } }]);
+  });
+
+  it('rolls every Deployment out without downtime', () => {
+    for (const d of ['api', 'api-backup', 'admin', 'edge'].map(n => find(objects, 'Deployment', `ai-bookkeeping-${n}`))) {
+      expect(d.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    }
+  });
+
+  it('runs MinIO on 9000 and hands the apps its endpoint, bucket and application keys', () => {
+    expect(find(objects, 'Service', 'ai-bookkeeping-minio').spec.ports.map((p: any) => [p.name, p.port])).toEqual([['s3', 9000], ['console', 9001]]);
+    const env = envOf(container(find(objects, 'Deployment', 'ai-bookkeeping-api'), 'api'));
+    expect(env).toMatchObject({
+      S3_ENDPOINT_URL: 'http://ai-bookkeeping-minio:9000', S3_BUCKET: 'ai-bookkeeping',
+      S3_ACCESS_KEY: 'secret:minio-credentials/app-access-key', S3_SECRET_KEY: 'secret:minio-credentials/app-secret-key',
+    });
+    expect(objects.some(o => o.kind === 'Job' && o.metadata.name.startsWith('ai-bookkeeping-minio-bootstrap-'))).toBe(true);
+  });
+
+  it('runs migrations (alembic) before any API serves', () => {
+    const job = objects.find(o => o.kind === 'Job' && o.metadata.name.startsWith('ai-bookkeeping-migrate'))!;
+    expect(container(job, 'main').command).toEqual(['alembic', 'upgrade', 'head']);
+    for (const name of ['ai-bookkeeping-api', 'ai-bookkeeping-api-backup', 'ai-bookkeeping-admin']) {
+      expect(podSpec(find(objects, 'Deployment', name)).initContainers.map((c: any) => c.name)).toEqual(['wait-for-migration']);
+    }
+  });
+
+  it('dumps the database daily, compressed, and keeps 7 days', () => {
+    expect(cronJobs(objects)['ai-bookkeeping-postgres-backup']).toBe('0 2 * * *');
+    expect(envOf(container(find(objects, 'CronJob', 'ai-bookkeeping-postgres-backup'), 'upload')).RETENTION_DAYS).toBe('7');
+    // pg_dump's custom format compresses every table (the seed's `| gzip`).
+    expect(configFile(objects, 'ai-bookkeeping-postgres-backup-scripts', 'dump.sh')).toMatch(/--format=custom/);
+    expect(objects.some(o => o.kind === 'CronJob' && o.metadata.name.includes('backup-full'))).toBe(false);
+  });
+});
