@@ -41,7 +41,8 @@ export function qcatBusinessPanels(namespace: string): PanelSpec[] {
  * entrypoint) behind the nginx edge or an Ingress that pass WebSocket upgrades with hour-long
  * read timeouts; PostgreSQL and Redis; Prometheus (200 h), Grafana with the QCAT overview
  * (health, request rate, response time, active strategies, PnL, volume, risk-control triggers),
- * Alertmanager with Slack + e-mail; verified daily backups kept 30 days with a monthly restore test.
+ * Alertmanager with Slack + e-mail; verified daily backups kept 30 days with a monthly restore test,
+ * and a weekly export of the namespace's configuration.
  */
 export class QcatStack extends SystemStack {
   public readonly api: AppService;
@@ -64,7 +65,7 @@ export class QcatStack extends SystemStack {
     this.addEdge(this.api, { websocket: true });
     this.addMonitoring([this.api], { dashboardPanels: qcatBusinessPanels(this.namespace!) });
     this.addLogging();
-    this.addBackups();
+    this.addBackups({ weeklyConfigBackup: true });
     this.finish();
   }
 }

@@ -10,6 +10,7 @@ import { SecretKeyRef } from '../lib/secrets';
 import { checkDnsLabel } from '../lib/validate';
 import { AppSettings } from '../constructs/app-workload';
 import { AppService } from '../constructs/app-service';
+import { ConfigBackup } from '../constructs/backup/config-backup';
 import { PointInTimeRecovery } from '../constructs/backup/point-in-time-recovery';
 import { PostgresBackup } from '../constructs/backup/postgres-backup';
 import { RestoreTest } from '../constructs/backup/restore-test';
@@ -120,6 +121,8 @@ export interface BackupOptions {
   readonly fullSchedule?: string;
   /** Schedule of the incremental pgBackRest backups. @default "0 9,15,21 * * *" */
   readonly incrementalSchedule?: string;
+  /** Also export the namespace's configuration weekly (seed 001), to `<environment>/config/` of the bucket. @default false */
+  readonly weeklyConfigBackup?: boolean;
 }
 
 /**
@@ -144,7 +147,7 @@ export abstract class SystemStack extends Chart {
   private readonly backupPolicy: false | { readonly retentionDays: number; readonly pointInTimeRecovery: boolean };
   private readonly parts: {
     monitoring?: Monitoring; edge?: NginxEdge; ingress?: AppIngress; logging?: Logging;
-    backup?: PostgresBackup; restoreTest?: RestoreTest; pointInTimeRecovery?: PointInTimeRecovery; capacity?: CapacityPlan;
+    backup?: PostgresBackup; restoreTest?: RestoreTest; pointInTimeRecovery?: PointInTimeRecovery; configBackup?: ConfigBackup; capacity?: CapacityPlan;
   } = {};
 
   protected constructor(scope: Construct, id: string, props: SystemStackProps, system: SystemDefinition) {
@@ -208,6 +211,11 @@ export abstract class SystemStack extends Chart {
   /** WAL archiving and full/incremental backups, when the system has point-in-time recovery. */
   public get pointInTimeRecovery(): PointInTimeRecovery | undefined {
     return this.parts.pointInTimeRecovery;
+  }
+
+  /** The weekly configuration export, when the system asks for it and the environment has backups. */
+  public get configBackup(): ConfigBackup | undefined {
+    return this.parts.configBackup;
   }
 
   /** The capacity plan that passed. */
@@ -288,6 +296,14 @@ export abstract class SystemStack extends Chart {
         fullRetentionDays: policy.retentionDays,
         incrementalRetentionDays: Math.min(7, policy.retentionDays),
         apiServer: props.apiServer,
+      });
+    }
+    if (o.weeklyConfigBackup) {
+      // Beside the database's folder: "<environment>/postgres" → "<environment>", then "config/<id>/".
+      const prefix = storage.prefix.replace(/\/postgres$/, '') || storage.prefix;
+      this.parts.configBackup = new ConfigBackup(this, 'ConfigBackup', {
+        name: `${this.prefix}-config-backup`, storage: { ...storage, prefix }, tier: env.tier, timeZone: env.timeZone,
+        retentionDays: Math.max(policy.retentionDays, 28), apiServer: props.apiServer,
       });
     }
   }

@@ -102,17 +102,7 @@ export abstract class LogicalBackupWorkload extends Workload {
 
   /** AWS CLI environment of the aws-cli container: bucket, prefix, region and keys (from the Secret). */
   protected s3Env(): k8s.EnvVar[] {
-    const s = this.storage;
-    return [
-      plainEnv('BACKUP_DIR', WORK_DIR),
-      plainEnv('S3_BUCKET', s.bucket), plainEnv('S3_PREFIX', s.prefix),
-      ...(s.endpoint ? [plainEnv('S3_ENDPOINT', s.endpoint.replace(/\/$/, ''))] : []),
-      plainEnv('AWS_DEFAULT_REGION', s.region),
-      plainEnv('AWS_S3_ADDRESSING_STYLE', s.pathStyle ? 'path' : 'virtual'),
-      secretEnv('AWS_ACCESS_KEY_ID', s.accessKeyId), secretEnv('AWS_SECRET_ACCESS_KEY', s.secretAccessKey),
-      // No instance metadata lookups, and a writable home on the read-only root filesystem.
-      plainEnv('AWS_EC2_METADATA_DISABLED', 'true'), plainEnv('HOME', '/tmp'),
-    ];
+    return s3ClientEnv(this.storage, WORK_DIR);
   }
 
   /** A container running one of the scripts, from the postgres or the aws-cli image. */
@@ -172,4 +162,18 @@ function ensureScripts(postgres: Postgres): string {
     });
   }
   return name;
+}
+
+/** The AWS CLI environment of an upload or fetch container: bucket, prefix, region and keys (from the Secret). */
+export function s3ClientEnv(s: ResolvedS3Location, backupDir: string): k8s.EnvVar[] {
+  return [
+    plainEnv('BACKUP_DIR', backupDir),
+    plainEnv('S3_BUCKET', s.bucket), plainEnv('S3_PREFIX', s.prefix),
+    ...(s.endpoint ? [plainEnv('S3_ENDPOINT', s.endpoint.replace(/\/$/, ''))] : []),
+    plainEnv('AWS_DEFAULT_REGION', s.region),
+    plainEnv('AWS_S3_ADDRESSING_STYLE', s.pathStyle ? 'path' : 'virtual'),
+    secretEnv('AWS_ACCESS_KEY_ID', s.accessKeyId), secretEnv('AWS_SECRET_ACCESS_KEY', s.secretAccessKey),
+    // No instance metadata lookups, and a writable home on the read-only root filesystem.
+    plainEnv('AWS_EC2_METADATA_DISABLED', 'true'), plainEnv('HOME', '/tmp'),
+  ];
 }

@@ -42,10 +42,11 @@ fail() { log "FAILED: $*"; exit 1; }
 const S3_HELPERS = `: "\${S3_BUCKET:?S3_BUCKET is not set}" "\${S3_PREFIX:?S3_PREFIX is not set}"
 # AWS CLI 2.22 has no endpoint variable: the endpoint of S3-compatible storage is passed as a flag.
 aws_() { aws \${S3_ENDPOINT:+--endpoint-url "$S3_ENDPOINT"} "$@"; }
-base="s3://$S3_BUCKET/$S3_PREFIX/logical"
+kind="\${BACKUP_KIND:-logical}"
+base="s3://$S3_BUCKET/$S3_PREFIX/$kind"
 # Backup ids under the prefix, oldest first; anything else in the folder is left alone.
 list_ids() { aws_ s3 ls "$base/" | awk '$1 == "PRE" { sub("/$", "", $2); print $2 }' | grep -E '^[0-9]{8}T[0-9]{6}Z$' | sort || true; }
-is_complete() { aws_ s3api head-object --bucket "$S3_BUCKET" --key "$S3_PREFIX/logical/$1/SHA256SUMS" >/dev/null 2>&1; }
+is_complete() { aws_ s3api head-object --bucket "$S3_BUCKET" --key "$S3_PREFIX/$kind/$1/SHA256SUMS" >/dev/null 2>&1; }
 `;
 
 /**
@@ -95,7 +96,9 @@ log "dumped $tables tables, $rows rows, $(du -h "$dump" | cut -f1) compressed; v
  * Step 2 of a backup (aws-cli image): re-check the checksums, upload (SHA256SUMS last), confirm
  * the sizes, then delete backups older than the retention — always keeping the newest complete
  * ones, so a month of failing backups never deletes the last good one.
- * Env: BACKUP_DIR, S3_BUCKET, S3_PREFIX, S3_ENDPOINT (optional), RETENTION_DAYS, MIN_KEEP, AWS_*.
+ * Env: BACKUP_DIR, S3_BUCKET, S3_PREFIX, S3_ENDPOINT (optional), RETENTION_DAYS, MIN_KEEP, AWS_*;
+ * BACKUP_KIND (default "logical") names the folder under the prefix, so other backups (the
+ * weekly configuration export) share the upload, verification and retention.
  */
 export const UPLOAD_SCRIPT = `${prelude('backup-upload')}: "\${BACKUP_DIR:?BACKUP_DIR is not set}" "\${RETENTION_DAYS:?RETENTION_DAYS is not set}"
 ${S3_HELPERS}min_keep="\${MIN_KEEP:-3}"
@@ -104,7 +107,7 @@ src="$BACKUP_DIR/$id"
 (cd "$src" && sha256sum --check --quiet SHA256SUMS) || fail "checksums of $src do not match: not uploading"
 for f in $(cd "$src" && ls | grep -vx SHA256SUMS) SHA256SUMS; do
   aws_ s3 cp --only-show-errors "$src/$f" "$base/$id/$f" || fail "upload of $f failed"
-  size=$(aws_ s3api head-object --bucket "$S3_BUCKET" --key "$S3_PREFIX/logical/$id/$f" --query ContentLength --output text) \\
+  size=$(aws_ s3api head-object --bucket "$S3_BUCKET" --key "$S3_PREFIX/$kind/$id/$f" --query ContentLength --output text) \\
     || fail "uploaded $f cannot be read back"
   [[ "$size" == "$(stat -c %s "$src/$f")" ]] || fail "uploaded $f has $size bytes, the local file $(stat -c %s "$src/$f")"
 done

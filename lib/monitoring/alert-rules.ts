@@ -259,13 +259,29 @@ export function alertGroups(o: AlertRuleOptions): AlertGroupSpec[] {
       testLabels: { namespace: ns, cronjob: 'quality-billing-postgres-backup', component: 'backup' },
       rules: [
         rule({ alert: 'BackupMissing', severity: 'critical', for: '0m', component: 'backup',
-          expr: `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${sel('cronjob=~".*backup.*"')}) > 26 * 3600`,
+          expr: `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${sel('cronjob=~".*backup.*", cronjob!~".*config-backup"')}) > 26 * 3600`,
           summary: 'No successful backup in 26 hours', description: '{{ $labels.cronjob }} last succeeded {{ $value | humanizeDuration }} ago (daily at 02:00, seed 001).' }),
       ],
       cases: [
         // Last success at t=0; 27 hours later it is missing, 25 hours later it is not yet.
         { name: '27 h since the last success', evalTime: '27h', interval: '1h', firing: ['critical'], series: [{ series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="quality-billing-postgres-backup"}`, values: '0x30' }] },
         { name: '25 h since the last success', evalTime: '25h', interval: '1h', firing: [], series: [{ series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="quality-billing-postgres-backup"}`, values: '0x30' }] },
+        // The weekly configuration export is ConfigBackupMissing's, not this daily rule's.
+        { name: 'a weekly config backup 27 h old', evalTime: '27h', interval: '1h', firing: [], series: [{ series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="qcat-config-backup"}`, values: '0x30' }] },
+      ],
+    },
+    {
+      alert: 'ConfigBackupMissing',
+      testLabels: { namespace: ns, cronjob: 'qcat-config-backup', component: 'backup' },
+      rules: [
+        rule({ alert: 'ConfigBackupMissing', severity: 'warning', for: '0m', component: 'backup',
+          expr: `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${sel('cronjob=~".*config-backup"')}) > 8 * 86400`,
+          summary: 'No successful configuration backup in 8 days', description: '{{ $labels.cronjob }} last succeeded {{ $value | humanizeDuration }} ago (weekly, seed 001).' }),
+      ],
+      cases: [
+        // As RestoreTestMissing: the success time lies before the test's clock starts.
+        { name: '8 days and 3 hours since the last success', evalTime: '1h', firing: ['warning'], series: [{ series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="qcat-config-backup"}`, values: '-698400x60' }] },
+        { name: '7 days and 23 hours since the last success', evalTime: '1h', firing: [], series: [{ series: `kube_cronjob_status_last_successful_time{${nsl}, cronjob="qcat-config-backup"}`, values: '-684000x60' }] },
       ],
     },
     {

@@ -65,7 +65,7 @@ describe.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('gener
     writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
     const r = tool(debianBinary('promtool'), ['check', 'config', join(dir, 'prometheus.yml')]);
     expect(r.output).toContain('SUCCESS');
-    expect(r.output).toMatch(/22 rules found/);
+    expect(r.output).toMatch(/23 rules found/);
     expect(r.code).toBe(0);
   });
 

@@ -94,6 +94,18 @@ describe('QCAT (seed 001)', () => {
     expect(envOf(container(find(staging, 'CronJob', 'qcat-postgres-backup'), 'upload')).RETENTION_DAYS).toBe('30');
   });
 
+  it('exports its configuration weekly with a Role that can list, never read Secrets', () => {
+    expect(cronJobs(objects)['qcat-config-backup']).toBe('0 5 * * 0');
+    const role = find(objects, 'Role', 'qcat-config-backup');
+    expect(role.rules.flatMap((r: any) => r.verbs)).toEqual(role.rules.map(() => 'list'));
+    expect(role.rules.flatMap((r: any) => r.resources)).not.toContain('secrets');
+    expect(role.rules.flatMap((r: any) => r.resources)).toEqual(expect.arrayContaining(['configmaps', 'deployments', 'ingresses']));
+    const upload = envOf(container(find(objects, 'CronJob', 'qcat-config-backup'), 'upload'));
+    expect(upload).toMatchObject({ BACKUP_KIND: 'config', S3_PREFIX: 'prod', RETENTION_DAYS: '30' });
+    // The other systems' seeds ask for no configuration backup.
+    expect(synthSystem('finance-ai', ENVIRONMENTS.prod).objects.some(o => o.metadata.name.endsWith('config-backup'))).toBe(false);
+  });
+
   it('runs migrations before serving only when the commands are given', () => {
     expect(objects.filter(o => o.kind === 'Job')).toEqual([expect.objectContaining({ metadata: expect.objectContaining({ name: expect.stringMatching(/^qcat-log-setup/) }) })]);
     const { objects: withMigration } = synthSystem('qcat', ENVIRONMENTS.dev, { migrationCommands: [['./qcat', 'migrate']] } as never);

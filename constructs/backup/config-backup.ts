@@ -1,0 +1,124 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { CONFIG_EXPORT_SCRIPT, CONFIG_RESOURCES } from '../../lib/backup/config-scripts';
+import { UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';
+import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
+import { ValidationError } from '../../lib/errors';
+import { IMAGE_CATALOG } from '../../lib/images';
+import { RESOURCE_PRESETS } from '../../lib/presets';
+import { DATABASE_IMAGE_UID } from '../../lib/security';
+import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { checkCronSchedule } from '../../lib/schedule';
+import { tier as lookupTier, TierName } from '../../lib/tiers';
+import { checkInteger } from '../../lib/validate';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec } from '../pod';
+import { s3ClientEnv } from './logical-backup-workload';
+import { Workload } from '../workload';
+
+/** Props of `ConfigBackup`. */
+export interface ConfigBackupProps {
+  /** Where the exports go: `<prefix>/config/<UTC id>/`. */
+  readonly storage: S3Location;
+  /** Object name. @default "config-backup" */
+  readonly name?: string;
+  /** Cron schedule (seed 001: weekly). @default "0 5 * * 0" (Sunday 05:00, after the nightly jobs) */
+  readonly schedule?: string;
+  /** IANA time zone of the schedule. @default "UTC" */
+  readonly timeZone?: string;
+  /** Days an export is kept; the newest 3 complete ones are always kept. @default 90 */
+  readonly retentionDays?: number;
+  /** Tier whose "backup" preset sizes the containers. @default "recommended" */
+  readonly tier?: TierName;
+  /** Requests and limits of each container. @default - the tier's "backup" preset */
+  readonly resources?: ResourceQuantities;
+  /** Where the Kubernetes API server listens. @default - any address on 443 and 6443 */
+  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+}
+
+const WORK_DIR = '/backup';
+const SCRIPTS_DIR = '/opt/config-backup';
+
+/**
+ * The weekly configuration backup (seed 001): a CronJob whose pod exports the namespace's
+ * configuration objects (ConfigMaps, Services, workloads, policies, RBAC — never Secrets) from the
+ * API with a read-only Role, checksums them, and uploads them with the logical backup's verified
+ * upload and retention. Its CronJob name ends in "config-backup", which ConfigBackupMissing watches.
+ */
+export class ConfigBackup extends Workload {
+  public readonly cronJob: k8s.KubeCronJob;
+  public readonly storage: ResolvedS3Location;
+  public readonly resources: ResourceSpec;
+  public readonly retentionDays: number;
+
+  constructor(scope: Construct, id: string, props: ConfigBackupProps) {
+    const curl = IMAGE_CATALOG.curl;
+    super(scope, id, { name: props.name ?? 'config-backup', component: 'backup', version: curl.version });
+    const path = this.node.path;
+    if (!this.name.endsWith('config-backup')) throw new ValidationError(path, 'name', this.name, 'a name ending in "config-backup" (the ConfigBackupMissing alert matches it)');
+    this.storage = resolveS3Location(path, 'storage', props.storage);
+    this.retentionDays = checkInteger(path, 'retentionDays', props.retentionDays ?? 90, 7, 3650);
+    const t = lookupTier(props.tier ?? 'recommended', path).name;
+    this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].backup, path, 'resources');
+    const schedule = checkCronSchedule(path, 'schedule', props.schedule ?? '0 5 * * 0');
+    const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
+    this.allowEgressTo({ ipBlock: { cidr: apiServer.cidr } }, apiServer.ports);
+    this.allowEgressTo({ ipBlock: { cidr: this.storage.cidr } }, [this.storage.endpointPort]);
+
+    new k8s.KubeConfigMap(this, 'Scripts', { metadata: { name: `${this.name}-scripts`, labels: this.labels }, data: { 'export.sh': CONFIG_EXPORT_SCRIPT, 'upload.sh': UPLOAD_SCRIPT } });
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name, labels: this.labels }, automountServiceAccountToken: false });
+    const groups = [...new Set(CONFIG_RESOURCES.map(([prefix]) => (prefix === 'api/v1' ? '' : prefix.split('/')[1])))];
+    new k8s.KubeRole(this, 'Role', {
+      metadata: { name: this.name, labels: this.labels },
+      rules: groups.map(g => ({
+        apiGroups: [g],
+        resources: CONFIG_RESOURCES.filter(([prefix]) => (prefix === 'api/v1' ? '' : prefix.split('/')[1]) === g).map(([, r]) => r),
+        verbs: ['list'],
+      })),
+    });
+    new k8s.KubeRoleBinding(this, 'RoleBinding', {
+      metadata: { name: this.name, labels: this.labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: this.name },
+      subjects: [{ kind: 'ServiceAccount', name: this.name }],
+    });
+
+    const mounts = [{ name: 'work', mountPath: WORK_DIR }, { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true }, { name: 'tmp', mountPath: '/tmp' }];
+    const exporter = restrictedContainer({
+      name: 'export', image: curl, uid: DATABASE_IMAGE_UID, resources: this.resources,
+      command: ['sh', `${SCRIPTS_DIR}/export.sh`],
+      env: [plainEnv('NAMESPACE', this.namespace), plainEnv('BACKUP_DIR', WORK_DIR)],
+      volumeMounts: mounts,
+    });
+    const upload = restrictedContainer({
+      name: 'upload', image: IMAGE_CATALOG.awsCli, uid: DATABASE_IMAGE_UID, resources: this.resources,
+      command: ['bash', `${SCRIPTS_DIR}/upload.sh`],
+      env: [...s3ClientEnv(this.storage, WORK_DIR), plainEnv('BACKUP_KIND', 'config'), plainEnv('RETENTION_DAYS', this.retentionDays), plainEnv('MIN_KEEP', 3)],
+      volumeMounts: mounts,
+    });
+    this.cronJob = new k8s.KubeCronJob(this, 'CronJob', {
+      metadata: { name: this.name, labels: this.labels },
+      spec: scheduledJobSpec({
+        schedule,
+        timeZone: props.timeZone ?? 'UTC',
+        backoffLimit: 2,
+        activeDeadlineSeconds: 3600,
+        template: {
+          metadata: { labels: this.labels },
+          spec: {
+            restartPolicy: 'Never',
+            serviceAccountName: this.name,
+            automountServiceAccountToken: true,
+            enableServiceLinks: false,
+            securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+            initContainers: [exporter],
+            containers: [upload],
+            volumes: [emptyDir('work', '256Mi'), { name: 'scripts', configMap: { name: `${this.name}-scripts` } }, emptyDir('tmp', '64Mi')],
+          },
+        },
+      }),
+    });
+  }
+
+  public sizings(): WorkloadSizing[] {
+    return [{ name: this.name, kind: 'CronJob', replicas: 1, containers: [this.resources], initContainers: [this.resources] }];
+  }
+}
