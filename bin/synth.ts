@@ -89,14 +89,14 @@ function toYaml(docs: readonly unknown[]): string {
 function summarize(stack: SystemStack, system: string, docs: ReadonlyArray<{ kind: string }>, file: string): SynthResult {
   const kinds: Record<string, number> = {};
   for (const d of docs) kinds[d.kind] = (kinds[d.kind] ?? 0) + 1;
+  return { system, environment: stack.environment.name, file, kinds, objects: docs.length, ...requestTotals(stack) };
+}
+
+/** Requests at the starting replicas against the environment's allocatable capacity. */
+export function requestTotals(stack: SystemStack): Pick<SynthResult, 'cpuRequests' | 'memoryRequests' | 'cpuAllocatable' | 'memoryAllocatable'> {
   const node = nodeAllocatable(tier(stack.environment.tier));
   const rows = stack.capacity.rows;
   return {
-    system,
-    environment: stack.environment.name,
-    file,
-    kinds,
-    objects: docs.length,
     cpuRequests: rows.reduce((n, r) => n + effectivePodResources(r.workload).cpuRequest.millicores * r.workload.replicas, 0),
     memoryRequests: rows.reduce((n, r) => n + effectivePodResources(r.workload).memoryRequest.bytes * r.workload.replicas, 0),
     cpuAllocatable: node.cpu.millicores * stack.environment.nodes,

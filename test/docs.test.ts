@@ -3,15 +3,28 @@ import { join } from 'path';
 import { execFileSync } from 'child_process';
 import { mkdtempSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
-import { architectureMermaid, architecturePage, capacityChart } from '../bin/docs';
+import { architectureMermaid, architecturePage, capacityChart, capacityTable, withCapacityTables } from '../bin/docs';
+import { shippedSystem, SYSTEMS } from '../stacks/systems';
 import { capacityChartSpec } from '../bin/capacity-chart';
 import { ENVIRONMENTS } from '../lib/environments';
 import { synthStack } from './helpers';
 
 describe('architecture diagrams', () => {
-  it.each([ENVIRONMENTS.prod, ENVIRONMENTS.staging].map(e => [e.name, e] as const))('docs/architecture-%s.md is current (run npm run docs)', (name, env) => {
-    const committed = readFileSync(join(__dirname, '..', 'docs', `architecture-${name}.md`), 'utf8');
-    expect(committed).toBe(architecturePage(env));
+  it.each(SYSTEMS.flatMap(sys => [ENVIRONMENTS.prod, ENVIRONMENTS.staging].map(e => [sys.name, e.name, sys, e] as const)))('docs/%s/architecture-%s.md is current (run npm run docs)', (sysName, name, sys, env) => {
+    const committed = readFileSync(join(__dirname, '..', 'docs', sysName, `architecture-${name}.md`), 'utf8');
+    expect(committed).toBe(architecturePage(sys, env));
+  });
+
+  it('draws each system\'s own parts: QCAT\'s config export, ai-bookkeeping\'s standby API and MinIO', () => {
+    const qcat = architecturePage(shippedSystem('qcat'), ENVIRONMENTS.prod);
+    expect(qcat).toContain('qcat_config_backup ==>|weekly configuration export| object_storage');
+    expect(qcat).toContain('qcat_edge -->|8082| qcat_api');
+    const aib = architecturePage(shippedSystem('ai-bookkeeping'), ENVIRONMENTS.prod);
+    expect(aib).toContain('ai_bookkeeping_edge -->|8001| ai_bookkeeping_api_backup');
+    expect(aib).toContain('ai_bookkeeping_admin -->|9000| ai_bookkeeping_minio');
+    const fin = architecturePage(shippedSystem('finance-ai'), ENVIRONMENTS.prod);
+    expect(fin).toContain('internet -->|8000| finance_ai_api');
+    expect(fin).toContain('ns__ingress_nginx -->|8000| finance_ai_api');
   });
 
   it('draws every declared connection, the edge and the scrapes', () => {
@@ -24,7 +37,7 @@ describe('architecture diagrams', () => {
   });
 
   it('draws the backups going to the bucket', () => {
-    const page = architecturePage(ENVIRONMENTS.prod);
+    const page = architecturePage(shippedSystem('quality-billing'), ENVIRONMENTS.prod);
     expect(page).toContain('quality_billing_postgres_backup ==>|pg_dump daily| object_storage');
     expect(page).toContain('quality_billing_postgres ==>|WAL + full/incr, pgBackRest| object_storage');
     expect(page).toContain('object_storage[("s3://quality-billing-backups/prod/postgres")]');
@@ -38,9 +51,15 @@ describe('architecture diagrams', () => {
 });
 
 describe('capacity charts', () => {
-  it.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('docs/capacity-%s.svg is current (run npm run docs)', async (name, env) => {
-    const committed = readFileSync(join(__dirname, '..', 'docs', `capacity-${name}.svg`), 'utf8');
-    expect(committed).toBe(await capacityChart(env));
+  it.each(SYSTEMS.flatMap(sys => Object.values(ENVIRONMENTS).map(e => [sys.name, e.name, sys, e] as const)))('docs/%s/capacity-%s.svg is current (run npm run docs)', async (sysName, name, sys, env) => {
+    const committed = readFileSync(join(__dirname, '..', 'docs', sysName, `capacity-${name}.svg`), 'utf8');
+    expect(committed).toBe(await capacityChart(sys, env));
+  });
+
+  it('the README\'s capacity table of every system is current (run npm run docs)', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    expect(withCapacityTables(readme)).toBe(readme);
+    for (const sys of SYSTEMS) expect(readme).toContain(capacityTable(sys));
   });
 
   it('stacks every workload\'s requests and limits against allocatable, with the N-1 line only where a node may be lost', () => {
@@ -59,9 +78,9 @@ describe('capacity charts', () => {
   it('renders to PNG with a real SVG renderer (rsvg-convert)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'qb-chart-'));
     try {
-      for (const name of Object.keys(ENVIRONMENTS)) {
-        const png = join(dir, `${name}.png`);
-        execFileSync('rsvg-convert', ['-o', png, join(__dirname, '..', 'docs', `capacity-${name}.svg`)]);
+      for (const [sys, name] of SYSTEMS.flatMap(s => Object.keys(ENVIRONMENTS).map(e => [s.name, e]))) {
+        const png = join(dir, `${sys}-${name}.png`);
+        execFileSync('rsvg-convert', ['-o', png, join(__dirname, '..', 'docs', sys, `capacity-${name}.svg`)]);
         const bytes = readFileSync(png);
         expect(bytes.subarray(1, 4).toString()).toBe('PNG');
         expect(bytes.readUInt32BE(16)).toBeGreaterThan(600); // width
