@@ -1,4 +1,3 @@
-import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ValidationError } from '../lib/errors';
@@ -11,7 +10,8 @@ import { TierName } from '../lib/tiers';
 import { checkPort } from '../lib/validate';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
 import { IConnectable, IConnectionClient } from './connections';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { emptyDir, plainEnv, restrictedContainer, secretEnv } from './pod';
+import { setupJob } from './setup-job';
 import { statefulServer } from './stateful-server';
 import { childPath, MetricsEndpoint, Workload } from './workload';
 
@@ -161,7 +161,7 @@ export interface MinIOBootstrapProps {
 /**
  * The idempotent setup of a MinIO: waits for it, creates each bucket if missing with versioning
  * on, and (re)creates the applications' user with a policy on those buckets only. The Job's name
- * carries a hash of the script, so a change of buckets runs it again.
+ * carries a hash of the script (`setupJob`), so a change of buckets runs it again.
  */
 export class MinIOBootstrap extends Workload {
   public readonly job: k8s.KubeJob;
@@ -174,41 +174,27 @@ export class MinIOBootstrap extends Workload {
     super(scope, id, { name: `${m.name}-bootstrap`, component: 'object-storage-setup', version: props.image.version });
     this.resources = resources(RESOURCE_PRESETS[props.tier].minioBootstrap, this.node.path, 'resources');
     this.script = minioBootstrapScript(m.buckets, `${m.name}-app`);
-    const digest = createHash('sha256').update(this.script).digest('hex').slice(0, 10);
-    new k8s.KubeConfigMap(this, 'Script', { metadata: { name: `${this.name}-script`, labels: this.labels }, data: { 'bootstrap.sh': this.script } });
-    this.job = new k8s.KubeJob(this, 'Job', {
-      metadata: { name: `${this.name}-${digest}`, labels: this.labels },
-      spec: {
-        backoffLimit: 10,
-        activeDeadlineSeconds: 1800,
-        ttlSecondsAfterFinished: 86400,
-        template: {
-          metadata: { labels: this.labels },
-          spec: {
-            restartPolicy: 'OnFailure',
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(MINIO_UID),
-            containers: [restrictedContainer({
-              name: 'bootstrap',
-              image: props.image,
-              uid: MINIO_UID,
-              resources: this.resources,
-              command: ['/bin/sh', '/bootstrap/bootstrap.sh'],
-              env: [
-                plainEnv('MINIO_URL', m.endpoint),
-                plainEnv('MC_CONFIG_DIR', '/tmp/.mc'),
-                secretEnv('MINIO_ROOT_USER', props.rootUser),
-                secretEnv('MINIO_ROOT_PASSWORD', props.rootPassword),
-                secretEnv('APP_ACCESS_KEY', m.appAccessKeySecret),
-                secretEnv('APP_SECRET_KEY', m.appSecretKeySecret),
-              ],
-              volumeMounts: [{ name: 'script', mountPath: '/bootstrap', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
-            })],
-            volumes: [{ name: 'script', configMap: { name: `${this.name}-script` } }, emptyDir('tmp', '16Mi')],
-          },
-        },
+    this.job = setupJob(this, {
+      files: { 'bootstrap.sh': this.script },
+      filesConfigMap: { id: 'Script', name: `${this.name}-script` },
+      mountPath: '/bootstrap',
+      container: {
+        name: 'bootstrap',
+        image: props.image,
+        uid: MINIO_UID,
+        resources: this.resources,
+        command: ['/bin/sh', '/bootstrap/bootstrap.sh'],
+        env: [
+          plainEnv('MINIO_URL', m.endpoint),
+          plainEnv('MC_CONFIG_DIR', '/tmp/.mc'),
+          secretEnv('MINIO_ROOT_USER', props.rootUser),
+          secretEnv('MINIO_ROOT_PASSWORD', props.rootPassword),
+          secretEnv('APP_ACCESS_KEY', m.appAccessKeySecret),
+          secretEnv('APP_SECRET_KEY', m.appSecretKeySecret),
+        ],
+        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
       },
+      volumes: [emptyDir('tmp', '16Mi')],
     });
     m.acceptTrafficFrom(this, m.port);
   }

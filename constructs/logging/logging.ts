@@ -1,4 +1,3 @@
-import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { IMAGE_CATALOG } from '../../lib/images';
@@ -8,7 +7,8 @@ import { SecretKeyRef } from '../../lib/secrets';
 import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { TierName } from '../../lib/tiers';
 import { checkDnsLabel } from '../../lib/validate';
-import { plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
+import { plainEnv, secretEnv } from '../pod';
+import { setupJob } from '../setup-job';
 import { RestrictedNamespace } from '../restricted-namespace';
 import { Workload } from '../workload';
 import { Elasticsearch, ElasticsearchProps } from './elasticsearch';
@@ -108,38 +108,22 @@ export class LogSetupJob extends Workload {
         'echo "logging set up"',
       ].join('\n'),
     };
-    const digest = createHash('sha256').update(JSON.stringify(this.files)).digest('hex').slice(0, 10);
-    new k8s.KubeConfigMap(this, 'Files', { metadata: { name: `${this.name}-files`, labels: this.labels }, data: { ...this.files } });
-    this.job = new k8s.KubeJob(this, 'Job', {
-      metadata: { name: `${this.name}-${digest}`, labels: this.labels },
-      spec: {
-        backoffLimit: 10,
-        activeDeadlineSeconds: 1800,
-        ttlSecondsAfterFinished: 86400,
-        template: {
-          metadata: { labels: this.labels },
-          spec: {
-            restartPolicy: 'OnFailure',
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(SETUP_UID),
-            containers: [restrictedContainer({
-              name: 'setup',
-              image: IMAGE_CATALOG.curl,
-              uid: SETUP_UID,
-              resources: this.resources,
-              command: ['sh', '/setup/setup.sh'],
-              env: [
-                plainEnv('ES_URL', es.url),
-                plainEnv('KIBANA_URL', `http://${kibana.name}:${kibana.port}`),
-                secretEnv('ELASTIC_PASSWORD', es.passwordSecret),
-                secretEnv('KIBANA_PASSWORD', kibana.passwordSecret),
-              ],
-              volumeMounts: [{ name: 'files', mountPath: '/setup', readOnly: true }],
-            })],
-            volumes: [{ name: 'files', configMap: { name: `${this.name}-files` } }],
-          },
-        },
+    this.job = setupJob(this, {
+      files: this.files,
+      filesConfigMap: { id: 'Files', name: `${this.name}-files` },
+      mountPath: '/setup',
+      container: {
+        name: 'setup',
+        image: IMAGE_CATALOG.curl,
+        uid: SETUP_UID,
+        resources: this.resources,
+        command: ['sh', '/setup/setup.sh'],
+        env: [
+          plainEnv('ES_URL', es.url),
+          plainEnv('KIBANA_URL', `http://${kibana.name}:${kibana.port}`),
+          secretEnv('ELASTIC_PASSWORD', es.passwordSecret),
+          secretEnv('KIBANA_PASSWORD', kibana.passwordSecret),
+        ],
       },
     });
   }
