@@ -92,3 +92,32 @@ describe('an environment that does not fit', () => {
     ]).passed).toBe(false);
   });
 });
+
+describe('capacity of the other seed systems', () => {
+  const { SYSTEMS } = require('../../stacks/systems');
+  const { synthSystem } = require('../helpers');
+  const rows: Array<[string, string]> = SYSTEMS.filter((s: any) => s.name !== 'quality-billing')
+    .flatMap((s: any) => Object.keys(ENVIRONMENTS).map(e => [s.name, e]));
+
+  it.each(rows)('%s fits its tier in %s, every check passing (prod: after losing any one node)', (sys, envName) => {
+    const env = (ENVIRONMENTS as any)[envName];
+    const { stack } = synthSystem(sys, env);
+    expect(stack.capacity.tier.name).toBe(env.tier);
+    expect(stack.capacity.checks.filter((c: any) => !c.passed)).toEqual([]);
+    if (env.survivesNodeLoss) expect(stack.capacity.checks.map((c: any) => c.name)).toContain('survives losing one node');
+    // Independent of the planner: the requests of all pods fit the nodes' allocatable CPU and memory.
+    const node = nodeAllocatable(TIERS[env.tier as 'minimum' | 'recommended']);
+    const sizings = collectSizings(stack);
+    const podCpu = (s: any) => Math.max(s.containers.reduce((a: number, c: any) => a + c.cpuRequest.millicores, 0), ...(s.initContainers ?? []).map((i: any) => i.cpuRequest.millicores));
+    const podMem = (s: any) => Math.max(s.containers.reduce((a: number, c: any) => a + c.memoryRequest.bytes, 0), ...(s.initContainers ?? []).map((i: any) => i.memoryRequest.bytes));
+    const usable = env.survivesNodeLoss ? env.nodes - 1 : env.nodes;
+    expect(sizings.reduce((n: number, s: any) => n + s.replicas * podCpu(s), 0)).toBeLessThanOrEqual(node.cpu.millicores * usable);
+    expect(sizings.reduce((n: number, s: any) => n + s.replicas * podMem(s), 0)).toBeLessThanOrEqual(node.memory.bytes * usable);
+  });
+
+  it('fails finance-ai at construction when the seed\'s 3 pods of 1Gi cannot fit one minimum node beside the rest', () => {
+    const { FinanceAiStack } = require('../../stacks/finance-ai-stack');
+    const tiny = defineEnvironment({ name: 'tiny', tier: 'minimum', nodes: 1, logging: true, backup: { retentionDays: 7, pointInTimeRecovery: true } });
+    expect(() => new FinanceAiStack(new App(), 'finance-ai', { environment: tiny })).toThrow(CapacityError);
+  });
+});
