@@ -9,6 +9,7 @@ export interface SetupJobOptions {
   readonly files: Readonly<Record<string, string>>;
   /** Construct id and object name of that ConfigMap. */
   readonly filesConfigMap: { readonly id: string; readonly name: string };
+  /** Where the files are mounted in the container. */
   readonly mountPath: string;
   /** The one container (its `files` mount is added). */
   readonly container: ContainerOptions;

@@ -86,4 +86,7 @@ export const IMAGE_CATALOG = {
   // Object storage (seed 004) and its client, released together.
   minio: ImageRef.parse('minio/minio:RELEASE.2025-04-22T22-12-26Z'),
   minioClient: ImageRef.parse('minio/mc:RELEASE.2025-04-16T18-13-26Z'),
+  // MongoDB 5 (seed 003) and its exporter.
+  mongo: ImageRef.parse('mongo:5.0.30'),
+  mongoExporter: ImageRef.parse('percona/mongodb_exporter:0.40.0'),
 } as const;

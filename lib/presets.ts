@@ -10,7 +10,8 @@ export type ComponentName =
   | 'edge' | 'edgeExporter'
   | 'elasticsearch' | 'kibana' | 'filebeat' | 'logSetup'
   | 'backup' | 'backupTrigger'
-  | 'minio' | 'minioBootstrap';
+  | 'minio' | 'minioBootstrap'
+  | 'mongo' | 'mongoExporter' | 'mongoInit';
 
 /** Persistent storage a tier gives each stateful component. */
 export interface StoragePreset {
@@ -21,6 +22,7 @@ export interface StoragePreset {
   readonly grafana: string;
   readonly elasticsearch: string;
   readonly minio: string;
+  readonly mongo: string;
 }
 
 /**
@@ -56,6 +58,9 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     backupTrigger: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
     minio: { cpuRequest: '100m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '512Mi' },
     minioBootstrap: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '128Mi' },
+    mongo: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '1Gi', memoryLimit: '1Gi' },
+    mongoExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    mongoInit: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
   },
   recommended: {
     app: { cpuRequest: '500m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
@@ -83,11 +88,14 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     backupTrigger: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
     minio: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '1Gi', memoryLimit: '1Gi' },
     minioBootstrap: { cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '128Mi' },
+    mongo: { cpuRequest: '500m', cpuLimit: '2', memoryRequest: '2Gi', memoryLimit: '2Gi' },
+    mongoExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    mongoInit: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
   },
 };
 
 /** PVC sizes per tier: PostgreSQL takes the bulk of the disk the tier leaves for volumes. */
 export const STORAGE_PRESETS: Readonly<Record<TierName, StoragePreset>> = {
-  minimum: { postgres: '40Gi', redis: '4Gi', prometheus: '10Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '20Gi', minio: '10Gi' },
-  recommended: { postgres: '200Gi', redis: '10Gi', prometheus: '50Gi', alertmanager: '1Gi', grafana: '2Gi', elasticsearch: '150Gi', minio: '50Gi' },
+  minimum: { postgres: '40Gi', redis: '4Gi', prometheus: '10Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '20Gi', minio: '10Gi', mongo: '20Gi' },
+  recommended: { postgres: '200Gi', redis: '10Gi', prometheus: '50Gi', alertmanager: '1Gi', grafana: '2Gi', elasticsearch: '150Gi', minio: '50Gi', mongo: '50Gi' },
 };

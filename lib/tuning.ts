@@ -131,3 +131,13 @@ export function postgresTuning(memoryLimit: ByteQuantity, maxConnections: number
     workMem: ByteQuantity.parse(`${workMemKib}Ki`),
   };
 }
+
+/**
+ * WiredTiger cache of a mongod in a container: MongoDB's own default rule, 50 % of (memory − 1 GiB)
+ * and at least 0.25 GB, applied to the container's memory limit — mongod would otherwise size it
+ * from the node's memory and be OOM-killed.
+ */
+export function mongoCacheSizeGb(memoryLimit: ByteQuantity): number {
+  const gb = (memoryLimit.bytes - 2 ** 30) / 2 / 2 ** 30;
+  return Math.max(0.25, Math.floor(gb * 100) / 100);
+}
