@@ -50,6 +50,8 @@ export * from './constructs/stateful-server';
 export * from './constructs/workload';
 export * from './constructs/minio';
 export * from './constructs/mongo-replica-set';
+export * from './constructs/redis-replication';
+export * from './lib/redis-replication';
 export * from './constructs/setup-job';
 export * from './lib/mongo-scripts';
 export * from './constructs/backup/config-backup';

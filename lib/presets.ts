@@ -11,7 +11,8 @@ export type ComponentName =
   | 'elasticsearch' | 'kibana' | 'filebeat' | 'logSetup'
   | 'backup' | 'backupTrigger'
   | 'minio' | 'minioBootstrap'
-  | 'mongo' | 'mongoExporter' | 'mongoInit';
+  | 'mongo' | 'mongoExporter' | 'mongoInit'
+  | 'redisSentinel';
 
 /** Persistent storage a tier gives each stateful component. */
 export interface StoragePreset {
@@ -61,6 +62,7 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     mongo: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '1Gi', memoryLimit: '1Gi' },
     mongoExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
     mongoInit: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    redisSentinel: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
   },
   recommended: {
     app: { cpuRequest: '500m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
@@ -91,6 +93,7 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     mongo: { cpuRequest: '500m', cpuLimit: '2', memoryRequest: '2Gi', memoryLimit: '2Gi' },
     mongoExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
     mongoInit: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    redisSentinel: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
   },
 };
 
