@@ -4,12 +4,13 @@ import { environment, ENVIRONMENTS } from '../lib/environments';
 import { CapacityError } from '../lib/errors';
 import { ConnectionBudget } from '../lib/tuning';
 import { shippedSystem, SYSTEMS } from '../stacks/systems';
+import { isPostgresSystem } from '../stacks/system-stack';
 import { reportError } from './errors';
 
 type Format = 'table' | 'markdown' | 'json';
 
 /** The plan as JSON: rows, checks and the connection budget. */
-function asJson(system: string, plan: CapacityPlan, budget: ConnectionBudget): object {
+function asJson(system: string, plan: CapacityPlan, budget: ConnectionBudget | undefined): object {
   return {
     system,
     environment: plan.environment.name,
@@ -24,7 +25,7 @@ function asJson(system: string, plan: CapacityPlan, budget: ConnectionBudget): o
     })),
     checks: plan.checks,
     passed: plan.passed,
-    postgresConnections: budget,
+    postgresConnections: budget ?? null,
   };
 }
 
@@ -67,11 +68,13 @@ function main(argv: string[]): number {
   for (const system of systems) for (const name of values.env ?? Object.keys(ENVIRONMENTS)) {
     try {
       const stack = system.create(environment(name));
-      const budget = stack.postgres.connectionBudget();
+      // Systems on PostgreSQL also report its connection budget.
+      const budget = isPostgresSystem(stack) ? stack.postgres.connectionBudget() : undefined;
       if (format === 'json') { json.push(asJson(system.name, stack.capacity, budget)); continue; }
       if (format === 'markdown') { console.log(`## ${system.name}\n\n${asMarkdown(stack.capacity)}`); continue; }
       console.log(`System ${system.name}`);
       console.log(renderCapacityReport(stack.capacity));
+      if (!budget || !isPostgresSystem(stack)) { console.log(''); continue; }
       console.log(`\nPostgreSQL connection budget (${stack.postgres.name}):`);
       for (const l of budget.lines) console.log(`  ${String(l.connections).padStart(5)}  ${l.client}`);
       console.log(`  ${String(budget.headroom).padStart(5)}  headroom (10 %, at least 5)`);

@@ -7,7 +7,7 @@ import { effectivePodResources } from '../lib/sizing';
 import { environment, ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
 import { nodeAllocatable, tier } from '../lib/tiers';
 import { ShippedSystem, shippedSystem, SYSTEMS } from '../stacks/systems';
-import { SystemStack } from '../stacks/system-stack';
+import { SystemChart } from '../stacks/system-stack';
 import { reportError } from './errors';
 
 /** What one environment's synth wrote. */
@@ -86,14 +86,14 @@ function toYaml(docs: readonly unknown[]): string {
   return docs.map(doc => dump(doc, { lineWidth: -1, noRefs: true })).join('---\n');
 }
 
-function summarize(stack: SystemStack, system: string, docs: ReadonlyArray<{ kind: string }>, file: string): SynthResult {
+function summarize(stack: SystemChart, system: string, docs: ReadonlyArray<{ kind: string }>, file: string): SynthResult {
   const kinds: Record<string, number> = {};
   for (const d of docs) kinds[d.kind] = (kinds[d.kind] ?? 0) + 1;
   return { system, environment: stack.environment.name, file, kinds, objects: docs.length, ...requestTotals(stack) };
 }
 
 /** Requests at the starting replicas against the environment's allocatable capacity. */
-export function requestTotals(stack: SystemStack): Pick<SynthResult, 'cpuRequests' | 'memoryRequests' | 'cpuAllocatable' | 'memoryAllocatable'> {
+export function requestTotals(stack: SystemChart): Pick<SynthResult, 'cpuRequests' | 'memoryRequests' | 'cpuAllocatable' | 'memoryAllocatable'> {
   const node = nodeAllocatable(tier(stack.environment.tier));
   const rows = stack.capacity.rows;
   return {

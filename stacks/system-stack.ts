@@ -1,117 +1,16 @@
-import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { assertCapacity, CapacityCheck, CapacityPlan, planCapacity } from '../lib/capacity';
-import { ValidationError } from '../lib/errors';
-import { defineEnvironment, EnvironmentSpec } from '../lib/environments';
+import { ConnectionCheckInput } from '../lib/capacity';
 import { IMAGE_CATALOG } from '../lib/images';
-import { PanelSpec } from '../lib/monitoring/dashboards';
-import { S3Location } from '../lib/backup/s3';
-import { SecretKeyRef } from '../lib/secrets';
-import { checkDnsLabel } from '../lib/validate';
-import { AppSettings } from '../constructs/app-workload';
-import { AppService } from '../constructs/app-service';
-import { ConfigBackup } from '../constructs/backup/config-backup';
 import { PointInTimeRecovery } from '../constructs/backup/point-in-time-recovery';
+import { ConfigBackup } from '../constructs/backup/config-backup';
 import { PostgresBackup } from '../constructs/backup/postgres-backup';
 import { RestoreTest } from '../constructs/backup/restore-test';
-import { AppIngress } from '../constructs/edge/app-ingress';
-import { NginxEdge } from '../constructs/edge/nginx-edge';
-import { TlsCertificate } from '../constructs/edge/tls-certificate';
-import { Logging } from '../constructs/logging/logging';
-import { AlertReceivers } from '../constructs/monitoring/alertmanager';
-import { Monitoring, MonitoringMode, PrometheusOperatorOptions } from '../constructs/monitoring/monitoring';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
 import { Postgres } from '../constructs/postgres';
-import { Redis, RedisDatabase } from '../constructs/redis';
-import { RestrictedNamespace } from '../constructs/restricted-namespace';
-import { childPath, collectSizings } from '../constructs/workload';
+import { Redis } from '../constructs/redis';
+import { SystemChart, SystemDefinition, SystemStackProps, systemBackupStorage } from './system-chart';
 
-/** Props every system stack takes: the environment and what differs between installations. */
-export interface SystemStackProps {
-  /** The environment to size and configure for (`ENVIRONMENTS.prod`, or one made with `defineEnvironment`). */
-  readonly environment: EnvironmentSpec;
-  /** Namespace everything is deployed to. @default - the system's name ("quality-billing", "qcat", …) */
-  readonly namespace?: string;
-  /** Pinned application image. @default - the system's placeholder image ("<system>:1.0.0") */
-  readonly appImage?: string;
-  /** APP_SECRET_KEY. @default - Secret "app-secrets", key "secret-key" */
-  readonly appSecretKey?: SecretKeyRef;
-  /** Namespace of the ingress controller allowed to reach the API's HTTP port (edge "ingress"). @default "ingress-nginx" */
-  readonly ingressControllerNamespace?: string;
-  /** Host name the API is served on (Ingress rule, certificate). @default "api.<system>.invalid" (a placeholder) */
-  readonly host?: string;
-  /** TLS Secret (tls.crt/tls.key) of the edge or Ingress. @default "<system>-tls" */
-  readonly tlsSecretName?: string;
-  /** Have cert-manager issue and renew the TLS Secret from this issuer. @default - the Secret is created by hand */
-  readonly certManager?: { readonly issuerName: string; readonly issuerKind?: 'ClusterIssuer' | 'Issuer' };
-  /** Where the Kubernetes API server listens, for pods that wait for the migration Job and for Prometheus. @default - any address on 443 and 6443 */
-  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
-  /**
-   * Where alerts go. The defaults are placeholders on the reserved `.invalid` domain: set your
-   * own. Secrets: Secret "alertmanager-credentials", keys "slack-webhook-url" and "smtp-password".
-   * @default - placeholders
-   */
-  readonly alerting?: Partial<AlertReceivers>;
-  /** Run our own Prometheus, Alertmanager and Grafana, or emit ServiceMonitors and a PrometheusRule for kube-prometheus-stack. @default "standalone" */
-  readonly monitoringMode?: MonitoringMode;
-  /** Where kube-prometheus-stack runs, in `prometheus-operator` mode. @default - its defaults */
-  readonly prometheusOperator?: PrometheusOperatorOptions;
-  /**
-   * Where database backups go, when the environment has backups.
-   * @default - bucket "<system>-backups" in us-east-1 (AWS S3), prefix "<environment>/postgres", keys "access-key-id" and "secret-access-key" of Secret "backup-s3-credentials"
-   */
-  readonly backupStorage?: Partial<S3Location>;
-  /** PostgreSQL image. @default - the catalog's postgres, or postgres-pgbackrest when the system has point-in-time recovery */
-  readonly postgresImage?: string;
-}
-
-/** What distinguishes one seed system from another, for `SystemStack`. */
-export interface SystemDefinition {
-  /** DNS-1123 label: the object-name prefix, the default namespace and the `part-of` label. */
-  readonly name: string;
-  /** Human name, for the dashboard title. */
-  readonly title: string;
-  /** PostgreSQL database and its owner. */
-  readonly database: string;
-  /** Where clients read DATABASE_URL. @default - key "url" of Secret "db-credentials" */
-  readonly databaseUrlSecret?: SecretKeyRef;
-  /** Backups of the system, over the environment's: retention and point-in-time recovery. @default - the environment's */
-  readonly backup?: { readonly retentionDays?: number; readonly pointInTimeRecovery?: boolean };
-  /** The edge every environment of the system uses, when the system depends on it. @default - the environment's */
-  readonly edge?: EnvironmentSpec['edge'];
-}
-
-/** The default backup location of a system's environment (the Pulumi program creates the quality-billing bucket). */
-export function systemBackupStorage(environmentName: string, system: string): S3Location {
-  return {
-    bucket: `${system}-backups`,
-    prefix: `${environmentName}/postgres`,
-    region: 'us-east-1',
-    accessKeyId: SecretKeyRef.of('backup-s3-credentials', 'access-key-id'),
-    secretAccessKey: SecretKeyRef.of('backup-s3-credentials', 'secret-access-key'),
-  };
-}
-
-/** Placeholder receivers of a system: `.invalid` can never resolve, so nothing is sent until they are set. */
-export function placeholderReceivers(system: string): AlertReceivers {
-  return {
-    slackChannel: `#${system}-alerts`,
-    slackWebhookSecret: SecretKeyRef.of('alertmanager-credentials', 'slack-webhook-url'),
-    emailTo: `oncall@${system}.invalid`,
-    emailFrom: `alertmanager@${system}.invalid`,
-    smtpSmarthost: `smtp.${system}.invalid:587`,
-    smtpUsername: 'alertmanager',
-    smtpPasswordSecret: SecretKeyRef.of('alertmanager-credentials', 'smtp-password'),
-  };
-}
-
-/** Options of `SystemStack.addEdge`. */
-export interface EdgeOptions {
-  /** Pass WebSocket upgrades through, with long read timeouts. @default false */
-  readonly websocket?: boolean;
-  /** A standby API the nginx edge fails over to. @default - none */
-  readonly backupApp?: AppService;
-}
+export * from './system-chart';
 
 /** Options of `SystemStack.addBackups`. */
 export interface BackupOptions {
@@ -126,42 +25,21 @@ export interface BackupOptions {
 }
 
 /**
- * The shape every seed system shares, for one environment: a restricted namespace with
- * default-deny networking, PostgreSQL and Redis, an edge (nginx or Ingress), monitoring, log
- * shipping and backups as the environment asks, and the capacity check. A system's stack builds
- * its own applications between the constructor and `finish()`; the parts come from the same
- * constructs, so no system carries a copy of one.
+ * A seed system on PostgreSQL and Redis (quality-billing, QCAT, finance-ai, ai-bookkeeping): the
+ * shared chart of `SystemChart` plus both servers, their monitoring and connection budget, and
+ * the backups the environment asks for. A system's stack builds its own applications between the
+ * constructor and `finish()`; the parts come from the same constructs, so no system carries a copy of one.
  */
-export abstract class SystemStack extends Chart {
-  public readonly environment: EnvironmentSpec;
-  /** The system this stack deploys. */
-  public readonly system: SystemDefinition;
-  public readonly restrictedNamespace: RestrictedNamespace;
+export abstract class SystemStack extends SystemChart {
   public readonly postgres: Postgres;
   public readonly redis: Redis;
-  /** Settings every application workload of the system shares. */
-  protected readonly settings: AppSettings;
-  /** Prefix of every object name. */
-  protected readonly prefix: string;
-  private readonly stackProps: SystemStackProps;
   private readonly backupPolicy: false | { readonly retentionDays: number; readonly pointInTimeRecovery: boolean };
-  private readonly parts: {
-    monitoring?: Monitoring; edge?: NginxEdge; ingress?: AppIngress; logging?: Logging;
-    backup?: PostgresBackup; restoreTest?: RestoreTest; pointInTimeRecovery?: PointInTimeRecovery; configBackup?: ConfigBackup; capacity?: CapacityPlan;
-  } = {};
+  private readonly backupParts: { backup?: PostgresBackup; restoreTest?: RestoreTest; pointInTimeRecovery?: PointInTimeRecovery; configBackup?: ConfigBackup } = {};
 
   protected constructor(scope: Construct, id: string, props: SystemStackProps, system: SystemDefinition) {
-    const base = defineEnvironment(props.environment, props.environment);
-    const env = system.edge ? { ...base, edge: system.edge } : base;
-    const namespace = checkDnsLabel(childPath(scope, id), 'namespace', props.namespace ?? system.name);
-    super(scope, id, { namespace, labels: { 'app.kubernetes.io/instance': system.name, 'app.kubernetes.io/part-of': system.name } });
-    this.environment = env;
-    this.system = system;
-    this.stackProps = props;
-    this.prefix = system.name;
-    this.restrictedNamespace = new RestrictedNamespace(this, 'Namespace', { name: namespace });
+    super(scope, id, props, system);
+    const env = this.environment;
     this.backupPolicy = env.backup === false ? false : { ...env.backup, ...system.backup };
-
     const pitr = this.backupPolicy !== false && this.backupPolicy.pointInTimeRecovery;
     this.postgres = new Postgres(this, 'Postgres', {
       name: `${this.prefix}-postgres`, tier: env.tier, timeZone: env.timeZone,
@@ -169,113 +47,26 @@ export abstract class SystemStack extends Chart {
       image: props.postgresImage ?? (pitr ? IMAGE_CATALOG.postgresPgbackrest.toString() : undefined),
     });
     this.redis = new Redis(this, 'Redis', { name: `${this.prefix}-redis`, tier: env.tier });
-    this.settings = {
-      image: props.appImage ?? (system.name === 'quality-billing' ? undefined : `${system.name}:1.0.0`),
-      appEnv: env.name === 'prod' ? 'production' : env.name,
-      logLevel: env.logLevel,
-      secretKey: props.appSecretKey,
-      tier: env.tier,
-    };
-  }
-
-  /** Monitoring (Prometheus, Alertmanager, Grafana, or the operator's objects), once `addMonitoring` ran. */
-  public get monitoring(): Monitoring {
-    return this.required('monitoring');
-  }
-
-  /** The nginx edge, when the environment's edge is "nginx". */
-  public get edge(): NginxEdge | undefined {
-    return this.parts.edge;
-  }
-
-  /** The Ingress, when the environment's edge is "ingress". */
-  public get ingress(): AppIngress | undefined {
-    return this.parts.ingress;
-  }
-
-  /** Elasticsearch, Kibana and Filebeat, when the environment ships logs. */
-  public get logging(): Logging | undefined {
-    return this.parts.logging;
   }
 
   /** The daily logical backup, when the environment has backups. */
   public get backup(): PostgresBackup | undefined {
-    return this.parts.backup;
+    return this.backupParts.backup;
   }
 
   /** The monthly restore test, when the environment has backups. */
   public get restoreTest(): RestoreTest | undefined {
-    return this.parts.restoreTest;
+    return this.backupParts.restoreTest;
   }
 
   /** WAL archiving and full/incremental backups, when the system has point-in-time recovery. */
   public get pointInTimeRecovery(): PointInTimeRecovery | undefined {
-    return this.parts.pointInTimeRecovery;
+    return this.backupParts.pointInTimeRecovery;
   }
 
   /** The weekly configuration export, when the system asks for it and the environment has backups. */
   public get configBackup(): ConfigBackup | undefined {
-    return this.parts.configBackup;
-  }
-
-  /** The capacity plan that passed. */
-  public get capacity(): CapacityPlan {
-    return this.required('capacity');
-  }
-
-  /** Plans capacity again (after a consumer added workloads to this chart) without throwing. */
-  public planCapacity(): CapacityPlan {
-    return planCapacity(this.environment, collectSizings(this), this.connectionChecks(), this.retentionChecks());
-  }
-
-  /** Puts the environment's edge in front of `app`: the nginx TLS edge, or an Ingress for ingress-nginx. */
-  protected addEdge(app: AppService, o: EdgeOptions = {}): void {
-    const props = this.stackProps;
-    const env = this.environment;
-    const host = props.host ?? `api.${this.system.name}.invalid`;
-    const tlsSecretName = props.tlsSecretName ?? `${this.prefix}-tls`;
-    if (props.certManager) new TlsCertificate(this, 'Certificate', { secretName: tlsSecretName, dnsNames: [host], ...props.certManager });
-    if (env.edge === 'nginx') {
-      this.parts.edge = new NginxEdge(this, 'Edge', {
-        name: `${this.prefix}-edge`, app, replicas: env.edgeReplicas, tier: env.tier, tlsSecretName, websocket: o.websocket, backupApp: o.backupApp,
-      });
-    } else {
-      if (o.backupApp) throw new ValidationError(this.node.path, 'edge', env.edge, '"nginx": only the nginx edge fails over to a backup API');
-      this.parts.ingress = new AppIngress(this, 'Ingress', {
-        app, host, tlsSecretName, controllerNamespace: props.ingressControllerNamespace, proxyReadTimeoutSeconds: o.websocket ? 3600 : undefined,
-      });
-    }
-  }
-
-  /** Monitoring of the database, the cache, the edge and `targets`, with the system's dashboard. */
-  protected addMonitoring(targets: readonly IMonitorable[], o: { readonly celeryBroker?: RedisDatabase; readonly dashboardPanels?: readonly PanelSpec[] } = {}): Monitoring {
-    const props = this.stackProps;
-    const monitoring = new Monitoring(this, 'Monitoring', {
-      namePrefix: this.prefix,
-      mode: props.monitoringMode,
-      operator: props.prometheusOperator,
-      tier: this.environment.tier,
-      receivers: { ...placeholderReceivers(this.system.name), ...props.alerting },
-      celeryBroker: o.celeryBroker,
-      apiServer: props.apiServer,
-      dashboard: { uid: `${this.prefix}-overview`, title: `${this.system.title} — system overview`, extraPanels: o.dashboardPanels },
-    }).monitor(...targets, this.postgres, this.redis);
-    if (this.parts.edge) monitoring.monitor(this.parts.edge);
-    this.parts.monitoring = monitoring;
-    return monitoring;
-  }
-
-  /** Elasticsearch, Kibana and Filebeat for the namespace, when the environment ships logs. */
-  protected addLogging(): void {
-    const env = this.environment;
-    if (!env.logging) return;
-    this.parts.logging = new Logging(this, 'Logging', {
-      namePrefix: this.prefix,
-      tier: env.tier,
-      sourceNamespace: this.namespace!,
-      clusterNodes: env.nodes,
-      elasticsearch: { retentionDays: env.logRetentionDays, dailyLogVolume: env.dailyLogVolume },
-    });
+    return this.backupParts.configBackup;
   }
 
   /** The daily verified logical backup, the monthly restore test and, with point-in-time recovery, pgBackRest. */
@@ -286,10 +77,10 @@ export abstract class SystemStack extends Chart {
     const props = this.stackProps;
     const storage = { ...systemBackupStorage(env.name, this.system.name), ...props.backupStorage };
     const common = { postgres: this.postgres, storage, tier: env.tier, timeZone: env.timeZone };
-    this.parts.backup = new PostgresBackup(this, 'Backup', { ...common, retentionDays: policy.retentionDays, schedule: o.logicalSchedule });
-    this.parts.restoreTest = new RestoreTest(this, 'RestoreTest', common);
+    this.backupParts.backup = new PostgresBackup(this, 'Backup', { ...common, retentionDays: policy.retentionDays, schedule: o.logicalSchedule });
+    this.backupParts.restoreTest = new RestoreTest(this, 'RestoreTest', common);
     if (policy.pointInTimeRecovery) {
-      this.parts.pointInTimeRecovery = new PointInTimeRecovery(this, 'PointInTimeRecovery', {
+      this.backupParts.pointInTimeRecovery = new PointInTimeRecovery(this, 'PointInTimeRecovery', {
         ...common,
         fullSchedule: o.fullSchedule,
         incrementalSchedule: o.incrementalSchedule,
@@ -301,39 +92,29 @@ export abstract class SystemStack extends Chart {
     if (o.weeklyConfigBackup) {
       // Beside the database's folder: "<environment>/postgres" → "<environment>", then "config/<id>/".
       const prefix = storage.prefix.replace(/\/postgres$/, '') || storage.prefix;
-      this.parts.configBackup = new ConfigBackup(this, 'ConfigBackup', {
+      this.backupParts.configBackup = new ConfigBackup(this, 'ConfigBackup', {
         name: `${this.prefix}-config-backup`, storage: { ...storage, prefix }, tier: env.tier, timeZone: env.timeZone,
         retentionDays: Math.max(policy.retentionDays, 28), apiServer: props.apiServer,
       });
     }
   }
 
-  /** Checks capacity (throws the report when the environment cannot hold the system) and PostgreSQL's memory. Call last. */
+  /** Checks capacity, then PostgreSQL's memory against every connection declared. Call last. */
   protected finish(): void {
-    this.parts.capacity = assertCapacity(this.environment, collectSizings(this), this.connectionChecks(), this.retentionChecks());
-    // Every connection is declared by now: fail here, before synth, if they exceed PostgreSQL's memory.
+    super.finish();
     this.postgres.tuning();
   }
 
-  private required<K extends 'monitoring' | 'capacity'>(part: K): NonNullable<SystemStack['parts'][K]> {
-    const value = this.parts[part];
-    if (!value) throw new ValidationError(this.node.path, part, undefined, `a ${part} set up by the stack before it is read`);
-    return value as NonNullable<SystemStack['parts'][K]>;
+  protected dataStores(): IMonitorable[] {
+    return [this.postgres, this.redis];
   }
 
-  private retentionChecks(): CapacityCheck[] {
-    const es = this.parts.logging?.elasticsearch;
-    if (!es) return [];
-    const fit = es.retentionFit();
-    const gi = (b: number) => `${(b / 2 ** 30).toFixed(1)}Gi`;
-    return [{
-      name: 'log retention fits its volume',
-      passed: fit.fits,
-      detail: `${es.retentionDays} days x ${es.dailyLogVolume}/day needs ${gi(fit.needed.bytes)} per node of ${gi(fit.usable.bytes)} under the 85 % watermark (at most ${fit.maxDays} days)`,
-    }];
-  }
-
-  private connectionChecks() {
+  protected connectionChecks(): ConnectionCheckInput[] {
     return [{ server: this.postgres.name, budget: this.postgres.connectionBudget(), maxConnections: this.postgres.maxConnections() }];
   }
+}
+
+/** Whether a system's chart runs on PostgreSQL and Redis (a `SystemStack`): a type guard, as `instanceof` does not narrow charts. */
+export function isPostgresSystem(chart: SystemChart): chart is SystemStack {
+  return chart instanceof SystemStack;
 }

@@ -5,7 +5,7 @@ import { AiBookkeepingStack } from './ai-bookkeeping-stack';
 import { FinanceAiStack } from './finance-ai-stack';
 import { QcatStack } from './qcat-stack';
 import { QualityBillingStack } from './quality-billing-stack';
-import { SystemStack, SystemStackProps } from './system-stack';
+import { SystemChart, SystemStackProps } from './system-stack';
 
 /** A seed system the project ships as a stack. */
 export interface ShippedSystem {
@@ -14,10 +14,10 @@ export interface ShippedSystem {
   /** Its seed manual, under ../shared/seeds/. */
   readonly seed: string;
   /** Builds the system's stack for an environment in its own App. */
-  create(environment: EnvironmentSpec, props?: Omit<SystemStackProps, 'environment'>): SystemStack;
+  create(environment: EnvironmentSpec, props?: Omit<SystemStackProps, 'environment'>): SystemChart;
 }
 
-const shipped = (name: string, seed: string, Stack: new (scope: App, id: string, props: SystemStackProps) => SystemStack): ShippedSystem => ({
+const shipped = (name: string, seed: string, Stack: new (scope: App, id: string, props: SystemStackProps) => SystemChart): ShippedSystem => ({
   name, seed, create: (environment, props = {}) => new Stack(new App(), name, { ...props, environment }),
 });
 

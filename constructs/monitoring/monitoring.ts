@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
-import { alertGroups, AlertGroupSpec } from '../../lib/monitoring/alert-rules';
+import { alertGroups, AlertGroupSpec, AlertRuleOptions } from '../../lib/monitoring/alert-rules';
 import { dashboardJson, overviewPanels, PanelSpec } from '../../lib/monitoring/dashboards';
 import { ruleObject } from '../../lib/monitoring/prometheus-config';
 import { SecretKeyRef } from '../../lib/secrets';
@@ -35,6 +35,9 @@ export interface PrometheusOperatorOptions {
   readonly dashboardLabels?: Readonly<Record<string, string>>;
 }
 
+/** Settings of the alert rules a system may change (the namespace and Celery follow from the chart). */
+export type MonitoringAlerts = Omit<AlertRuleOptions, 'namespace' | 'celery'>;
+
 /** Props of `Monitoring`. */
 export interface MonitoringProps {
   /** Where alerts go (standalone mode). */
@@ -61,6 +64,8 @@ export interface MonitoringProps {
    * @default - uid "quality-billing-overview", title "Quality Billing — system overview", no panels of its own
    */
   readonly dashboard?: { readonly uid: string; readonly title: string; readonly extraPanels?: readonly PanelSpec[] };
+  /** Alert settings (runbook URL, SLO alerts). @default - the seeds' rules only */
+  readonly alerts?: MonitoringAlerts;
 }
 
 /**
@@ -94,7 +99,7 @@ export class Monitoring extends Construct {
       dashboardLabels: props.operator?.dashboardLabels ?? { grafana_dashboard: '1' },
     };
     const celery = props.celeryBroker !== undefined;
-    this.alertGroups = alertGroups({ namespace, celery });
+    this.alertGroups = alertGroups({ ...props.alerts, namespace, celery });
     const dashboard = {
       uid: checkDnsLabel(this.node.path, 'dashboard.uid', props.dashboard?.uid ?? 'quality-billing-overview'),
       title: props.dashboard?.title ?? 'Quality Billing — system overview',

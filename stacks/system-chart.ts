@@ -1,0 +1,263 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { assertCapacity, CapacityCheck, CapacityPlan, ConnectionCheckInput, planCapacity } from '../lib/capacity';
+import { ValidationError } from '../lib/errors';
+import { defineEnvironment, EnvironmentSpec } from '../lib/environments';
+import { PanelSpec } from '../lib/monitoring/dashboards';
+import { S3Location } from '../lib/backup/s3';
+import { SecretKeyRef } from '../lib/secrets';
+import { checkDnsLabel } from '../lib/validate';
+import { AppSettings } from '../constructs/app-workload';
+import { AppService } from '../constructs/app-service';
+import { AppIngress } from '../constructs/edge/app-ingress';
+import { NginxEdge } from '../constructs/edge/nginx-edge';
+import { TlsCertificate } from '../constructs/edge/tls-certificate';
+import { Logging } from '../constructs/logging/logging';
+import { AlertReceivers } from '../constructs/monitoring/alertmanager';
+import { Monitoring, MonitoringAlerts, MonitoringMode, PrometheusOperatorOptions } from '../constructs/monitoring/monitoring';
+import { IMonitorable } from '../constructs/monitoring/prometheus';
+import { RedisDatabase } from '../constructs/redis';
+import { RestrictedNamespace } from '../constructs/restricted-namespace';
+import { childPath, collectSizings } from '../constructs/workload';
+
+/** Props every system stack takes: the environment and what differs between installations. */
+export interface SystemStackProps {
+  /** The environment to size and configure for (`ENVIRONMENTS.prod`, or one made with `defineEnvironment`). */
+  readonly environment: EnvironmentSpec;
+  /** Namespace everything is deployed to. @default - the system's name ("quality-billing", "qcat", …) */
+  readonly namespace?: string;
+  /** Pinned application image. @default - the system's placeholder image ("<system>:1.0.0") */
+  readonly appImage?: string;
+  /** APP_SECRET_KEY. @default - Secret "app-secrets", key "secret-key" */
+  readonly appSecretKey?: SecretKeyRef;
+  /** Namespace of the ingress controller allowed to reach the API's HTTP port (edge "ingress"). @default "ingress-nginx" */
+  readonly ingressControllerNamespace?: string;
+  /** Host name the API is served on (Ingress rule, certificate). @default "api.<system>.invalid" (a placeholder) */
+  readonly host?: string;
+  /** TLS Secret (tls.crt/tls.key) of the edge or Ingress. @default "<system>-tls" */
+  readonly tlsSecretName?: string;
+  /** Have cert-manager issue and renew the TLS Secret from this issuer. @default - the Secret is created by hand */
+  readonly certManager?: { readonly issuerName: string; readonly issuerKind?: 'ClusterIssuer' | 'Issuer' };
+  /** Where the Kubernetes API server listens, for pods that wait for the migration Job and for Prometheus. @default - any address on 443 and 6443 */
+  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  /**
+   * Where alerts go. The defaults are placeholders on the reserved `.invalid` domain: set your
+   * own. Secrets: Secret "alertmanager-credentials", keys "slack-webhook-url" and "smtp-password".
+   * @default - placeholders
+   */
+  readonly alerting?: Partial<AlertReceivers>;
+  /** Run our own Prometheus, Alertmanager and Grafana, or emit ServiceMonitors and a PrometheusRule for kube-prometheus-stack. @default "standalone" */
+  readonly monitoringMode?: MonitoringMode;
+  /** Where kube-prometheus-stack runs, in `prometheus-operator` mode. @default - its defaults */
+  readonly prometheusOperator?: PrometheusOperatorOptions;
+  /**
+   * Where database backups go, when the environment has backups.
+   * @default - bucket "<system>-backups" in us-east-1 (AWS S3), prefix "<environment>/postgres", keys "access-key-id" and "secret-access-key" of Secret "backup-s3-credentials"
+   */
+  readonly backupStorage?: Partial<S3Location>;
+  /** PostgreSQL image. @default - the catalog's postgres, or postgres-pgbackrest when the system has point-in-time recovery */
+  readonly postgresImage?: string;
+}
+
+/** What distinguishes one seed system from another, for `SystemStack`. */
+export interface SystemDefinition {
+  /** DNS-1123 label: the object-name prefix, the default namespace and the `part-of` label. */
+  readonly name: string;
+  /** Human name, for the dashboard title. */
+  readonly title: string;
+  /** PostgreSQL database and its owner. */
+  readonly database: string;
+  /** Where clients read DATABASE_URL. @default - key "url" of Secret "db-credentials" */
+  readonly databaseUrlSecret?: SecretKeyRef;
+  /** Backups of the system, over the environment's: retention and point-in-time recovery. @default - the environment's */
+  readonly backup?: { readonly retentionDays?: number; readonly pointInTimeRecovery?: boolean };
+  /** The edge every environment of the system uses, when the system depends on it. @default - the environment's */
+  readonly edge?: EnvironmentSpec['edge'];
+  /** Changes the system makes to each environment (its hardware tier, replicas). @default - none */
+  readonly environment?: (env: EnvironmentSpec) => Partial<EnvironmentSpec>;
+}
+
+/** The default backup location of a system's environment (the Pulumi program creates the quality-billing bucket). */
+export function systemBackupStorage(environmentName: string, system: string): S3Location {
+  return {
+    bucket: `${system}-backups`,
+    prefix: `${environmentName}/postgres`,
+    region: 'us-east-1',
+    accessKeyId: SecretKeyRef.of('backup-s3-credentials', 'access-key-id'),
+    secretAccessKey: SecretKeyRef.of('backup-s3-credentials', 'secret-access-key'),
+  };
+}
+
+/** Placeholder receivers of a system: `.invalid` can never resolve, so nothing is sent until they are set. */
+export function placeholderReceivers(system: string): AlertReceivers {
+  return {
+    slackChannel: `#${system}-alerts`,
+    slackWebhookSecret: SecretKeyRef.of('alertmanager-credentials', 'slack-webhook-url'),
+    emailTo: `oncall@${system}.invalid`,
+    emailFrom: `alertmanager@${system}.invalid`,
+    smtpSmarthost: `smtp.${system}.invalid:587`,
+    smtpUsername: 'alertmanager',
+    smtpPasswordSecret: SecretKeyRef.of('alertmanager-credentials', 'smtp-password'),
+  };
+}
+
+/** Options of `SystemStack.addEdge`. */
+export interface EdgeOptions {
+  /** Pass WebSocket upgrades through, with long read timeouts. @default false */
+  readonly websocket?: boolean;
+  /** A standby API the nginx edge fails over to. @default - none */
+  readonly backupApp?: AppService;
+}
+
+/**
+ * What every seed system's chart shares, whatever its data stores: the environment (with the
+ * system's overrides), a restricted namespace with default-deny networking, the edge, monitoring
+ * with the system's dashboard, log shipping, and the capacity check at `finish()`.
+ * `SystemStack` adds PostgreSQL, Redis and their backups; a system with other data stores (MongoDB)
+ * builds on this directly.
+ */
+export abstract class SystemChart extends Chart {
+  public readonly environment: EnvironmentSpec;
+  /** The system this stack deploys. */
+  public readonly system: SystemDefinition;
+  public readonly restrictedNamespace: RestrictedNamespace;
+  /** Settings every application workload of the system shares. */
+  protected readonly settings: AppSettings;
+  /** Prefix of every object name. */
+  protected readonly prefix: string;
+  protected readonly stackProps: SystemStackProps;
+  private readonly chartParts: { monitoring?: Monitoring; edge?: NginxEdge; ingress?: AppIngress; logging?: Logging; capacity?: CapacityPlan } = {};
+
+  protected constructor(scope: Construct, id: string, props: SystemStackProps, system: SystemDefinition) {
+    const given = defineEnvironment(props.environment, props.environment);
+    const env = defineEnvironment({ ...given, ...system.environment?.(given), ...(system.edge ? { edge: system.edge } : {}) }, given);
+    const namespace = checkDnsLabel(childPath(scope, id), 'namespace', props.namespace ?? system.name);
+    super(scope, id, { namespace, labels: { 'app.kubernetes.io/instance': system.name, 'app.kubernetes.io/part-of': system.name } });
+    this.environment = env;
+    this.system = system;
+    this.stackProps = props;
+    this.prefix = system.name;
+    this.restrictedNamespace = new RestrictedNamespace(this, 'Namespace', { name: namespace });
+    this.settings = {
+      image: props.appImage ?? (system.name === 'quality-billing' ? undefined : `${system.name}:1.0.0`),
+      appEnv: env.name === 'prod' ? 'production' : env.name,
+      logLevel: env.logLevel,
+      secretKey: props.appSecretKey,
+      tier: env.tier,
+    };
+  }
+
+  /** Monitoring (Prometheus, Alertmanager, Grafana, or the operator's objects), once `addMonitoring` ran. */
+  public get monitoring(): Monitoring {
+    return this.required('monitoring');
+  }
+
+  /** The nginx edge, when the environment's edge is "nginx". */
+  public get edge(): NginxEdge | undefined {
+    return this.chartParts.edge;
+  }
+
+  /** The Ingress, when the environment's edge is "ingress". */
+  public get ingress(): AppIngress | undefined {
+    return this.chartParts.ingress;
+  }
+
+  /** Elasticsearch, Kibana and Filebeat, when the environment ships logs. */
+  public get logging(): Logging | undefined {
+    return this.chartParts.logging;
+  }
+
+  /** The capacity plan that passed. */
+  public get capacity(): CapacityPlan {
+    return this.required('capacity');
+  }
+
+  /** Plans capacity again (after a consumer added workloads to this chart) without throwing. */
+  public planCapacity(): CapacityPlan {
+    return planCapacity(this.environment, collectSizings(this), this.connectionChecks(), this.retentionChecks());
+  }
+
+  /** Puts the environment's edge in front of `app`: the nginx TLS edge, or an Ingress for ingress-nginx. */
+  protected addEdge(app: AppService, o: EdgeOptions = {}): void {
+    const props = this.stackProps;
+    const env = this.environment;
+    const host = props.host ?? `api.${this.system.name}.invalid`;
+    const tlsSecretName = props.tlsSecretName ?? `${this.prefix}-tls`;
+    if (props.certManager) new TlsCertificate(this, 'Certificate', { secretName: tlsSecretName, dnsNames: [host], ...props.certManager });
+    if (env.edge === 'nginx') {
+      this.chartParts.edge = new NginxEdge(this, 'Edge', {
+        name: `${this.prefix}-edge`, app, replicas: env.edgeReplicas, tier: env.tier, tlsSecretName, websocket: o.websocket, backupApp: o.backupApp,
+      });
+    } else {
+      if (o.backupApp) throw new ValidationError(this.node.path, 'edge', env.edge, '"nginx": only the nginx edge fails over to a backup API');
+      this.chartParts.ingress = new AppIngress(this, 'Ingress', {
+        app, host, tlsSecretName, controllerNamespace: props.ingressControllerNamespace, proxyReadTimeoutSeconds: o.websocket ? 3600 : undefined,
+      });
+    }
+  }
+
+  /** Monitoring of `targets`, the system's data stores and the edge, with the system's dashboard. */
+  protected addMonitoring(targets: readonly IMonitorable[], o: { readonly celeryBroker?: RedisDatabase; readonly dashboardPanels?: readonly PanelSpec[]; readonly alerts?: MonitoringAlerts } = {}): Monitoring {
+    const props = this.stackProps;
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      namePrefix: this.prefix,
+      mode: props.monitoringMode,
+      operator: props.prometheusOperator,
+      tier: this.environment.tier,
+      receivers: { ...placeholderReceivers(this.system.name), ...props.alerting },
+      celeryBroker: o.celeryBroker,
+      apiServer: props.apiServer,
+      dashboard: { uid: `${this.prefix}-overview`, title: `${this.system.title} — system overview`, extraPanels: o.dashboardPanels },
+      alerts: o.alerts,
+    }).monitor(...targets, ...this.dataStores());
+    if (this.chartParts.edge) monitoring.monitor(this.chartParts.edge);
+    this.chartParts.monitoring = monitoring;
+    return monitoring;
+  }
+
+  /** Elasticsearch, Kibana and Filebeat for the namespace, when the environment ships logs. */
+  protected addLogging(): void {
+    const env = this.environment;
+    if (!env.logging) return;
+    this.chartParts.logging = new Logging(this, 'Logging', {
+      namePrefix: this.prefix,
+      tier: env.tier,
+      sourceNamespace: this.namespace!,
+      clusterNodes: env.nodes,
+      elasticsearch: { retentionDays: env.logRetentionDays, dailyLogVolume: env.dailyLogVolume },
+    });
+  }
+
+  /** Checks capacity (throws the report when the environment cannot hold the system). Call last. */
+  protected finish(): void {
+    this.chartParts.capacity = assertCapacity(this.environment, collectSizings(this), this.connectionChecks(), this.retentionChecks());
+  }
+
+  /** The data stores monitoring scrapes besides the applications. */
+  protected dataStores(): IMonitorable[] {
+    return [];
+  }
+
+  /** Connection budgets the capacity check holds against their servers. */
+  protected connectionChecks(): ConnectionCheckInput[] {
+    return [];
+  }
+
+  private required<K extends 'monitoring' | 'capacity'>(part: K): NonNullable<SystemChart['chartParts'][K]> {
+    const value = this.chartParts[part];
+    if (!value) throw new ValidationError(this.node.path, part, undefined, `a ${part} set up by the stack before it is read`);
+    return value as NonNullable<SystemChart['chartParts'][K]>;
+  }
+
+  private retentionChecks(): CapacityCheck[] {
+    const es = this.chartParts.logging?.elasticsearch;
+    if (!es) return [];
+    const fit = es.retentionFit();
+    const gi = (b: number) => `${(b / 2 ** 30).toFixed(1)}Gi`;
+    return [{
+      name: 'log retention fits its volume',
+      passed: fit.fits,
+      detail: `${es.retentionDays} days x ${es.dailyLogVolume}/day needs ${gi(fit.needed.bytes)} per node of ${gi(fit.usable.bytes)} under the 85 % watermark (at most ${fit.maxDays} days)`,
+    }];
+  }
+}
