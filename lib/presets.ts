@@ -32,7 +32,7 @@ export interface StoragePreset {
  * limit equal to their request so the kernel never reclaims what PostgreSQL's and Redis's
  * tuning counted on.
  */
-export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<ComponentName, ResourceQuantities>>>> = {
+const TIER_PRESETS = {
   minimum: {
     app: { cpuRequest: '250m', cpuLimit: '500m', memoryRequest: '256Mi', memoryLimit: '512Mi' },
     migration: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '256Mi', memoryLimit: '512Mi' },
@@ -95,10 +95,18 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
     mongoInit: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     redisSentinel: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
   },
+} satisfies Readonly<Record<'minimum' | 'recommended', Readonly<Record<ComponentName, ResourceQuantities>>>>;
+
+/** Resources per component and tier; the compact tier's nodes are the recommended ones (only their disk is smaller). */
+export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<ComponentName, ResourceQuantities>>>> = {
+  ...TIER_PRESETS,
+  compact: TIER_PRESETS.recommended,
 };
 
 /** PVC sizes per tier: PostgreSQL takes the bulk of the disk the tier leaves for volumes. */
 export const STORAGE_PRESETS: Readonly<Record<TierName, StoragePreset>> = {
   minimum: { postgres: '40Gi', redis: '4Gi', prometheus: '10Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '20Gi', minio: '10Gi', mongo: '20Gi' },
   recommended: { postgres: '200Gi', redis: '10Gi', prometheus: '50Gi', alertmanager: '1Gi', grafana: '2Gi', elasticsearch: '150Gi', minio: '50Gi', mongo: '50Gi' },
+  // 100 GB disks (74 GiB for volumes): what one node holds of each.
+  compact: { postgres: '30Gi', redis: '5Gi', prometheus: '15Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '25Gi', minio: '10Gi', mongo: '25Gi' },
 };

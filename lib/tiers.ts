@@ -1,8 +1,8 @@
 import { ValidationError } from './errors';
 import { ByteQuantity, CpuQuantity } from './quantity';
 
-/** The name of a documented hardware tier (seed 000 §1.1). */
-export type TierName = 'minimum' | 'recommended';
+/** The name of a documented hardware tier (seed 000 §1.1; seed 003's "compact"). */
+export type TierName = 'minimum' | 'recommended' | 'compact';
 
 /** One node of a hardware tier. */
 export interface Tier {
@@ -32,6 +32,13 @@ export const TIERS: Readonly<Record<TierName, Tier>> = {
     cpu: CpuQuantity.cores(8),
     memory: ByteQuantity.gibibytes(16),
     disk: ByteQuantity.parse('500G'),
+  },
+  // Seed 003 (merchant-analysis): 8 cores / 16 GB / 100 GB SSD — the recommended node on a small disk.
+  compact: {
+    name: 'compact',
+    cpu: CpuQuantity.cores(8),
+    memory: ByteQuantity.gibibytes(16),
+    disk: ByteQuantity.parse('100G'),
   },
 };
 
