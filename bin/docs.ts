@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
+import { MongoBackup } from '../constructs/backup/mongo-backup';
 import { isPostgresSystem, SystemChart } from '../stacks/system-stack';
 import { ShippedSystem, SYSTEMS } from '../stacks/systems';
 import { capacityChartSvg } from './capacity-chart';
@@ -51,8 +52,13 @@ export function architectureMermaid(objects: readonly Obj[]): string {
 
 /** Backups → bucket: drawn from the backup constructs, whose storage egress is an IP range in the policies. */
 function backupEdges(stack: SystemChart): string[] {
-  if (!isPostgresSystem(stack) || !stack.backup) return [];
   const id = (s: string) => s.replace(/[^A-Za-z0-9]/g, '_');
+  const mongoBackup = (stack as { mongoBackup?: MongoBackup }).mongoBackup;
+  if (mongoBackup) {
+    const s = mongoBackup.storage;
+    return [`  object_storage[("s3://${s.bucket}/${s.prefix}")]`, `  ${id(mongoBackup.name)} ==>|mongodump daily| object_storage`];
+  }
+  if (!isPostgresSystem(stack) || !stack.backup) return [];
   const s = stack.backup.storage;
   const bucket = `s3://${s.bucket}/${s.prefix}`;
   const lines = [`  object_storage[("${bucket}")]`, `  ${id(stack.backup.name)} ==>|pg_dump daily| object_storage`];
@@ -94,7 +100,7 @@ export function capacityTable(system: ShippedSystem): string {
     const stack = system.create(env);
     const t = requestTotals(stack);
     const plan = stack.capacity;
-    return `| ${env.name} | ${env.tier} x ${env.nodes} | ${plan.rows.length} | ${cores(t.cpuRequests)} of ${cores(t.cpuAllocatable)} | ${gib(t.memoryRequests)} of ${gib(t.memoryAllocatable)} GiB | ${isPostgresSystem(stack) ? stack.postgres.maxConnections() : '-'} | ${plan.passed ? 'PASS' : 'FAIL'} |`;
+    return `| ${env.name} | ${stack.environment.tier} x ${stack.environment.nodes} | ${plan.rows.length} | ${cores(t.cpuRequests)} of ${cores(t.cpuAllocatable)} | ${gib(t.memoryRequests)} of ${gib(t.memoryAllocatable)} GiB | ${isPostgresSystem(stack) ? stack.postgres.maxConnections() : '-'} | ${plan.passed ? 'PASS' : 'FAIL'} |`;
   });
   return [
     '| environment | tier x nodes | workloads | CPU requests (cores) | memory requests | PostgreSQL max_connections | checks |',

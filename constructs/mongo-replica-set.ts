@@ -9,7 +9,7 @@ import { SecretKeyRef } from '../lib/secrets';
 import { DATABASE_IMAGE_UID } from '../lib/security';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
 import { mongoCacheSizeGb } from '../lib/tuning';
-import { checkDnsLabel, checkInteger, checkPort } from '../lib/validate';
+import { checkInteger, checkPort } from '../lib/validate';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
 import { IConnectable, IConnectionClient } from './connections';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
@@ -64,6 +64,8 @@ export class MongoReplicaSet extends Workload implements IConnectable {
   public readonly service: k8s.KubeService;
   public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
   public readonly initJob: k8s.KubeJob;
+  /** The mongod image (its mongodump/mongosh serve the backup and init Jobs). */
+  public readonly image: ImageRef;
   public readonly replicaSet: string;
   public readonly members: number;
   public readonly port: number;
@@ -85,6 +87,7 @@ export class MongoReplicaSet extends Workload implements IConnectable {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.mongo.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'mongo', component: 'document-database', version: image.version });
     const path = this.node.path;
+    this.image = image;
     const { tier: t, resources: mainResources } = resolveComponent(path, props, 'mongo');
     this.resources = mainResources;
     this.exporterResources = resources(props.exporterResources ?? RESOURCE_PRESETS[t].mongoExporter, path, 'exporterResources');
@@ -96,8 +99,10 @@ export class MongoReplicaSet extends Workload implements IConnectable {
     if (this.members % 2 === 0) throw new ValidationError(path, 'members', this.members, 'an odd number (1, 3, 5, 7), so that a majority can always elect a primary');
     if (this.members < 3 && !props.allowSingleMember) throw new ValidationError(path, 'members', this.members, 'at least 3 (a majority survives one member down); allowSingleMember: true for development');
     this.port = checkPort(path, 'port', props.port ?? 27017);
-    this.database = checkDnsLabel(path, 'database', props.database ?? 'app');
-    this.appUser = checkDnsLabel(path, 'appUser', props.appUser ?? 'app');
+    this.database = props.database ?? 'app';
+    if (!/^[A-Za-z0-9_-]{1,63}$/.test(this.database)) throw new ValidationError(path, 'database', this.database, 'a database name of letters, digits, "_" and "-" (at most 63)');
+    this.appUser = props.appUser ?? 'app';
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(this.appUser)) throw new ValidationError(path, 'appUser', this.appUser, 'a user name of letters, digits, "_", "." and "-"');
     this.cacheSizeGb = mongoCacheSizeGb(this.resources.memoryLimit);
     const secret = (key: string) => SecretKeyRef.of('mongo-credentials', key, path);
     const rootUser = props.rootUserSecret ?? secret('root-user');

@@ -20,6 +20,8 @@ export interface MetricsEndpoint {
   readonly portName: string;
   readonly port: number;
   readonly path: string;
+  /** Keep the `job` and `instance` labels the series carry (a Pushgateway's pushed series). @default false */
+  readonly honorLabels?: boolean;
 }
 
 const SIZED = Symbol.for('quality-billing-infra.SizedWorkload');
@@ -93,14 +95,14 @@ export abstract class Workload extends Construct implements ISizedWorkload {
 
   public abstract sizings(): WorkloadSizing[];
 
-  /** Lets `peer` reach this workload's pods on `ports` (TCP). */
-  public allowIngressFrom(peer: k8s.NetworkPolicyPeer, ports: readonly number[]): void {
-    this.ingressRules.push({ from: [peer], ports: ports.map(port => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })) });
+  /** Lets `peer` reach this workload's pods on `ports` (TCP unless `protocol` says UDP). */
+  public allowIngressFrom(peer: k8s.NetworkPolicyPeer, ports: readonly number[], protocol: 'TCP' | 'UDP' = 'TCP'): void {
+    this.ingressRules.push({ from: [peer], ports: ports.map(port => ({ protocol, port: k8s.IntOrString.fromNumber(port) })) });
   }
 
-  /** Lets this workload's pods reach `peer` on `ports` (TCP). */
-  public allowEgressTo(peer: k8s.NetworkPolicyPeer, ports: readonly number[]): void {
-    this.egressRules.push({ to: [peer], ports: ports.map(port => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })) });
+  /** Lets this workload's pods reach `peer` on `ports` (TCP unless `protocol` says UDP). */
+  public allowEgressTo(peer: k8s.NetworkPolicyPeer, ports: readonly number[], protocol: 'TCP' | 'UDP' = 'TCP'): void {
+    this.egressRules.push({ to: [peer], ports: ports.map(port => ({ protocol, port: k8s.IntOrString.fromNumber(port) })) });
   }
 
   /** A NetworkPolicy peer that matches this workload's pods in its namespace. */

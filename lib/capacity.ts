@@ -197,10 +197,12 @@ export function renderCapacityReport(plan: CapacityPlan): string {
 /** First-fit decreasing over CPU and memory; pods of a one-per-node workload never share a node. */
 function binPack(pods: readonly PodDemand[], nodes: number, node: NodeAllocatable): { unplaced: PodDemand[] } {
   const free = Array.from({ length: Math.max(0, nodes) }, () => ({ cpu: node.cpu.millicores, memory: node.memory.bytes, workloads: new Set<string>() }));
-  // DaemonSet pods are on every node before anything else is scheduled; then dominant share
-  // decides the order: the pod that takes the largest fraction of a node goes first.
+  // DaemonSet pods are on every node before anything else is scheduled; then the pods that must
+  // not share a node (the most constrained), then dominant share: the pod that takes the largest
+  // fraction of a node goes first.
   const share = (p: PodDemand) => Math.max(p.cpu / node.cpu.millicores, p.memory / node.memory.bytes);
-  const ordered = [...pods].sort((a, b) => Number(b.daemon ?? false) - Number(a.daemon ?? false) || share(b) - share(a));
+  const ordered = [...pods].sort((a, b) => Number(b.daemon ?? false) - Number(a.daemon ?? false)
+    || Number(b.onePerNode) - Number(a.onePerNode) || share(b) - share(a));
   const unplaced: PodDemand[] = [];
   for (const pod of ordered) {
     const target = free.find(n => n.cpu >= pod.cpu && n.memory >= pod.memory && !(pod.onePerNode && n.workloads.has(pod.workload)));

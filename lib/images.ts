@@ -89,4 +89,11 @@ export const IMAGE_CATALOG = {
   // MongoDB 5 (seed 003) and its exporter.
   mongo: ImageRef.parse('mongo:5.0.30'),
   mongoExporter: ImageRef.parse('percona/mongodb_exporter:0.40.0'),
+  // Seed 003: Pushgateway, Jaeger tracing, Consul discovery.
+  pushgateway: ImageRef.parse('prom/pushgateway:v1.10.0'),
+  jaegerAllInOne: ImageRef.parse('jaegertracing/all-in-one:1.62.0'),
+  jaegerCollector: ImageRef.parse('jaegertracing/jaeger-collector:1.62.0'),
+  jaegerQuery: ImageRef.parse('jaegertracing/jaeger-query:1.62.0'),
+  jaegerIndexCleaner: ImageRef.parse('jaegertracing/jaeger-es-index-cleaner:1.62.0'),
+  consul: ImageRef.parse('hashicorp/consul:1.20.1'),
 } as const;

@@ -12,7 +12,8 @@ export type ComponentName =
   | 'backup' | 'backupTrigger'
   | 'minio' | 'minioBootstrap'
   | 'mongo' | 'mongoExporter' | 'mongoInit'
-  | 'redisSentinel';
+  | 'redisSentinel'
+  | 'pushgateway' | 'jaeger' | 'jaegerQuery' | 'consul';
 
 /** Persistent storage a tier gives each stateful component. */
 export interface StoragePreset {
@@ -24,6 +25,7 @@ export interface StoragePreset {
   readonly elasticsearch: string;
   readonly minio: string;
   readonly mongo: string;
+  readonly consul: string;
 }
 
 /**
@@ -63,6 +65,10 @@ const TIER_PRESETS = {
     mongoExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
     mongoInit: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     redisSentinel: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    pushgateway: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '128Mi' },
+    jaeger: { cpuRequest: '100m', cpuLimit: '1', memoryRequest: '256Mi', memoryLimit: '512Mi' },
+    jaegerQuery: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    consul: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
   },
   recommended: {
     app: { cpuRequest: '500m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
@@ -94,6 +100,10 @@ const TIER_PRESETS = {
     mongoExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
     mongoInit: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     redisSentinel: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    pushgateway: { cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '128Mi' },
+    jaeger: { cpuRequest: '200m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
+    jaegerQuery: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    consul: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
   },
 } satisfies Readonly<Record<'minimum' | 'recommended', Readonly<Record<ComponentName, ResourceQuantities>>>>;
 
@@ -105,8 +115,8 @@ export const RESOURCE_PRESETS: Readonly<Record<TierName, Readonly<Record<Compone
 
 /** PVC sizes per tier: PostgreSQL takes the bulk of the disk the tier leaves for volumes. */
 export const STORAGE_PRESETS: Readonly<Record<TierName, StoragePreset>> = {
-  minimum: { postgres: '40Gi', redis: '4Gi', prometheus: '10Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '20Gi', minio: '10Gi', mongo: '20Gi' },
-  recommended: { postgres: '200Gi', redis: '10Gi', prometheus: '50Gi', alertmanager: '1Gi', grafana: '2Gi', elasticsearch: '150Gi', minio: '50Gi', mongo: '50Gi' },
+  minimum: { postgres: '40Gi', redis: '4Gi', prometheus: '10Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '20Gi', minio: '10Gi', mongo: '20Gi', consul: '1Gi' },
+  recommended: { postgres: '200Gi', redis: '10Gi', prometheus: '50Gi', alertmanager: '1Gi', grafana: '2Gi', elasticsearch: '150Gi', minio: '50Gi', mongo: '50Gi', consul: '2Gi' },
   // 100 GB disks (74 GiB for volumes): what one node holds of each.
-  compact: { postgres: '30Gi', redis: '5Gi', prometheus: '15Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '25Gi', minio: '10Gi', mongo: '25Gi' },
+  compact: { postgres: '30Gi', redis: '5Gi', prometheus: '15Gi', alertmanager: '1Gi', grafana: '1Gi', elasticsearch: '25Gi', minio: '10Gi', mongo: '25Gi', consul: '1Gi' },
 };

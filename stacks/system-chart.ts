@@ -209,6 +209,7 @@ export abstract class SystemChart extends Chart {
       apiServer: props.apiServer,
       dashboard: { uid: `${this.prefix}-overview`, title: `${this.system.title} — system overview`, extraPanels: o.dashboardPanels },
       alerts: o.alerts,
+      postgres: this.usesPostgres(),
     }).monitor(...targets, ...this.dataStores());
     if (this.chartParts.edge) monitoring.monitor(this.chartParts.edge);
     this.chartParts.monitoring = monitoring;
@@ -236,6 +237,11 @@ export abstract class SystemChart extends Chart {
   /** The data stores monitoring scrapes besides the applications. */
   protected dataStores(): IMonitorable[] {
     return [];
+  }
+
+  /** Whether the system runs on PostgreSQL (its alerts and panels are included). */
+  protected usesPostgres(): boolean {
+    return false;
   }
 
   /** Connection budgets the capacity check holds against their servers. */

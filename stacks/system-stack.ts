@@ -105,6 +105,10 @@ export abstract class SystemStack extends SystemChart {
     this.postgres.tuning();
   }
 
+  protected usesPostgres(): boolean {
+    return true;
+  }
+
   protected dataStores(): IMonitorable[] {
     return [this.postgres, this.redis];
   }
@@ -114,7 +118,10 @@ export abstract class SystemStack extends SystemChart {
   }
 }
 
-/** Whether a system's chart runs on PostgreSQL and Redis (a `SystemStack`): a type guard, as `instanceof` does not narrow charts. */
+/**
+ * Whether a system's chart runs on PostgreSQL and Redis (a `SystemStack`). Not `instanceof`:
+ * cdk8s's Chart answers `instanceof` for every chart (its Symbol.hasInstance).
+ */
 export function isPostgresSystem(chart: SystemChart): chart is SystemStack {
-  return chart instanceof SystemStack;
+  return (chart as Partial<SystemStack>).postgres !== undefined;
 }

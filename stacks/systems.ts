@@ -3,6 +3,7 @@ import { ValidationError } from '../lib/errors';
 import { EnvironmentSpec } from '../lib/environments';
 import { AiBookkeepingStack } from './ai-bookkeeping-stack';
 import { FinanceAiStack } from './finance-ai-stack';
+import { MerchantAnalysisStack } from './merchant-analysis-stack';
 import { QcatStack } from './qcat-stack';
 import { QualityBillingStack } from './quality-billing-stack';
 import { SystemChart, SystemStackProps } from './system-stack';
@@ -26,6 +27,7 @@ export const SYSTEMS: readonly ShippedSystem[] = [
   shipped('quality-billing', '000_68836680bbee086c.txt', QualityBillingStack),
   shipped('qcat', '001_ef1093b0782968c6.txt', QcatStack),
   shipped('finance-ai', '002_3702bed893f1ef3a.txt', FinanceAiStack),
+  shipped('merchant-analysis', '003_da56c1ae41077423.txt', MerchantAnalysisStack),
   shipped('ai-bookkeeping', '004_52ae67f1ab978878.txt', AiBookkeepingStack),
 ];
 

@@ -34,7 +34,7 @@ describe('entry points (built JavaScript, as a user runs them)', () => {
     try {
       execFileSync('npx', ['cdk8s', 'synth', '--check-upgrade=false', '--output', join(work, 'out')], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' } });
       const results = synthAll(join(work, 'direct'));
-      expect(results).toHaveLength(12);
+      expect(results).toHaveLength(15);
       for (const r of results) {
         expect(readFileSync(join(work, 'out', r.system, r.environment, `${r.system}.k8s.yaml`), 'utf8')).toEqual(readFileSync(r.file, 'utf8'));
       }
@@ -57,7 +57,7 @@ describe('entry points (built JavaScript, as a user runs them)', () => {
       expect(stderr).not.toMatch(/\n +at /);
       try { execFileSync('node', [join(ROOT, 'build/bin/synth.js'), '--system', 'billing', '--out', join(work, 'd')], { stdio: 'pipe' }); } catch (e: any) { status = e.status; stderr = String(e.stderr); }
       expect(status).toBe(1);
-      expect(stderr).toContain('System: invalid name "billing": expected one of "quality-billing", "qcat", "finance-ai", "ai-bookkeeping"');
+      expect(stderr).toContain('System: invalid name "billing": expected one of "quality-billing", "qcat", "finance-ai", "merchant-analysis", "ai-bookkeeping"');
     } finally { rmSync(work, { recursive: true, force: true }); }
   });
 

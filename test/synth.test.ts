@@ -13,7 +13,7 @@ describe('synthAll', () => {
 
   it('writes one manifest per system and environment under <outdir>/<system>/<env>/', () => {
     const files = synthAll(join(work, 'dist')).map(r => r.file);
-    expect(files.map(f => f.slice(work.length + 1))).toEqual(['quality-billing', 'qcat', 'finance-ai', 'ai-bookkeeping']
+    expect(files.map(f => f.slice(work.length + 1))).toEqual(['quality-billing', 'qcat', 'finance-ai', 'merchant-analysis', 'ai-bookkeeping']
       .flatMap(sys => ['dev', 'staging', 'prod'].map(env => `dist/${sys}/${env}/${sys}.k8s.yaml`)));
     for (const f of files) expect(readFileSync(f, 'utf8')).toMatch(/^kind: Namespace$/m);
   });
@@ -53,7 +53,7 @@ describe('synthAll', () => {
     const dist = join(work, 'dist');
     mkdirSync(join(dist, 'stale-env'), { recursive: true });
     synthAll(dist);
-    expect(readdirSync(dist).sort()).toEqual(['ai-bookkeeping', 'finance-ai', 'qcat', 'quality-billing']);
+    expect(readdirSync(dist).sort()).toEqual(['ai-bookkeeping', 'finance-ai', 'merchant-analysis', 'qcat', 'quality-billing']);
     expect(readdirSync(join(dist, 'qcat')).sort()).toEqual(['dev', 'prod', 'staging']);
     expect(existsSync(join(dist, 'stale-env'))).toBe(false);
   });

@@ -2,8 +2,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { ContainerOptions, podSecurityContext, restrictedContainer } from '../pod';
 import { Workload } from '../workload';
 
-/** A one-replica Deployment for a stateless exporter (kube-state-metrics, celery-exporter). */
-export function exporterDeployment(w: Workload, container: ContainerOptions, o: { serviceAccountName?: string; metricsPort: number }): { deployment: k8s.KubeDeployment; service: k8s.KubeService } {
+/** A one-replica Deployment for a stateless exporter (kube-state-metrics, celery-exporter, the Pushgateway). */
+export function exporterDeployment(w: Workload, container: ContainerOptions, o: { serviceAccountName?: string; metricsPort: number; volumes?: k8s.Volume[] }): { deployment: k8s.KubeDeployment; service: k8s.KubeService } {
   const deployment = new k8s.KubeDeployment(w, 'Deployment', {
     metadata: { name: w.name, labels: w.labels },
     spec: {
@@ -18,6 +18,7 @@ export function exporterDeployment(w: Workload, container: ContainerOptions, o: 
           enableServiceLinks: false,
           securityContext: podSecurityContext(container.uid),
           containers: [restrictedContainer(container)],
+          volumes: o.volumes,
         },
       },
     },

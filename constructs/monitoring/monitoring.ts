@@ -36,7 +36,7 @@ export interface PrometheusOperatorOptions {
 }
 
 /** Settings of the alert rules a system may change (the namespace and Celery follow from the chart). */
-export type MonitoringAlerts = Omit<AlertRuleOptions, 'namespace' | 'celery'>;
+export type MonitoringAlerts = Omit<AlertRuleOptions, 'namespace' | 'celery' | 'postgres'>;
 
 /** Props of `Monitoring`. */
 export interface MonitoringProps {
@@ -64,8 +64,10 @@ export interface MonitoringProps {
    * @default - uid "quality-billing-overview", title "Quality Billing — system overview", no panels of its own
    */
   readonly dashboard?: { readonly uid: string; readonly title: string; readonly extraPanels?: readonly PanelSpec[] };
-  /** Alert settings (runbook URL, SLO alerts). @default - the seeds' rules only */
+  /** Alert settings (runbook URL). @default - the seeds' rules */
   readonly alerts?: MonitoringAlerts;
+  /** The system runs on PostgreSQL: its alerts and dashboard panels are included. @default true */
+  readonly postgres?: boolean;
 }
 
 /**
@@ -99,11 +101,12 @@ export class Monitoring extends Construct {
       dashboardLabels: props.operator?.dashboardLabels ?? { grafana_dashboard: '1' },
     };
     const celery = props.celeryBroker !== undefined;
-    this.alertGroups = alertGroups({ ...props.alerts, namespace, celery });
+    const postgres = props.postgres ?? true;
+    this.alertGroups = alertGroups({ ...props.alerts, namespace, celery, postgres });
     const dashboard = {
       uid: checkDnsLabel(this.node.path, 'dashboard.uid', props.dashboard?.uid ?? 'quality-billing-overview'),
       title: props.dashboard?.title ?? 'Quality Billing — system overview',
-      panels: [...overviewPanels(namespace, { celery }), ...props.dashboard?.extraPanels ?? []],
+      panels: [...overviewPanels(namespace, { celery, postgres }), ...props.dashboard?.extraPanels ?? []],
     };
 
     if (this.mode === 'standalone') {
@@ -153,6 +156,7 @@ export class Monitoring extends Construct {
           port: target.metrics.portName,
           path: target.metrics.path,
           interval: '15s',
+          honorLabels: target.metrics.honorLabels,
           relabelings: [{ targetLabel: 'component', replacement: component }, { targetLabel: 'namespace', replacement: namespace }],
         }],
       },

@@ -174,7 +174,7 @@ export class Prometheus extends Workload {
     if (this.targets.some(t => t.service === target.metrics.serviceName)) {
       throw new ValidationError(this.node.path, 'monitor', target.node.path, 'each target monitored once');
     }
-    this.targets.push({ service: target.metrics.serviceName, component, portName: target.metrics.portName, path: target.metrics.path });
+    this.targets.push({ service: target.metrics.serviceName, component, portName: target.metrics.portName, path: target.metrics.path, honorLabels: target.metrics.honorLabels });
     target.allowIngressFrom(this.peer, [target.metrics.port]);
     this.allowEgressTo(target.peer, [target.metrics.port]);
     return this;

@@ -50,6 +50,9 @@ export interface AlertGroupSpec {
   readonly testLabels: Readonly<Record<string, string>>;
 }
 
+/** The alerts that read PostgreSQL's or its clients' pool metrics. */
+const POSTGRES_ALERTS = ['PostgresConnectionsHigh', 'DatabasePoolExhausted'];
+
 /** Settings the rules depend on. */
 export interface AlertRuleOptions {
   /** The namespace of the monitored system; every rule is limited to it. */
@@ -58,6 +61,8 @@ export interface AlertRuleOptions {
   readonly runbookBaseUrl?: string;
   /** The system runs Celery workers: include the Celery alerts. @default true */
   readonly celery?: boolean;
+  /** The system runs on PostgreSQL: include its connection and pool alerts. @default true */
+  readonly postgres?: boolean;
 }
 
 /** The alert groups for a namespace. */
@@ -337,7 +342,9 @@ export function alertGroups(o: AlertRuleOptions): AlertGroupSpec[] {
     },
   ];
   // A rule over series nobody exports could never fire: leave the Celery alert out of systems without Celery.
-  return o.celery === false ? groups.filter(g => g.testLabels.component !== 'worker') : groups;
+  return groups
+    .filter(g => o.celery !== false || g.testLabels.component !== 'worker')
+    .filter(g => o.postgres !== false || !POSTGRES_ALERTS.includes(g.alert));
 }
 
 /** Histogram buckets growing by `perMinute[le]` requests a minute (the +Inf bucket takes the largest). */

@@ -31,7 +31,7 @@ export interface PanelSpec {
 }
 
 /** The "system overview" dashboard of the issue: requests, latency, errors, Celery (unless `celery` is false), PostgreSQL, Redis, pods. */
-export function overviewPanels(namespace: string, o: { readonly celery?: boolean } = {}): PanelSpec[] {
+export function overviewPanels(namespace: string, o: { readonly celery?: boolean; readonly postgres?: boolean } = {}): PanelSpec[] {
   const ns = `namespace="${namespace}"`;
   const panels: PanelSpec[] = [
     { title: 'Request rate', unit: 'reqps', legend: '{{status}}', expr: `sum by (status) (rate(http_requests_total{${ns}}[5m]))` },
@@ -45,7 +45,9 @@ export function overviewPanels(namespace: string, o: { readonly celery?: boolean
     { title: 'Pod CPU (cores)', unit: 'short', legend: '{{pod}}', expr: `sum by (pod) (rate(container_cpu_usage_seconds_total{${ns}, container!=""}[5m]))` },
     { title: 'Pod memory', unit: 'bytes', legend: '{{pod}}', expr: `sum by (pod) (container_memory_working_set_bytes{${ns}, container!=""})` },
   ];
-  return o.celery === false ? panels.filter(p => !p.title.startsWith('Celery')) : panels;
+  return panels
+    .filter(p => o.celery !== false || !p.title.startsWith('Celery'))
+    .filter(p => o.postgres !== false || !['PostgreSQL connections', 'Connection pool use'].includes(p.title));
 }
 
 /** A Grafana dashboard JSON model (schemaVersion 39) from panels, two to a row. */

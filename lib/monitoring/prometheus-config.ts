@@ -14,6 +14,8 @@ export interface ScrapeTarget {
   readonly portName?: string;
   /** HTTP path of the metrics. @default "/metrics" */
   readonly path?: string;
+  /** Keep the series' own `job` and `instance` (a Pushgateway). @default false */
+  readonly honorLabels?: boolean;
 }
 
 /** Settings of prometheus.yml. */
@@ -42,6 +44,7 @@ export function renderPrometheusConfig(o: PrometheusConfigOptions): string {
   const scrapeConfigs: object[] = o.targets.map(t => ({
     job_name: t.service,
     metrics_path: t.path ?? '/metrics',
+    honor_labels: t.honorLabels ? true : undefined,
     kubernetes_sd_configs: [{ role: 'endpoints', namespaces: { names: [o.namespace] } }],
     relabel_configs: [
       { source_labels: ['__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'], regex: `${escapeRegex(t.service)};${escapeRegex(t.portName ?? 'metrics')}`, action: 'keep' },

@@ -46,7 +46,9 @@ describe('the restricted check itself', () => {
 
 describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
   const { stack, objects } = synthSystem(sys, env, props);
-  const api = (stack as unknown as { api: { name: string; port: number } }).api;
+  // The service the edge fronts: the API, or merchant-analysis's gateway.
+  const fronted = stack as unknown as { api?: { name: string; port: number }; gateway?: { name: string; port: number } };
+  const api = (fronted.api ?? fronted.gateway)!;
   const pods = workloads(objects);
   const containers = pods.flatMap(o => [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers].map(c => [`${o.kind}/${o.metadata.name}/${c.name}`, c, o] as const));
   const longRunning = pods.filter(o => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind))

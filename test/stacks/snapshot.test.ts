@@ -1,4 +1,4 @@
-import { SHIPPED, synthStack, synthSystem } from '../helpers';
+import { SHIPPED, synthChart, synthStack } from '../helpers';
 
 // One snapshot per environment: a reviewer sees every object a change touches. Correctness is
 // asserted by the schema, policy and construct tests, not here.
@@ -8,8 +8,8 @@ describe.each(SHIPPED)('QualityBillingStack %s', (_name, env) => {
   });
 });
 
-describe.each(['qcat', 'finance-ai', 'ai-bookkeeping'].flatMap(sys => SHIPPED.map(([name, env]) => [sys, name, env] as const)))('%s %s', (sys, _name, env) => {
+describe.each(['qcat', 'finance-ai', 'merchant-analysis', 'ai-bookkeeping'].flatMap(sys => SHIPPED.map(([name, env]) => [sys, name, env] as const)))('%s %s', (sys, _name, env) => {
   it('matches the reviewed manifest snapshot', () => {
-    expect(synthSystem(sys, env).objects).toMatchSnapshot();
+    expect(synthChart(sys, env).objects).toMatchSnapshot();
   });
 });

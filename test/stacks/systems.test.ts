@@ -2,7 +2,9 @@ import { ENVIRONMENTS } from '../../lib/environments';
 import { metricNames } from '../../lib/monitoring/dashboards';
 import { QCAT_BUSINESS_METRICS } from '../../stacks/qcat-stack';
 import { SYSTEMS } from '../../stacks/systems';
-import { envOf, find, K8sObject, podSpec, synthSystem } from '../helpers';
+import { envOf, find, K8sObject, podSpec, synthChart, synthSystem } from '../helpers';
+import { MERCHANT_SERVICES } from '../../stacks/merchant-analysis-stack';
+import { alertGroups } from '../../lib/monitoring/alert-rules';
 
 const container = (o: K8sObject, name?: string) => podSpec(o).containers.find((c: any) => name === undefined || c.name === name);
 const cronJobs = (objects: K8sObject[]) => Object.fromEntries(objects.filter(o => o.kind === 'CronJob').map(o => [o.metadata.name, o.spec.schedule]));
@@ -12,7 +14,7 @@ describe('every system', () => {
   it('can be installed beside the others: no two systems share a namespace or a cluster-scoped name', () => {
     const seen = new Map<string, string>();
     for (const sys of SYSTEMS) {
-      const { objects } = synthSystem(sys.name, ENVIRONMENTS.prod);
+      const { objects } = synthChart(sys.name, ENVIRONMENTS.prod);
       for (const o of objects.filter(x => ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind))) {
         const key = `${o.kind}/${o.metadata.name}`;
         expect(seen.get(key)).toBeUndefined();
@@ -23,7 +25,7 @@ describe('every system', () => {
   });
 
   it.each(SYSTEMS.map(s => [s.name]))('%s labels every workload as part of itself', sys => {
-    const { objects } = synthSystem(sys, ENVIRONMENTS.staging);
+    const { objects } = synthChart(sys, ENVIRONMENTS.staging);
     for (const o of objects.filter(x => ['Deployment', 'StatefulSet', 'CronJob', 'Job'].includes(x.kind))) {
       expect(o.metadata.labels?.['app.kubernetes.io/part-of']).toBe(sys);
     }
@@ -230,5 +232,88 @@ describe('ai-bookkeeping (seed 004)', () => {
     // pg_dump's custom format compresses every table (the seed's `| gzip`).
     expect(configFile(objects, 'ai-bookkeeping-postgres-backup-scripts', 'dump.sh')).toMatch(/--format=custom/);
     expect(objects.some(o => o.kind === 'CronJob' && o.metadata.name.includes('backup-full'))).toBe(false);
+  });
+});
+
+describe('merchant-analysis (seed 003)', () => {
+  const { stack, objects } = synthChart('merchant-analysis', ENVIRONMENTS.prod);
+  const deployment = (name: string) => find(objects, 'Deployment', `merchant-analysis-${name}`);
+
+  it('runs on seed 003\'s hardware: three compact nodes (8 cores, 16 GB, 100 GB SSD) in prod, surviving the loss of one', () => {
+    expect(stack.environment).toMatchObject({ tier: 'compact', nodes: 3, survivesNodeLoss: true });
+    expect(stack.capacity.passed).toBe(true);
+    expect(synthChart('merchant-analysis', ENVIRONMENTS.dev).stack.environment).toMatchObject({ tier: 'compact', nodes: 1 });
+  });
+
+  it('runs the gateway and the four services with 2 replicas each, declared as data, the gateway their only caller', () => {
+    expect(deployment('api-gateway').spec.replicas).toBe(2);
+    const gatewayEnv = envOf(podSpec(deployment('api-gateway')).containers[0]);
+    for (const s of MERCHANT_SERVICES) {
+      const d = deployment(s.name);
+      expect(d.spec.replicas).toBe(2);
+      expect(podSpec(d).containers[0].image).toBe(`merchant-analysis/${s.image}:1.0.0`);
+      expect(gatewayEnv[s.urlEnv]).toBe(`http://merchant-analysis-${s.name}:8000`);
+      const callers = find(objects, 'NetworkPolicy', `merchant-analysis-${s.name}`).spec.ingress
+        .filter((r: any) => r.ports.some((p: any) => p.port === 8000)).flatMap((r: any) => r.from.map((f: any) => f.podSelector?.matchLabels['app.kubernetes.io/name']));
+      expect(callers).toEqual(['merchant-analysis-api-gateway']);
+    }
+  });
+
+  it('gives every service MongoDB rs0, Redis Sentinel, Consul, Jaeger (OTLP) and the Pushgateway', () => {
+    for (const name of ['api-gateway', ...MERCHANT_SERVICES.map(s => s.name)]) {
+      const env = envOf(podSpec(deployment(name)).containers[0]);
+      expect(env.MONGODB_URI).toMatch(/^mongodb:\/\/merchant:\$\(MONGODB_PASSWORD\)@merchant-analysis-mongodb-0\.merchant-analysis-mongodb:27017,.*\/merchant_analysis\?replicaSet=rs0&authSource=admin$/);
+      expect(env).toMatchObject({
+        REDIS_SENTINEL_HOSTS: 'merchant-analysis-redis-sentinel:26379', REDIS_MASTER_NAME: 'merchant-analysis-redis',
+        CONSUL_HOST: 'merchant-analysis-consul', CONSUL_PORT: '8500',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://merchant-analysis-jaeger-collector:4317', OTEL_SERVICE_NAME: `merchant-analysis-${name}`,
+        PROMETHEUS_PUSHGATEWAY: 'http://merchant-analysis-pushgateway:9091',
+      });
+    }
+  });
+
+  it('runs MongoDB as three members, Redis as master + two replicas with three sentinels, three Consul servers', () => {
+    expect(find(objects, 'StatefulSet', 'merchant-analysis-mongodb').spec.replicas).toBe(3);
+    expect(find(objects, 'StatefulSet', 'merchant-analysis-redis').spec.replicas).toBe(3);
+    expect(find(objects, 'StatefulSet', 'merchant-analysis-redis-sentinel').spec.replicas).toBe(3);
+    expect(find(objects, 'StatefulSet', 'merchant-analysis-consul').spec.replicas).toBe(3);
+    const dev = synthChart('merchant-analysis', ENVIRONMENTS.dev).objects;
+    expect(find(dev, 'StatefulSet', 'merchant-analysis-mongodb').spec.replicas).toBe(1);
+    expect(find(dev, 'StatefulSet', 'merchant-analysis-consul').spec.replicas).toBe(1);
+  });
+
+  it('keeps traces in memory in dev and in the logging Elasticsearch elsewhere', () => {
+    const dev = synthChart('merchant-analysis', ENVIRONMENTS.dev).objects;
+    expect(envOf(podSpec(find(dev, 'Deployment', 'merchant-analysis-jaeger')).containers[0]).SPAN_STORAGE_TYPE).toBe('memory');
+    const collector = envOf(podSpec(deployment('jaeger-collector')).containers[0]);
+    expect(collector).toMatchObject({ SPAN_STORAGE_TYPE: 'elasticsearch', ES_PASSWORD: 'secret:elasticsearch-credentials/elastic-password' });
+    expect(find(objects, 'CronJob', 'merchant-analysis-jaeger-query-index-cleaner').spec.jobTemplate.spec.template.spec.containers[0].args[0]).toBe('14');
+  });
+
+  it('scrapes the Pushgateway keeping pushed labels, and alerts on the seed\'s SLOs but not on PostgreSQL or Celery', () => {
+    const prometheus = find(objects, 'ConfigMap', 'merchant-analysis-prometheus-config').data['prometheus.yml'];
+    expect(prometheus).toMatch(/job_name: merchant-analysis-pushgateway\n\s+metrics_path: \/metrics\n\s+honor_labels: true/);
+    const names = stack.monitoring.alertGroups.map(g => g.alert);
+    expect(names).toEqual(expect.arrayContaining(['ApiLatencyHigh', 'ApiErrorRateHigh', 'ContainerCpuHigh', 'ContainerMemoryHigh']));
+    expect(names).not.toContain('PostgresConnectionsHigh');
+    expect(names).not.toContain('CeleryTaskFailures');
+    // The thresholds are the seed's: p95 500 ms, errors 0.1 %, CPU 70 %, memory 80 % (warning rules).
+    const warn = (alert: string) => alertGroups({ namespace: 'x' }).find(g => g.alert === alert)!.rules.find(r => r.severity === 'warning')!.expr;
+    expect(warn('ApiLatencyHigh')).toMatch(/> 0\.5$/);
+    expect(warn('ApiErrorRateHigh')).toMatch(/> 0\.001$/);
+    expect(warn('ContainerCpuHigh')).toMatch(/> 0\.7$/);
+    expect(warn('ContainerMemoryHigh')).toMatch(/> 0\.8$/);
+  });
+
+  it('dumps MongoDB daily with its oplog, verified, to S3 with the environment\'s retention', () => {
+    const cron = find(objects, 'CronJob', 'merchant-analysis-mongodb-backup');
+    expect(cron.spec.schedule).toBe('0 2 * * *');
+    const pod = cron.spec.jobTemplate.spec.template.spec;
+    expect(envOf(pod.initContainers[0]).MONGODB_URI).toContain('?replicaSet=rs0&authSource=admin');
+    expect(envOf(pod.containers[0])).toMatchObject({ BACKUP_KIND: 'mongodb', RETENTION_DAYS: '30', S3_PREFIX: 'prod' });
+    const dump = find(objects, 'ConfigMap', 'merchant-analysis-mongodb-backup-scripts').data['dump.sh'];
+    expect(dump).toContain('--oplog');
+    expect(dump).toContain('mongorestore --dryRun');
+    expect(synthChart('merchant-analysis', ENVIRONMENTS.dev).objects.some(o => o.metadata.name === 'merchant-analysis-mongodb-backup')).toBe(false);
   });
 });

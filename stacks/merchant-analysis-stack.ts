@@ -1,0 +1,116 @@
+import { Construct } from 'constructs';
+import { S3Location } from '../lib/backup/s3';
+import { EnvironmentSpec } from '../lib/environments';
+import { AppService } from '../constructs/app-service';
+import { MongoBackup } from '../constructs/backup/mongo-backup';
+import { Consul } from '../constructs/discovery/consul';
+import { MongoReplicaSet } from '../constructs/mongo-replica-set';
+import { IMonitorable } from '../constructs/monitoring/prometheus';
+import { Pushgateway } from '../constructs/monitoring/pushgateway';
+import { plainEnv } from '../constructs/pod';
+import { RedisReplication } from '../constructs/redis-replication';
+import { Jaeger } from '../constructs/tracing/jaeger';
+import { SystemChart, SystemDefinition, SystemStackProps, systemBackupStorage } from './system-chart';
+
+/** Props of `MerchantAnalysisStack`. */
+export type MerchantAnalysisStackProps = SystemStackProps;
+
+/** One service of the platform, as data: the stack declares them in one loop. */
+export interface MicroserviceSpec {
+  /** Object name after the system prefix, and the image's name (seed 003's compose services). */
+  readonly name: string;
+  /** Image repository under "merchant-analysis/". */
+  readonly image: string;
+  /** The gateway reaches it under this environment variable (its base URL). */
+  readonly urlEnv: string;
+}
+
+/** The four services behind the gateway (seed 003 §4). */
+export const MERCHANT_SERVICES: readonly MicroserviceSpec[] = [
+  { name: 'data-simulator', image: 'data-simulator', urlEnv: 'DATA_SIMULATOR_URL' },
+  { name: 'cashflow-predictor', image: 'cashflow', urlEnv: 'CASHFLOW_PREDICTOR_URL' },
+  { name: 'cost-analyzer', image: 'cost-analyzer', urlEnv: 'COST_ANALYZER_URL' },
+  { name: 'compliance-checker', image: 'compliance', urlEnv: 'COMPLIANCE_CHECKER_URL' },
+];
+
+/**
+ * merchant-analysis on seed 003's hardware (8 cores / 16 GB / 100 GB SSD, the "compact" tier):
+ * one node in dev, three in staging and prod; dev keeps one of each stateful member.
+ */
+export const MERCHANT_ANALYSIS: SystemDefinition = {
+  name: 'merchant-analysis', title: 'Merchant Analysis', database: 'merchant_analysis',
+  // Logs: 14 days at most of an estimated 1 GiB a day, what the compact tier's 25 GiB volume holds.
+  environment: (env: EnvironmentSpec) => ({
+    tier: 'compact', nodes: env.name === 'dev' ? 1 : 3, logRetentionDays: Math.min(env.logRetentionDays, 14), dailyLogVolume: '1Gi',
+  }),
+};
+
+/**
+ * merchant-analysis (seed 003) for one environment: an API gateway (2 replicas, 8000) in front of
+ * four services (2 replicas each), declared as data in `MERCHANT_SERVICES`; MongoDB 5 as replica
+ * set rs0 of three members; Redis master + two replicas with Sentinel; Prometheus with the
+ * Pushgateway (9091), Grafana and Alertmanager with the seed's SLO alerts (CPU < 70 %, memory
+ * < 80 %, p95 < 500 ms, errors < 0.1 %); Elasticsearch/Kibana log shipping; Jaeger tracing
+ * (in memory in dev, on Elasticsearch otherwise) reached over OTLP; Consul servers for discovery;
+ * a daily verified mongodump to S3.
+ */
+export class MerchantAnalysisStack extends SystemChart {
+  public readonly mongo: MongoReplicaSet;
+  public readonly redis: RedisReplication;
+  public readonly gateway: AppService;
+  public readonly services: readonly AppService[];
+  public readonly pushgateway: Pushgateway;
+  public readonly jaeger: Jaeger;
+  public readonly consul: Consul;
+  /** The daily mongodump, when the environment has backups. */
+  public readonly mongoBackup?: MongoBackup;
+
+  constructor(scope: Construct, id: string, props: MerchantAnalysisStackProps) {
+    super(scope, id, props, MERCHANT_ANALYSIS);
+    const env = this.environment;
+    const prefix = this.prefix;
+    const single = env.nodes === 1;
+    this.mongo = new MongoReplicaSet(this, 'Mongo', {
+      name: `${prefix}-mongodb`, tier: env.tier, members: single ? 1 : 3, allowSingleMember: single,
+      database: MERCHANT_ANALYSIS.database, appUser: 'merchant',
+    });
+    this.redis = new RedisReplication(this, 'Redis', { name: `${prefix}-redis`, tier: env.tier, replicas: single ? 0 : 2, sentinels: single ? 1 : 3 });
+    this.consul = new Consul(this, 'Consul', { name: `${prefix}-consul`, tier: env.tier, servers: single ? 1 : 3 });
+    this.pushgateway = new Pushgateway(this, 'Pushgateway', { name: `${prefix}-pushgateway`, tier: env.tier });
+    this.addLogging();
+    this.jaeger = new Jaeger(this, 'Jaeger', {
+      name: `${prefix}-jaeger`, tier: env.tier,
+      ...(this.logging ? { mode: 'production', elasticsearch: this.logging.elasticsearch, retentionDays: env.logRetentionDays } : { mode: 'all-in-one' }),
+    });
+
+    const replicas = single ? 1 : 2;
+    const image = (name: string) => props.appImage ?? `merchant-analysis/${name}:1.0.0`;
+    const service = (id: string, name: string, imageName: string) => new AppService(this, id, {
+      name: `${prefix}-${name}`, replicas, settings: { ...this.settings, image: image(imageName) }, command: [], workers: 1,
+    })
+      .connectTo(this.mongo)
+      .connectTo(this.redis)
+      .connectTo(this.consul)
+      .connectTo(this.jaeger)
+      .connectTo(this.pushgateway);
+    this.services = MERCHANT_SERVICES.map(s => service(`Service-${s.name}`, s.name, s.image));
+    this.gateway = service('Gateway', 'api-gateway', 'api-gateway');
+    MERCHANT_SERVICES.forEach((s, i) => {
+      const target = this.services[i];
+      this.gateway.addEnv(plainEnv(s.urlEnv, `http://${target.name}:${target.servicePort}`));
+      target.acceptTrafficFrom(this.gateway, target.port);
+    });
+    this.addEdge(this.gateway);
+    this.addMonitoring([this.gateway, ...this.services, this.pushgateway, this.jaeger, this.consul]);
+
+    if (env.backup !== false) {
+      const storage: S3Location = { ...systemBackupStorage(env.name, MERCHANT_ANALYSIS.name), prefix: env.name, ...props.backupStorage };
+      this.mongoBackup = new MongoBackup(this, 'MongoBackup', { mongo: this.mongo, storage, tier: env.tier, timeZone: env.timeZone, retentionDays: env.backup.retentionDays });
+    }
+    this.finish();
+  }
+
+  protected dataStores(): IMonitorable[] {
+    return [this.mongo, this.redis];
+  }
+}
