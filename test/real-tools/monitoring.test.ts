@@ -7,7 +7,8 @@ import { ENVIRONMENTS } from '../../lib/environments';
 import { alertGroups } from '../../lib/monitoring/alert-rules';
 import { EXPORTED_METRICS, metricNames, overviewPanels } from '../../lib/monitoring/dashboards';
 import { renderRules, renderRuleTests } from '../../lib/monitoring/prometheus-config';
-import { find, synthStack } from '../helpers';
+import { find, synthChart, synthStack } from '../helpers';
+import { SYSTEMS } from '../../stacks/systems';
 import { debianBinary, freePort, run, startServer, stop } from './tools';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -20,6 +21,33 @@ function tool(command: string, args: string[]): { code: number; output: string }
   } catch (e: any) {
     return { code: e.status ?? 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
   }
+}
+
+/**
+ * `promtool check config` on a generated prometheus.yml. Debian builds Prometheus without
+ * Kubernetes service discovery (prometheus/prometheus#5053), so each kubernetes_sd_configs block
+ * is checked here (role and namespace) and swapped for a file_sd_configs block; everything else
+ * reaches promtool as generated. The pod's mounts (service-account files, rules folder) are given
+ * as files of this test.
+ */
+function promtoolCheckConfig(prometheusYml: string, alertsYml: string, dir: string, namespace: string): { code: number; output: string } {
+  mkdirSync(join(dir, 'sa'), { recursive: true });
+  mkdirSync(join(dir, 'rules'), { recursive: true });
+  for (const f of ['token', 'ca.crt', 'namespace']) writeFileSync(join(dir, 'sa', f), 'test');
+  writeFileSync(join(dir, 'rules', 'alerts.yml'), alertsYml);
+  writeFileSync(join(dir, 'targets.json'), '[]');
+  const config = parse(prometheusYml.split(SA_DIR).join(join(dir, 'sa')).split('/etc/prometheus/rules').join(join(dir, 'rules')));
+  for (const sc of config.scrape_configs) {
+    for (const sd of sc.kubernetes_sd_configs) {
+      expect(['endpoints', 'node']).toContain(sd.role);
+      if (sd.role === 'endpoints') expect(sd.namespaces).toEqual({ names: [namespace] });
+      expect(Object.keys(sd).every(k => ['role', 'namespaces'].includes(k))).toBe(true);
+    }
+    delete sc.kubernetes_sd_configs;
+    sc.file_sd_configs = [{ files: [join(dir, 'targets.json')] }];
+  }
+  writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
+  return tool(debianBinary('promtool'), ['check', 'config', join(dir, 'prometheus.yml')]);
 }
 
 let work: string;
@@ -42,28 +70,7 @@ describe.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('gener
   });
 
   it('passes promtool check config', () => {
-    // Debian builds Prometheus without Kubernetes service discovery (prometheus/prometheus#5053),
-    // so each kubernetes_sd_configs block is checked here (role and namespace) and swapped for a
-    // file_sd_configs block; everything else reaches promtool as generated. The pod's mounts
-    // (service-account files, rules folder) are given as files of this test.
-    const dir = join(work, name, 'config');
-    mkdirSync(join(dir, 'sa'), { recursive: true });
-    mkdirSync(join(dir, 'rules'), { recursive: true });
-    for (const f of ['token', 'ca.crt', 'namespace']) writeFileSync(join(dir, 'sa', f), 'test');
-    writeFileSync(join(dir, 'rules', 'alerts.yml'), alertsYml);
-    writeFileSync(join(dir, 'targets.json'), '[]');
-    const config = parse(prometheusYml.split(SA_DIR).join(join(dir, 'sa')).split('/etc/prometheus/rules').join(join(dir, 'rules')));
-    for (const sc of config.scrape_configs) {
-      for (const sd of sc.kubernetes_sd_configs) {
-        expect(['endpoints', 'node']).toContain(sd.role);
-        if (sd.role === 'endpoints') expect(sd.namespaces).toEqual({ names: [NAMESPACE] });
-        expect(Object.keys(sd).every(k => ['role', 'namespaces'].includes(k))).toBe(true);
-      }
-      delete sc.kubernetes_sd_configs;
-      sc.file_sd_configs = [{ files: [join(dir, 'targets.json')] }];
-    }
-    writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
-    const r = tool(debianBinary('promtool'), ['check', 'config', join(dir, 'prometheus.yml')]);
+    const r = promtoolCheckConfig(prometheusYml, alertsYml, join(work, name, 'config'), NAMESPACE);
     expect(r.output).toContain('SUCCESS');
     expect(r.output).toMatch(/23 rules found/);
     expect(r.code).toBe(0);
@@ -211,5 +218,21 @@ describe('Alertmanager inhibition, with a real Alertmanager on loopback', () => 
       'PostgresConnectionsHigh/warning/database': true,
       'CeleryTaskFailures/warning/worker': false,
     });
+  });
+});
+
+describe.each(SYSTEMS.filter(s => s.name !== 'quality-billing').map(s => [s.name] as const))('%s prod monitoring configuration', sys => {
+  const { objects } = synthChart(sys, ENVIRONMENTS.prod);
+  const rules: string = find(objects, 'ConfigMap', `${sys}-prometheus-rules`).data['alerts.yml'];
+
+  it('passes promtool check rules and check config', () => {
+    const dir = join(work, sys);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'alerts.yml'), rules);
+    const checked = tool(debianBinary('promtool'), ['check', 'rules', join(dir, 'alerts.yml')]);
+    expect(checked.output).toContain('SUCCESS');
+    const r = promtoolCheckConfig(find(objects, 'ConfigMap', `${sys}-prometheus-config`).data['prometheus.yml'], rules, join(dir, 'config'), sys);
+    expect(r.output).toContain('SUCCESS');
+    expect(r.code).toBe(0);
   });
 });
