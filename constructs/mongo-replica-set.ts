@@ -12,7 +12,8 @@ import { mongoCacheSizeGb } from '../lib/tuning';
 import { checkInteger, checkPort } from '../lib/validate';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
 import { IConnectable, IConnectionClient } from './connections';
-import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { emptyDir, execProbe, onePerNode, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { podDisruptionBudgetOfOne } from './rolling-deployment';
 import { setupJob } from './setup-job';
 import { childPath, MetricsEndpoint, Workload } from './workload';
 
@@ -179,9 +180,7 @@ export class MongoReplicaSet extends Workload implements IConnectable {
             enableServiceLinks: false,
             securityContext: podSecurityContext(DATABASE_IMAGE_UID),
             terminationGracePeriodSeconds: 60,
-            affinity: this.members > 1 ? {
-              podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: this.selector } }] },
-            } : undefined,
+            affinity: this.members > 1 ? onePerNode(this.selector) : undefined,
             initContainers: [keyFileInit],
             containers: [mongod, exporter],
             volumes: [
@@ -199,10 +198,7 @@ export class MongoReplicaSet extends Workload implements IConnectable {
       },
     });
     if (this.members > 1) {
-      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata: { name: this.name, labels: this.labels },
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-      });
+      this.podDisruptionBudget = podDisruptionBudgetOfOne(this);
     }
     // Members talk to each other on the server port.
     this.allowIngressFrom(this.peer, [this.port]);

@@ -170,3 +170,8 @@ export function scheduledJobSpec(o: ScheduledJobOptions): k8s.CronJobSpec {
     jobTemplate: { spec: { backoffLimit: o.backoffLimit, activeDeadlineSeconds: o.activeDeadlineSeconds, template: o.template } },
   };
 }
+
+/** Required anti-affinity on the node: no two pods of `selector` on one node. */
+export function onePerNode(selector: Record<string, string>): k8s.Affinity {
+  return { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } }] } };
+}

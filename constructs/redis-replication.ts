@@ -14,7 +14,8 @@ import { redisMaxMemory } from '../lib/tuning';
 import { checkInteger, checkPort } from '../lib/validate';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
 import { IConnectable, IConnectionClient } from './connections';
-import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { emptyDir, execProbe, onePerNode, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
+import { podDisruptionBudgetOfOne } from './rolling-deployment';
 import { childPath, MetricsEndpoint, Workload } from './workload';
 
 /** Props of `RedisReplication`. */
@@ -237,9 +238,7 @@ function replicatedStatefulSet(w: Workload, o: {
           enableServiceLinks: false,
           securityContext: podSecurityContext(DATABASE_IMAGE_UID),
           terminationGracePeriodSeconds: 30,
-          affinity: o.replicas > 1 ? {
-            podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: w.selector } }] },
-          } : undefined,
+          affinity: o.replicas > 1 ? onePerNode(w.selector) : undefined,
           containers: o.containers,
           volumes: o.volumes,
         },
@@ -251,10 +250,7 @@ function replicatedStatefulSet(w: Workload, o: {
     },
   });
   if (o.replicas > 1) {
-    new k8s.KubePodDisruptionBudget(w, 'PodDisruptionBudget', {
-      metadata: { name: w.name, labels: w.labels },
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: w.selector } },
-    });
+    podDisruptionBudgetOfOne(w);
   }
   return sts;
 }

@@ -56,3 +56,11 @@ export function rollingDeployment(w: Workload, o: RollingDeploymentSpec): Rollin
     : undefined;
   return { deployment, podDisruptionBudget };
 }
+
+/** A PodDisruptionBudget letting one pod of `w` be down at a time (for a set that keeps a majority). */
+export function podDisruptionBudgetOfOne(w: Workload): k8s.KubePodDisruptionBudget {
+  return new k8s.KubePodDisruptionBudget(w, 'PodDisruptionBudget', {
+    metadata: { name: w.name, labels: w.labels },
+    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: w.selector } },
+  });
+}

@@ -1,18 +1,16 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CONFIG_EXPORT_SCRIPT, CONFIG_RESOURCES } from '../../lib/backup/config-scripts';
-import { UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
 import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG } from '../../lib/images';
 import { RESOURCE_PRESETS } from '../../lib/presets';
-import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkCronSchedule } from '../../lib/schedule';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkInteger } from '../../lib/validate';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec } from '../pod';
-import { s3ClientEnv } from './logical-backup-workload';
+import { plainEnv } from '../pod';
+import { uploadBackupCronJob } from './upload-backup-job';
 import { Workload } from '../workload';
 
 /** Props of `ConfigBackup`. */
@@ -34,9 +32,6 @@ export interface ConfigBackupProps {
   /** Where the Kubernetes API server listens. @default - any address on 443 and 6443 */
   readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
 }
-
-const WORK_DIR = '/backup';
-const SCRIPTS_DIR = '/opt/config-backup';
 
 /**
  * The weekly configuration backup (seed 001): a CronJob whose pod exports the namespace's
@@ -62,9 +57,7 @@ export class ConfigBackup extends Workload {
     const schedule = checkCronSchedule(path, 'schedule', props.schedule ?? '0 5 * * 0');
     const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
     this.allowEgressTo({ ipBlock: { cidr: apiServer.cidr } }, apiServer.ports);
-    this.allowEgressTo({ ipBlock: { cidr: this.storage.cidr } }, [this.storage.endpointPort]);
 
-    new k8s.KubeConfigMap(this, 'Scripts', { metadata: { name: `${this.name}-scripts`, labels: this.labels }, data: { 'export.sh': CONFIG_EXPORT_SCRIPT, 'upload.sh': UPLOAD_SCRIPT } });
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name, labels: this.labels }, automountServiceAccountToken: false });
     const groups = [...new Set(CONFIG_RESOURCES.map(([prefix]) => (prefix === 'api/v1' ? '' : prefix.split('/')[1])))];
     new k8s.KubeRole(this, 'Role', {
@@ -81,40 +74,10 @@ export class ConfigBackup extends Workload {
       subjects: [{ kind: 'ServiceAccount', name: this.name }],
     });
 
-    const mounts = [{ name: 'work', mountPath: WORK_DIR }, { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true }, { name: 'tmp', mountPath: '/tmp' }];
-    const exporter = restrictedContainer({
-      name: 'export', image: curl, uid: DATABASE_IMAGE_UID, resources: this.resources,
-      command: ['sh', `${SCRIPTS_DIR}/export.sh`],
-      env: [plainEnv('NAMESPACE', this.namespace), plainEnv('BACKUP_DIR', WORK_DIR)],
-      volumeMounts: mounts,
-    });
-    const upload = restrictedContainer({
-      name: 'upload', image: IMAGE_CATALOG.awsCli, uid: DATABASE_IMAGE_UID, resources: this.resources,
-      command: ['bash', `${SCRIPTS_DIR}/upload.sh`],
-      env: [...s3ClientEnv(this.storage, WORK_DIR), plainEnv('BACKUP_KIND', 'config'), plainEnv('RETENTION_DAYS', this.retentionDays), plainEnv('MIN_KEEP', 3)],
-      volumeMounts: mounts,
-    });
-    this.cronJob = new k8s.KubeCronJob(this, 'CronJob', {
-      metadata: { name: this.name, labels: this.labels },
-      spec: scheduledJobSpec({
-        schedule,
-        timeZone: props.timeZone ?? 'UTC',
-        backoffLimit: 2,
-        activeDeadlineSeconds: 3600,
-        template: {
-          metadata: { labels: this.labels },
-          spec: {
-            restartPolicy: 'Never',
-            serviceAccountName: this.name,
-            automountServiceAccountToken: true,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(DATABASE_IMAGE_UID),
-            initContainers: [exporter],
-            containers: [upload],
-            volumes: [emptyDir('work', '256Mi'), { name: 'scripts', configMap: { name: `${this.name}-scripts` } }, emptyDir('tmp', '64Mi')],
-          },
-        },
-      }),
+    this.cronJob = uploadBackupCronJob(this, {
+      kind: 'config', storage: this.storage, retentionDays: this.retentionDays, schedule, timeZone: props.timeZone ?? 'UTC',
+      activeDeadlineSeconds: 3600, resources: this.resources, scratchSize: '256Mi', serviceAccountName: this.name,
+      produce: { name: 'export', image: curl, shell: 'sh', script: CONFIG_EXPORT_SCRIPT, env: [plainEnv('NAMESPACE', this.namespace)] },
     });
   }
 

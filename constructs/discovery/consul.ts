@@ -8,7 +8,8 @@ import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
 import { IConnectable, IConnectionClient } from '../connections';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
+import { emptyDir, onePerNode, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
+import { podDisruptionBudgetOfOne } from '../rolling-deployment';
 import { childPath, MetricsEndpoint, Workload } from '../workload';
 
 /** Props of `Consul`. */
@@ -103,7 +104,7 @@ export class Consul extends Workload implements IConnectable {
           spec: {
             automountServiceAccountToken: false, enableServiceLinks: false, securityContext: podSecurityContext(CONSUL_UID),
             terminationGracePeriodSeconds: 30,
-            affinity: this.servers > 1 ? { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: this.selector } }] } } : undefined,
+            affinity: this.servers > 1 ? onePerNode(this.selector) : undefined,
             containers: [server],
             volumes: [emptyDir('tmp', '64Mi')],
           },
@@ -115,10 +116,7 @@ export class Consul extends Workload implements IConnectable {
       },
     });
     if (this.servers > 1) {
-      new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata: { name: this.name, labels: this.labels },
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-      });
+      podDisruptionBudgetOfOne(this);
     }
     // Servers talk Raft and gossip (TCP and UDP) with each other.
     this.allowIngressFrom(this.peer, [SERVER_PORT, SERF_LAN_PORT]);

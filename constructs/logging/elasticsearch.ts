@@ -10,6 +10,7 @@ import { SecretKeyRef } from '../../lib/secrets';
 import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
+import { podDisruptionBudgetOfOne } from '../rolling-deployment';
 import { childPath, Workload } from '../workload';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
 
@@ -165,10 +166,7 @@ export class Elasticsearch extends Workload {
       },
     });
     if (this.nodes > 1) {
-      new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata: { name: this.name, labels: this.labels },
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-      });
+      podDisruptionBudgetOfOne(this);
     }
   }
 
