@@ -206,6 +206,7 @@ describe('no secret in dist/', () => {
       expect(text).not.toMatch(/^kind: Secret$/m);
       expect(text).not.toMatch(/postgresql:\/\/[^:\s]+:[^@$\s]+@/);
       expect(text).not.toMatch(/redis:\/\/:[^$@\s][^@\s]*@/);
+      expect(text).not.toMatch(/mongodb:\/\/[^:\s]+:[^@$\s][^@\s]*@/);
     }
   });
 });
