@@ -7,7 +7,7 @@ import { ImageRef } from '../lib/images';
 import { APP_UID } from '../lib/security';
 import { ResourceSpec, WorkloadSizing } from '../lib/sizing';
 import { WAIT_FOR_JOB_PY } from '../lib/wait-for-job';
-import { checkInteger } from '../lib/validate';
+import { ApiServerAddress, checkApiServer, checkInteger } from '../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
 import { plainEnv, restrictedContainer } from './pod';
 
@@ -24,7 +24,7 @@ export interface MigrationJobProps extends AppWorkloadProps {
   /** How long a waiting pod waits before it fails (and is restarted), in seconds. @default 1800 */
   readonly waitTimeoutSeconds?: number;
   /** Where the Kubernetes API server listens, for the waiting pods' NetworkPolicy egress. @default - any address on ports 443 and 6443 */
-  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  readonly apiServer?: ApiServerAddress;
 }
 
 /**
@@ -42,7 +42,7 @@ export class MigrationJob extends AppWorkload {
   public readonly waitScriptConfigMapName: string;
   private readonly commands: readonly (readonly string[])[];
   private readonly waitTimeoutSeconds: number;
-  private readonly apiServer: { readonly cidr: string; readonly ports: readonly number[] };
+  private readonly apiServer: ApiServerAddress;
   private readonly waiters: AppWorkload[] = [];
   private readonly poolSize = 2;
 
@@ -56,9 +56,7 @@ export class MigrationJob extends AppWorkload {
     const backoffLimit = checkInteger(path, 'backoffLimit', props.backoffLimit ?? 6, 0, 20);
     const activeDeadlineSeconds = checkInteger(path, 'activeDeadlineSeconds', props.activeDeadlineSeconds ?? 1800, 60);
     this.waitTimeoutSeconds = checkInteger(path, 'waitTimeoutSeconds', props.waitTimeoutSeconds ?? 1800, 60);
-    this.apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
-    if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(this.apiServer.cidr)) throw new ValidationError(path, 'apiServer.cidr', this.apiServer.cidr, 'an IPv4 CIDR such as "10.0.0.1/32"');
-    this.apiServer.ports.forEach(p => checkInteger(path, 'apiServer.ports', p, 1, 65535));
+    this.apiServer = checkApiServer(path, props.apiServer);
     this.addEnv(plainEnv('DATABASE_POOL_SIZE', this.poolSize), plainEnv('DATABASE_MAX_OVERFLOW', 0));
     this.waiterServiceAccountName = `${this.name}-waiter`;
     this.waitScriptConfigMapName = `${this.name}-wait-script`;
@@ -112,7 +110,7 @@ export class MigrationJob extends AppWorkload {
   /** Called by `AppWorkload.waitFor`: lets the waiter read the Job through the API. */
   public grantWait(waiter: AppWorkload): void {
     this.waiters.push(waiter);
-    waiter.allowEgressTo({ ipBlock: { cidr: this.apiServer.cidr } }, this.apiServer.ports);
+    waiter.allowEgressToApiServer(this.apiServer);
   }
 
   /** The init container that blocks a waiter until this Job has succeeded; it mounts `waitVolume()`. */

@@ -4,7 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { ValidationError } from '../lib/errors';
 import { recommendedLabels, RecommendedLabels, selectorLabels } from '../lib/labels';
 import { WorkloadSizing } from '../lib/sizing';
-import { checkDnsLabel } from '../lib/validate';
+import { ApiServerAddress, checkApiServer, checkDnsLabel } from '../lib/validate';
 
 /** A TCP port with the name Kubernetes objects refer to it by. */
 export interface NamedPort {
@@ -103,6 +103,12 @@ export abstract class Workload extends Construct implements ISizedWorkload {
   /** Lets this workload's pods reach `peer` on `ports` (TCP unless `protocol` says UDP). */
   public allowEgressTo(peer: k8s.NetworkPolicyPeer, ports: readonly number[], protocol: 'TCP' | 'UDP' = 'TCP'): void {
     this.egressRules.push({ to: [peer], ports: ports.map(port => ({ protocol, port: k8s.IntOrString.fromNumber(port) })) });
+  }
+
+  /** Lets this workload's pods reach the Kubernetes API server (checked; the default is any address on 443 and 6443). */
+  public allowEgressToApiServer(address?: ApiServerAddress): void {
+    const a = checkApiServer(this.node.path, address);
+    this.allowEgressTo({ ipBlock: { cidr: a.cidr } }, a.ports);
   }
 
   /** A NetworkPolicy peer that matches this workload's pods in its namespace. */

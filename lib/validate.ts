@@ -52,3 +52,21 @@ export function checkOneOf<T extends string>(path: string, field: string, value:
   }
   return value as T;
 }
+
+/** Where the Kubernetes API server listens, for the pods that call it (NetworkPolicy egress). */
+export interface ApiServerAddress {
+  /** IPv4 CIDR of the API server's addresses. */
+  readonly cidr: string;
+  /** Its ports. */
+  readonly ports: readonly number[];
+}
+
+/** The default: the API server's address is cluster-specific, so any address on 443 and 6443. */
+export const ANY_API_SERVER: ApiServerAddress = { cidr: '0.0.0.0/0', ports: [443, 6443] };
+
+/** Checks an API server address (the default when none is given); errors name `path` and the field. */
+export function checkApiServer(path: string, value: ApiServerAddress = ANY_API_SERVER): ApiServerAddress {
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value.cidr)) throw new ValidationError(path, 'apiServer.cidr', value.cidr, 'an IPv4 CIDR such as "10.0.0.1/32"');
+  value.ports.forEach(p => checkInteger(path, 'apiServer.ports', p, 1, 65535));
+  return value;
+}

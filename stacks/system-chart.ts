@@ -6,7 +6,7 @@ import { defineEnvironment, EnvironmentSpec } from '../lib/environments';
 import { PanelSpec } from '../lib/monitoring/dashboards';
 import { S3Location } from '../lib/backup/s3';
 import { SecretKeyRef } from '../lib/secrets';
-import { checkDnsLabel } from '../lib/validate';
+import { ApiServerAddress, checkDnsLabel } from '../lib/validate';
 import { AppSettings } from '../constructs/app-workload';
 import { AppService } from '../constructs/app-service';
 import { AppIngress } from '../constructs/edge/app-ingress';
@@ -39,7 +39,7 @@ export interface SystemStackProps {
   /** Have cert-manager issue and renew the TLS Secret from this issuer. @default - the Secret is created by hand */
   readonly certManager?: { readonly issuerName: string; readonly issuerKind?: 'ClusterIssuer' | 'Issuer' };
   /** Where the Kubernetes API server listens, for pods that wait for the migration Job and for Prometheus. @default - any address on 443 and 6443 */
-  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  readonly apiServer?: ApiServerAddress;
   /**
    * Where alerts go. The defaults are placeholders on the reserved `.invalid` domain: set your
    * own. Secrets: Secret "alertmanager-credentials", keys "slack-webhook-url" and "smtp-password".

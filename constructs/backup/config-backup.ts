@@ -8,7 +8,7 @@ import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkCronSchedule } from '../../lib/schedule';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
-import { checkInteger } from '../../lib/validate';
+import { ApiServerAddress, checkInteger } from '../../lib/validate';
 import { plainEnv } from '../pod';
 import { uploadBackupCronJob } from './upload-backup-job';
 import { Workload } from '../workload';
@@ -30,7 +30,7 @@ export interface ConfigBackupProps {
   /** Requests and limits of each container. @default - the tier's "backup" preset */
   readonly resources?: ResourceQuantities;
   /** Where the Kubernetes API server listens. @default - any address on 443 and 6443 */
-  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  readonly apiServer?: ApiServerAddress;
 }
 
 /**
@@ -55,8 +55,7 @@ export class ConfigBackup extends Workload {
     const t = lookupTier(props.tier ?? 'recommended', path).name;
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].backup, path, 'resources');
     const schedule = checkCronSchedule(path, 'schedule', props.schedule ?? '0 5 * * 0');
-    const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
-    this.allowEgressTo({ ipBlock: { cidr: apiServer.cidr } }, apiServer.ports);
+    this.allowEgressToApiServer(props.apiServer);
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name, labels: this.labels }, automountServiceAccountToken: false });
     const groups = [...new Set(CONFIG_RESOURCES.map(([prefix]) => (prefix === 'api/v1' ? '' : prefix.split('/')[1])))];

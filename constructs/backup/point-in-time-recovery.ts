@@ -8,7 +8,7 @@ import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkCronSchedule } from '../../lib/schedule';
-import { checkInteger } from '../../lib/validate';
+import { ApiServerAddress, checkInteger } from '../../lib/validate';
 import { Postgres } from '../postgres';
 import { plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../pod';
 import { childPath, Workload } from '../workload';
@@ -40,7 +40,7 @@ export interface PointInTimeRecoveryProps {
   /** Requests and limits of a trigger pod (the backup itself runs in the database container). @default - the tier's "backupTrigger" preset */
   readonly resources?: ResourceQuantities;
   /** Where the Kubernetes API server listens. @default - any address on 443 and 6443 */
-  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  readonly apiServer?: ApiServerAddress;
 }
 
 /** Where the pgBackRest configuration and scripts are mounted in the database container. */
@@ -83,7 +83,6 @@ export class PointInTimeRecovery extends Workload {
     const timeZone = props.timeZone ?? 'UTC';
     const fullSchedule = checkCronSchedule(path, 'fullSchedule', props.fullSchedule ?? '0 3 * * *');
     const incrementalSchedule = checkCronSchedule(path, 'incrementalSchedule', props.incrementalSchedule ?? '0 9,15,21 * * *');
-    const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
 
     const configMapName = `${pg.name}-pgbackrest`;
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
@@ -107,7 +106,7 @@ export class PointInTimeRecovery extends Workload {
     });
     // archive-push and the backups run in the server's pod: it reaches the storage itself.
     pg.allowEgressTo({ ipBlock: { cidr: this.storage.cidr } }, [this.storage.endpointPort]);
-    this.allowEgressTo({ ipBlock: { cidr: apiServer.cidr } }, apiServer.ports);
+    this.allowEgressToApiServer(props.apiServer);
 
     const podName = `${pg.name}-0`;
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name, labels: this.labels }, automountServiceAccountToken: false });

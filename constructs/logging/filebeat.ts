@@ -5,7 +5,7 @@ import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { renderFilebeatYml } from '../../lib/logging/filebeat';
 import { SecretKeyRef } from '../../lib/secrets';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { checkDnsLabel, checkInteger } from '../../lib/validate';
+import { ApiServerAddress, checkDnsLabel, checkInteger } from '../../lib/validate';
 import { emptyDir, plainEnv, resourceRequirements, secretEnv } from '../pod';
 import { childPath, Workload } from '../workload';
 import { Elasticsearch } from './elasticsearch';
@@ -26,7 +26,7 @@ export interface FilebeatProps extends ComponentProps {
   /** Elasticsearch user. @default "elastic" */
   readonly username?: string;
   /** Where the Kubernetes API server listens (for pod metadata). @default - any address on 443 and 6443 */
-  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  readonly apiServer?: ApiServerAddress;
 }
 
 /** Node folders Filebeat reads: container log symlinks and the files they point to. */
@@ -57,8 +57,7 @@ export class Filebeat extends Workload {
     const source = checkDnsLabel(path, 'sourceNamespace', props.sourceNamespace);
     const es = props.elasticsearch;
     es.acceptTrafficFrom(this, es.port);
-    const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
-    this.allowEgressTo({ ipBlock: { cidr: apiServer.cidr } }, apiServer.ports);
+    this.allowEgressToApiServer(props.apiServer);
     this.config = renderFilebeatYml({ namespace: source, elasticsearchUrl: `http://${es.name}.${es.namespace}.svc:${es.port}` });
 
     const meta = (name: string) => ({ name, namespace, labels: this.labels });

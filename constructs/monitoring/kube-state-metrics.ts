@@ -7,11 +7,12 @@ import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { childPath, MetricsEndpoint, Workload } from '../workload';
 import { exporterDeployment } from './exporter-deployment';
 import { ComponentProps, resolveComponent } from '../component';
+import { ApiServerAddress } from '../../lib/validate';
 
 /** Props of `KubeStateMetrics`. */
 export interface KubeStateMetricsProps extends ComponentProps {
   /** Where the Kubernetes API server listens. @default - any address on 443 and 6443 */
-  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  readonly apiServer?: ApiServerAddress;
 }
 
 /** The resources it reports on: enough for pod health, restarts, limits, Jobs and CronJobs. */
@@ -33,8 +34,7 @@ export class KubeStateMetrics extends Workload {
     const path = this.node.path;
     this.resources = resolveComponent(path, props, 'kubeStateMetrics').resources;
     this.metrics = { serviceName: this.name, portName: 'metrics', port: 8080, path: '/metrics' };
-    const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
-    this.allowEgressTo({ ipBlock: { cidr: apiServer.cidr } }, apiServer.ports);
+    this.allowEgressToApiServer(props.apiServer);
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name, labels: this.labels }, automountServiceAccountToken: false });
     new k8s.KubeRole(this, 'Role', {

@@ -8,7 +8,7 @@ import { dashboardJson, overviewPanels, PanelSpec } from '../../lib/monitoring/d
 import { ruleObject } from '../../lib/monitoring/prometheus-config';
 import { SecretKeyRef } from '../../lib/secrets';
 import { TierName } from '../../lib/tiers';
-import { checkDnsLabel, checkOneOf } from '../../lib/validate';
+import { ApiServerAddress, checkDnsLabel, checkOneOf } from '../../lib/validate';
 import { RedisDatabase } from '../redis';
 import { Alertmanager, AlertReceivers } from './alertmanager';
 import { CeleryExporter } from './celery-exporter';
@@ -57,7 +57,7 @@ export interface MonitoringProps {
   /** Further Prometheus settings (retention, storage, kubelet scraping). @default - Prometheus's defaults */
   readonly prometheus?: Omit<PrometheusProps, 'name' | 'tier'>;
   /** Where the Kubernetes API server listens. @default - any address on 443 and 6443 */
-  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  readonly apiServer?: ApiServerAddress;
   /**
    * The system's overview dashboard: its uid, title and panels of its own (business metrics)
    * after the standard ones (requests, latency, errors, database, cache, pods; Celery with a broker).

@@ -8,7 +8,7 @@ import { renderPrometheusConfig, renderRules, ScrapeTarget } from '../../lib/mon
 import { ByteQuantity } from '../../lib/quantity';
 import { EXPORTER_UID } from '../../lib/security';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { checkInteger } from '../../lib/validate';
+import { ApiServerAddress, checkInteger } from '../../lib/validate';
 import { emptyDir, restrictedContainer } from '../pod';
 import { statefulServer } from '../stateful-server';
 import { childPath, MetricsEndpoint, Workload } from '../workload';
@@ -31,7 +31,7 @@ export interface PrometheusProps extends PersistentComponentProps {
    */
   readonly scrapeKubelets?: boolean;
   /** Where the Kubernetes API server listens, for discovery. @default - any address on 443 and 6443 */
-  readonly apiServer?: { readonly cidr: string; readonly ports: readonly number[] };
+  readonly apiServer?: ApiServerAddress;
 }
 
 /** Port Prometheus serves on (seed 001). */
@@ -75,7 +75,6 @@ export class Prometheus extends Workload {
     this.serviceAccountName = this.name;
     this.metrics = { serviceName: this.name, portName: 'http', port: PROMETHEUS_PORT, path: '/metrics' };
     const namespace = () => Chart.of(this).namespace ?? 'default';
-    const apiServer = props.apiServer ?? { cidr: '0.0.0.0/0', ports: [443, 6443] };
 
     // Rendered once per distinct input: the ConfigMap and the pod's checksum both ask for them.
     const config = memoize(() => ({
@@ -123,7 +122,7 @@ export class Prometheus extends Workload {
       });
       for (const o of [role, binding]) ApiObject.of(o).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
     }
-    this.allowEgressTo({ ipBlock: { cidr: apiServer.cidr } }, apiServer.ports);
+    this.allowEgressToApiServer(props.apiServer);
 
     const http = k8s.IntOrString.fromString('http');
     const server = restrictedContainer({
