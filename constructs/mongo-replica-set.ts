@@ -16,6 +16,7 @@ import { emptyDir, execProbe, onePerNode, plainEnv, podSecurityContext, restrict
 import { podDisruptionBudgetOfOne } from './rolling-deployment';
 import { setupJob } from './setup-job';
 import { childPath, MetricsEndpoint, Workload } from './workload';
+import { dataVolumeClaim } from './stateful-server';
 
 /** Props of `MongoReplicaSet`. */
 export interface MongoReplicaSetProps extends PersistentComponentProps {
@@ -191,10 +192,7 @@ export class MongoReplicaSet extends Workload implements IConnectable {
             ],
           },
         },
-        volumeClaimTemplates: [{
-          metadata: { name: 'data', labels: this.selector },
-          spec: { accessModes: ['ReadWriteOnce'], storageClassName: props.storageClassName, resources: { requests: { storage: k8s.Quantity.fromString(this.storage.toString()) } } },
-        }],
+        volumeClaimTemplates: [dataVolumeClaim(this, this.storage, props.storageClassName)],
       },
     });
     if (this.members > 1) {

@@ -17,6 +17,7 @@ import { IConnectable, IConnectionClient } from './connections';
 import { emptyDir, execProbe, onePerNode, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
 import { podDisruptionBudgetOfOne } from './rolling-deployment';
 import { childPath, MetricsEndpoint, Workload } from './workload';
+import { dataVolumeClaim } from './stateful-server';
 
 /** Props of `RedisReplication`. */
 export interface RedisReplicationProps extends PersistentComponentProps {
@@ -243,10 +244,7 @@ function replicatedStatefulSet(w: Workload, o: {
           volumes: o.volumes,
         },
       },
-      volumeClaimTemplates: o.storage ? [{
-        metadata: { name: 'data', labels: w.selector },
-        spec: { accessModes: ['ReadWriteOnce'], storageClassName: o.storageClassName, resources: { requests: { storage: k8s.Quantity.fromString(o.storage.toString()) } } },
-      }] : undefined,
+      volumeClaimTemplates: o.storage ? [dataVolumeClaim(w, o.storage, o.storageClassName)] : undefined,
     },
   });
   if (o.replicas > 1) {

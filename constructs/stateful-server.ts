@@ -95,15 +95,16 @@ export function statefulServer(w: Workload, o: StatefulServerOptions): { service
           volumes: o.volumes,
         },
       },
-      volumeClaimTemplates: [{
-        metadata: { name: 'data', labels: w.selector },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: o.storageClassName,
-          resources: { requests: { storage: k8s.Quantity.fromString(o.storage.toString()) } },
-        },
-      }],
+      volumeClaimTemplates: [dataVolumeClaim(w, o.storage, o.storageClassName)],
     },
   });
   return { service, statefulSet };
+}
+
+/** The volume claim template "data" of a StatefulSet's pods: one ReadWriteOnce volume per pod. */
+export function dataVolumeClaim(w: Workload, storage: ByteQuantity, storageClassName?: string): k8s.KubePersistentVolumeClaimProps {
+  return {
+    metadata: { name: 'data', labels: w.selector },
+    spec: { accessModes: ['ReadWriteOnce'], storageClassName, resources: { requests: { storage: k8s.Quantity.fromString(storage.toString()) } } },
+  };
 }

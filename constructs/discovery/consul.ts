@@ -11,6 +11,7 @@ import { IConnectable, IConnectionClient } from '../connections';
 import { emptyDir, onePerNode, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
 import { podDisruptionBudgetOfOne } from '../rolling-deployment';
 import { childPath, MetricsEndpoint, Workload } from '../workload';
+import { dataVolumeClaim } from '../stateful-server';
 
 /** Props of `Consul`. */
 export interface ConsulProps extends PersistentComponentProps {
@@ -109,10 +110,7 @@ export class Consul extends Workload implements IConnectable {
             volumes: [emptyDir('tmp', '64Mi')],
           },
         },
-        volumeClaimTemplates: [{
-          metadata: { name: 'data', labels: this.selector },
-          spec: { accessModes: ['ReadWriteOnce'], storageClassName: props.storageClassName, resources: { requests: { storage: k8s.Quantity.fromString(this.storage.toString()) } } },
-        }],
+        volumeClaimTemplates: [dataVolumeClaim(this, this.storage, props.storageClassName)],
       },
     });
     if (this.servers > 1) {

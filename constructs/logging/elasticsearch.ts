@@ -13,6 +13,7 @@ import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer,
 import { podDisruptionBudgetOfOne } from '../rolling-deployment';
 import { childPath, Workload } from '../workload';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
+import { dataVolumeClaim } from '../stateful-server';
 
 /** Props of `Elasticsearch`. */
 export interface ElasticsearchProps extends PersistentComponentProps {
@@ -159,10 +160,7 @@ export class Elasticsearch extends Workload {
             ],
           },
         },
-        volumeClaimTemplates: [{
-          metadata: { name: 'data', labels: this.selector },
-          spec: { accessModes: ['ReadWriteOnce'], storageClassName: props.storageClassName, resources: { requests: { storage: k8s.Quantity.fromString(this.storage.toString()) } } },
-        }],
+        volumeClaimTemplates: [dataVolumeClaim(this, this.storage, props.storageClassName)],
       },
     });
     if (this.nodes > 1) {
