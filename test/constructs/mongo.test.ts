@@ -7,7 +7,7 @@ import { RS_INIT_SHELL, rsInitiateScript, rsUsersScript } from '../../lib/mongo-
 import { ByteQuantity } from '../../lib/quantity';
 import { mongoCacheSizeGb } from '../../lib/tuning';
 import { PLACEHOLDER_RECEIVERS } from '../../stacks/quality-billing-stack';
-import { envOf, expectValidationError, find, podSpec, synth, testChart } from '../helpers';
+import { envOf, expectValidationError, find, modelClass, podSpec, synth, testChart } from '../helpers';
 
 describe('MongoReplicaSet', () => {
   const chart = testChart();
@@ -75,8 +75,7 @@ describe('MongoReplicaSet', () => {
 
   it('is valid against the Kubernetes schema and runs every container restricted', () => {
     for (const o of objects.filter(x => x.metadata.name.startsWith('orders-mongo'))) {
-      const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : [undefined, o.apiVersion];
-      const Model = require(group ? `kubernetes-models/${group}/${version}/${o.kind}` : `kubernetes-models/${version}/${o.kind}`)[o.kind];
+      const Model = modelClass(o);
       expect(() => new Model(o).validate()).not.toThrow();
     }
     for (const c of [...spec.initContainers, ...spec.containers]) {

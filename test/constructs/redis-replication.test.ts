@@ -1,6 +1,6 @@
 import { AppService } from '../../constructs/app-service';
 import { RedisReplication } from '../../constructs/redis-replication';
-import { envOf, expectValidationError, find, podSpec, synth, testChart } from '../helpers';
+import { envOf, expectValidationError, find, modelClass, podSpec, synth, testChart } from '../helpers';
 
 describe('RedisReplication', () => {
   const chart = testChart();
@@ -51,8 +51,7 @@ describe('RedisReplication', () => {
 
   it('is valid against the Kubernetes schema, every container restricted with limits', () => {
     for (const o of objects.filter(x => x.metadata.name.startsWith('cache'))) {
-      const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : [undefined, o.apiVersion];
-      const Model = require(group ? `kubernetes-models/${group}/${version}/${o.kind}` : `kubernetes-models/${version}/${o.kind}`)[o.kind];
+      const Model = modelClass(o);
       expect(() => new Model(o).validate()).not.toThrow();
     }
     for (const sts of ['cache', 'cache-sentinel'].map(n => find(objects, 'StatefulSet', n))) {
