@@ -18,6 +18,7 @@ import { emptyDir, execProbe, onePerNode, plainEnv, podSecurityContext, restrict
 import { podDisruptionBudgetOfOne } from './rolling-deployment';
 import { childPath, MetricsEndpoint, Workload } from './workload';
 import { dataVolumeClaim } from './stateful-server';
+import { redisPing } from './redis';
 
 /** Props of `RedisReplication`. */
 export interface RedisReplicationProps extends PersistentComponentProps {
@@ -131,6 +132,7 @@ export class RedisReplication extends Workload implements IConnectable {
 
     const roleEnv = (selfService: string) => [
       secretEnv('REDIS_PASSWORD', this.passwordSecret),
+      secretEnv('REDISCLI_AUTH', this.passwordSecret),
       plainEnv('REDIS_PORT', this.port),
       plainEnv('MASTER_NAME', this.masterName),
       plainEnv('SENTINEL_HOST', this.sentinel.name),
@@ -139,16 +141,15 @@ export class RedisReplication extends Workload implements IConnectable {
       plainEnv('SELF_HOST', `$(POD_NAME).${selfService}`),
       plainEnv('FIRST_HOST', `${this.name}-0.${headless}`),
     ];
-    const ping = (port: number) => ['sh', '-c', `REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning -p ${port} ping | grep -q PONG`];
     const data = restrictedContainer({
       name: 'redis', image, uid: DATABASE_IMAGE_UID, resources: this.resources,
       command: ['sh', '/etc/redis/redis-start.sh'],
       env: roleEnv(headless),
       ports: [{ name: 'redis', containerPort: this.port }],
       volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'config', mountPath: '/etc/redis', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
-      startupProbe: execProbe(ping(this.port), { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 }),
+      startupProbe: execProbe(redisPing(this.port), { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 }),
       livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('redis') }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
-      readinessProbe: execProbe(ping(this.port), { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 }),
+      readinessProbe: execProbe(redisPing(this.port), { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 }),
     });
     const exporter = restrictedContainer({
       name: 'exporter', image: exporterImage, uid: DATABASE_IMAGE_UID, resources: this.exporterResources,
@@ -171,7 +172,7 @@ export class RedisReplication extends Workload implements IConnectable {
       ports: [{ name: 'sentinel', containerPort: this.sentinelPort }],
       volumeMounts: [{ name: 'config', mountPath: '/etc/redis', readOnly: true }, { name: 'sentinel', mountPath: '/sentinel' }],
       livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('sentinel') }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
-      readinessProbe: execProbe(ping(this.sentinelPort), { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 }),
+      readinessProbe: execProbe(redisPing(this.sentinelPort), { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 }),
     });
     this.sentinelStatefulSet = replicatedStatefulSet(this.sentinel, {
       serviceName: `${this.sentinel.name}-headless`, replicas: this.sentinels, checksum, containers: [sentinelContainer],

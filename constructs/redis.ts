@@ -127,8 +127,7 @@ export class Redis extends Workload {
       data: { 'redis.conf': config },
     });
 
-    // redis-cli reads REDISCLI_AUTH, so the password is not on the probe's command line.
-    const ping = ['sh', '-c', `redis-cli -h 127.0.0.1 -p ${this.port} ping | grep -q PONG`];
+    const ping = redisPing(this.port);
     const server = restrictedContainer({
       name: 'redis',
       image,
@@ -175,4 +174,12 @@ export class Redis extends Workload {
   public sizings(): WorkloadSizing[] {
     return [{ name: this.name, kind: 'StatefulSet', replicas: 1, containers: [this.resources, this.exporterResources], storagePerReplica: this.storage }];
   }
+}
+
+/**
+ * The probe command of a Redis server or sentinel: PONG on `port`. redis-cli reads REDISCLI_AUTH
+ * (which the container must set from the Secret), so the password is not on its command line.
+ */
+export function redisPing(port: number): string[] {
+  return ['sh', '-c', `redis-cli -h 127.0.0.1 -p ${port} ping | grep -q PONG`];
 }
