@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
-import { MongoBackup } from '../constructs/backup/mongo-backup';
 import { isPostgresSystem, SystemChart } from '../stacks/system-stack';
 import { ShippedSystem, SYSTEMS } from '../stacks/systems';
 import { capacityChartSvg } from './capacity-chart';
@@ -50,22 +49,15 @@ export function architectureMermaid(objects: readonly Obj[]): string {
   return lines.join('\n');
 }
 
-/** Backups → bucket: drawn from the backup constructs, whose storage egress is an IP range in the policies. */
+/** Backups → bucket, as the stack declares them: their storage egress is only an IP range in the policies. */
 function backupEdges(stack: SystemChart): string[] {
+  const destination = stack.backupDestination();
+  if (!destination) return [];
   const id = (s: string) => s.replace(/[^A-Za-z0-9]/g, '_');
-  const mongoBackup = (stack as { mongoBackup?: MongoBackup }).mongoBackup;
-  if (mongoBackup) {
-    const s = mongoBackup.storage;
-    return [`  object_storage[("s3://${s.bucket}/${s.prefix}")]`, `  ${id(mongoBackup.name)} ==>|mongodump daily| object_storage`];
-  }
-  if (!isPostgresSystem(stack) || !stack.backup) return [];
-  const s = stack.backup.storage;
-  const bucket = `s3://${s.bucket}/${s.prefix}`;
-  const lines = [`  object_storage[("${bucket}")]`, `  ${id(stack.backup.name)} ==>|pg_dump daily| object_storage`];
-  if (stack.restoreTest) lines.push(`  object_storage ==>|monthly restore test| ${id(stack.restoreTest.name)}`);
-  if (stack.pointInTimeRecovery) lines.push(`  ${id(stack.postgres.name)} ==>|WAL + full/incr, pgBackRest| object_storage`);
-  if (stack.configBackup) lines.push(`  ${id(stack.configBackup.name)} ==>|weekly configuration export| object_storage`);
-  return lines;
+  return [
+    `  object_storage[("${destination}")]`,
+    ...stack.backupFlows().map(f => (f.direction === 'to-storage' ? `  ${id(f.workload)} ==>|${f.label}| object_storage` : `  object_storage ==>|${f.label}| ${id(f.workload)}`)),
+  ];
 }
 
 /** The architecture page of one system's environment. */

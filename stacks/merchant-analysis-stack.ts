@@ -10,7 +10,7 @@ import { Pushgateway } from '../constructs/monitoring/pushgateway';
 import { plainEnv } from '../constructs/pod';
 import { RedisReplication } from '../constructs/redis-replication';
 import { Jaeger } from '../constructs/tracing/jaeger';
-import { SystemChart, SystemDefinition, SystemStackProps, systemBackupStorage } from './system-chart';
+import { BackupFlow, SystemChart, SystemDefinition, SystemStackProps, systemBackupStorage } from './system-chart';
 
 /** Props of `MerchantAnalysisStack`. */
 export type MerchantAnalysisStackProps = SystemStackProps;
@@ -108,6 +108,15 @@ export class MerchantAnalysisStack extends SystemChart {
       this.mongoBackup = new MongoBackup(this, 'MongoBackup', { mongo: this.mongo, storage, tier: env.tier, timeZone: env.timeZone, retentionDays: env.backup.retentionDays });
     }
     this.finish();
+  }
+
+  public backupDestination(): string | undefined {
+    const s = this.mongoBackup?.storage;
+    return s && `s3://${s.bucket}/${s.prefix}`;
+  }
+
+  public backupFlows(): BackupFlow[] {
+    return this.mongoBackup ? [{ workload: this.mongoBackup.name, label: 'mongodump daily', direction: 'to-storage' }] : [];
   }
 
   protected dataStores(): IMonitorable[] {

@@ -109,6 +109,16 @@ export interface EdgeOptions {
   readonly backupApp?: AppService;
 }
 
+/** One path of a system's backups, for the architecture diagram: a workload writing to the bucket, or reading from it. */
+export interface BackupFlow {
+  /** The workload (or server) at the other end. */
+  readonly workload: string;
+  /** What travels ("pg_dump daily"). */
+  readonly label: string;
+  /** "to-storage" for a backup, "from-storage" for a restore test. */
+  readonly direction: 'to-storage' | 'from-storage';
+}
+
 /**
  * What every seed system's chart shares, whatever its data stores: the environment (with the
  * system's overrides), a restricted namespace with default-deny networking, the edge, monitoring
@@ -170,6 +180,16 @@ export abstract class SystemChart extends Chart {
   /** The capacity plan that passed. */
   public get capacity(): CapacityPlan {
     return this.required('capacity');
+  }
+
+  /** The bucket the system's backups go to (`s3://bucket/prefix`), when it has backups. */
+  public backupDestination(): string | undefined {
+    return undefined;
+  }
+
+  /** The paths between the system's workloads and its backup bucket. */
+  public backupFlows(): BackupFlow[] {
+    return [];
   }
 
   /** Plans capacity again (after a consumer added workloads to this chart) without throwing. */

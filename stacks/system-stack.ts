@@ -8,7 +8,7 @@ import { RestoreTest } from '../constructs/backup/restore-test';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
 import { Postgres } from '../constructs/postgres';
 import { Redis } from '../constructs/redis';
-import { SystemChart, SystemDefinition, SystemStackProps, systemBackupStorage } from './system-chart';
+import { BackupFlow, SystemChart, SystemDefinition, SystemStackProps, systemBackupStorage } from './system-chart';
 
 export * from './system-chart';
 
@@ -97,6 +97,22 @@ export abstract class SystemStack extends SystemChart {
         retentionDays: Math.max(policy.retentionDays, 28), apiServer: props.apiServer,
       });
     }
+  }
+
+  public backupDestination(): string | undefined {
+    const s = this.backup?.storage;
+    return s && `s3://${s.bucket}/${s.prefix}`;
+  }
+
+  public backupFlows(): BackupFlow[] {
+    if (!this.backup) return [];
+    const to = (workload: string, label: string): BackupFlow => ({ workload, label, direction: 'to-storage' });
+    return [
+      to(this.backup.name, 'pg_dump daily'),
+      ...this.restoreTest ? [{ workload: this.restoreTest.name, label: 'monthly restore test', direction: 'from-storage' as const }] : [],
+      ...this.pointInTimeRecovery ? [to(this.postgres.name, 'WAL + full/incr, pgBackRest')] : [],
+      ...this.configBackup ? [to(this.configBackup.name, 'weekly configuration export')] : [],
+    ];
   }
 
   /** Checks capacity, then PostgreSQL's memory against every connection declared. Call last. */
