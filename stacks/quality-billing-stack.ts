@@ -5,13 +5,14 @@ import { CELERY_QUEUES, CeleryWorker } from '../constructs/celery-worker';
 import { MigrationJob } from '../constructs/migration-job';
 import { AlertReceivers } from '../constructs/monitoring/alertmanager';
 import { S3Location } from '../lib/backup/s3';
+import { IMAGE_CATALOG } from '../lib/images';
 import { placeholderReceivers, systemBackupStorage, SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
 
 /** Props of `QualityBillingStack`. */
 export type QualityBillingStackProps = SystemStackProps;
 
 /** The quality-billing system (seed 000). */
-export const QUALITY_BILLING: SystemDefinition = { name: 'quality-billing', title: 'Quality Billing', database: 'quality_billing' };
+export const QUALITY_BILLING: SystemDefinition = { name: 'quality-billing', title: 'Quality Billing', database: 'quality_billing', appImage: IMAGE_CATALOG.app.toString() };
 
 /** The default backup location of an environment (the Pulumi program creates this bucket). */
 export function defaultBackupStorage(environmentName: string): S3Location {

@@ -73,6 +73,8 @@ export interface SystemDefinition {
   readonly backup?: { readonly retentionDays?: number; readonly pointInTimeRecovery?: boolean };
   /** The edge every environment of the system uses, when the system depends on it. @default - the environment's */
   readonly edge?: EnvironmentSpec['edge'];
+  /** The application image until the stack is given one. @default - the placeholder "<name>:1.0.0" */
+  readonly appImage?: string;
   /** Changes the system makes to each environment (its hardware tier, replicas). @default - none */
   readonly environment?: (env: EnvironmentSpec) => Partial<EnvironmentSpec>;
 }
@@ -149,7 +151,7 @@ export abstract class SystemChart extends Chart {
     this.prefix = system.name;
     this.restrictedNamespace = new RestrictedNamespace(this, 'Namespace', { name: namespace });
     this.settings = {
-      image: props.appImage ?? (system.name === 'quality-billing' ? undefined : `${system.name}:1.0.0`),
+      image: props.appImage ?? system.appImage ?? `${system.name}:1.0.0`,
       appEnv: env.name === 'prod' ? 'production' : env.name,
       logLevel: env.logLevel,
       secretKey: props.appSecretKey,
