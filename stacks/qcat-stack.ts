@@ -61,7 +61,7 @@ export class QcatStack extends SystemStack {
       .connectTo(this.postgres)
       .connectTo(this.redis.cache);
     if (this.migration) this.api.waitFor(this.migration);
-    if (env.autoscaleFactor > 1) this.api.autoscale({ maxReplicas: Math.ceil(env.appReplicas * env.autoscaleFactor) });
+    this.autoscaleByEnvironment(this.api, env.appReplicas);
     this.addEdge(this.api, { websocket: true });
     this.addMonitoring([this.api], { dashboardPanels: qcatBusinessPanels(this.namespace!) });
     this.addLogging();

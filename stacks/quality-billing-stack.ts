@@ -48,8 +48,7 @@ export class QualityBillingStack extends SystemStack {
       .connectTo(this.redis.broker)
       .connectTo(this.redis.results)
       .waitFor(this.migration);
-    const maxOf = (replicas: number) => Math.ceil(replicas * env.autoscaleFactor);
-    if (env.autoscaleFactor > 1) this.api.autoscale({ maxReplicas: maxOf(env.appReplicas) });
+    this.autoscaleByEnvironment(this.api, env.appReplicas);
     this.addEdge(this.api);
 
     const queueSets: string[][] = env.celeryWorkerPerQueue ? CELERY_QUEUES.map(q => [q]) : [[...CELERY_QUEUES]];
@@ -62,7 +61,7 @@ export class QualityBillingStack extends SystemStack {
         .connectTo(this.redis.results)
         .waitFor(this.migration);
     });
-    if (env.autoscaleFactor > 1) for (const w of this.workers) w.autoscale({ maxReplicas: maxOf(env.celeryWorkerReplicas) });
+    for (const w of this.workers) this.autoscaleByEnvironment(w, env.celeryWorkerReplicas);
 
     this.beat = new CeleryBeat(this, 'Beat', { name: `${prefix}-celery-beat`, settings })
       .connectTo(this.postgres)

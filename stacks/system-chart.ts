@@ -9,6 +9,7 @@ import { SecretKeyRef } from '../lib/secrets';
 import { ApiServerAddress, checkDnsLabel } from '../lib/validate';
 import { AppSettings } from '../constructs/app-workload';
 import { AppService } from '../constructs/app-service';
+import { AutoscaleOptions } from '../constructs/autoscaler';
 import { AppIngress } from '../constructs/edge/app-ingress';
 import { NginxEdge } from '../constructs/edge/nginx-edge';
 import { TlsCertificate } from '../constructs/edge/tls-certificate';
@@ -197,6 +198,12 @@ export abstract class SystemChart extends Chart {
   /** Plans capacity again (after a consumer added workloads to this chart) without throwing. */
   public planCapacity(): CapacityPlan {
     return planCapacity(this.environment, collectSizings(this), this.connectionChecks(), this.retentionChecks());
+  }
+
+  /** Scales `workload` on CPU from `replicas` up to the environment's autoscale factor, when it has one. */
+  protected autoscaleByEnvironment(workload: { autoscale(o: AutoscaleOptions): unknown }, replicas: number): void {
+    const factor = this.environment.autoscaleFactor;
+    if (factor > 1) workload.autoscale({ maxReplicas: Math.ceil(replicas * factor) });
   }
 
   /** Puts the environment's edge in front of `app`: the nginx TLS edge, or an Ingress for ingress-nginx. */
