@@ -4,7 +4,7 @@ import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
 import { isPostgresSystem, SystemChart } from '../stacks/system-stack';
 import { ShippedSystem, SYSTEMS } from '../stacks/systems';
 import { capacityChartSvg } from './capacity-chart';
-import { requestTotals } from './synth';
+import { requestTotals } from '../stacks/synth-all';
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
 

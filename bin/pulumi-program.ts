@@ -7,10 +7,10 @@ import { App } from 'cdk8s';
 import { defineEnvironment, environment, EnvironmentSpec } from '../lib/environments';
 import { IMAGE_CATALOG, ImageRef } from '../lib/images';
 import { TierName } from '../lib/tiers';
-import { BackupBucket } from '../lib/pulumi/backup-bucket';
-import { Cdk8sChart } from '../lib/pulumi/cdk8s-chart';
-import { ImageRepository } from '../lib/pulumi/image-repository';
-import { SECRET_SOURCES, StackSecrets } from '../lib/pulumi/stack-secrets';
+import { BackupBucket } from '../pulumi/backup-bucket';
+import { Cdk8sChart } from '../pulumi/cdk8s-chart';
+import { ImageRepository } from '../pulumi/image-repository';
+import { SECRET_SOURCES, StackSecrets } from '../pulumi/stack-secrets';
 import { defaultBackupStorage, QualityBillingStack } from '../stacks/quality-billing-stack';
 
 /** The stack outputs of `pulumi up`. */

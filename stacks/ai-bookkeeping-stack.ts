@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
-import { AppService } from '../constructs/app-service';
-import { MigrationJob } from '../constructs/migration-job';
-import { MinIO } from '../constructs/minio';
+import { AppService } from '../constructs/app/app-service';
+import { MigrationJob } from '../constructs/app/migration-job';
+import { MinIO } from '../constructs/data/minio';
 import { SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
 
 /** Props of `AiBookkeepingStack`. */

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { SecretKeyRef } from '../lib/secrets';
-import { AppConfig } from '../constructs/app-config';
-import { AppService } from '../constructs/app-service';
+import { AppConfig } from '../constructs/app/app-config';
+import { AppService } from '../constructs/app/app-service';
 import { SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
 
 /** Props of `FinanceAiStack`. */

@@ -1,15 +1,15 @@
 import { Construct } from 'constructs';
 import { S3Location } from '../lib/backup/s3';
 import { EnvironmentSpec } from '../lib/environments';
-import { AppService } from '../constructs/app-service';
+import { AppService } from '../constructs/app/app-service';
 import { MongoBackup } from '../constructs/backup/mongo-backup';
-import { Consul } from '../constructs/discovery/consul';
-import { MongoReplicaSet } from '../constructs/mongo-replica-set';
+import { Consul } from '../constructs/data/consul';
+import { MongoReplicaSet } from '../constructs/data/mongo-replica-set';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
 import { Pushgateway } from '../constructs/monitoring/pushgateway';
-import { plainEnv } from '../constructs/pod';
-import { RedisReplication } from '../constructs/redis-replication';
-import { Jaeger } from '../constructs/tracing/jaeger';
+import { plainEnv } from '../constructs/core/pod-spec';
+import { RedisReplication } from '../constructs/data/redis-replication';
+import { Jaeger } from '../constructs/monitoring/jaeger';
 import { BackupFlow, SystemChart, SystemDefinition, SystemStackProps, systemBackupStorage } from './system-chart';
 
 /** Props of `MerchantAnalysisStack`. */

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { PanelSpec } from '../lib/monitoring/dashboards';
-import { AppService } from '../constructs/app-service';
-import { MigrationJob } from '../constructs/migration-job';
+import { AppService } from '../constructs/app/app-service';
+import { MigrationJob } from '../constructs/app/migration-job';
 import { SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
 
 /** Props of `QcatStack`. */

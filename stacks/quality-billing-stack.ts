@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
-import { AppService } from '../constructs/app-service';
-import { CeleryBeat } from '../constructs/celery-beat';
-import { CELERY_QUEUES, CeleryWorker } from '../constructs/celery-worker';
-import { MigrationJob } from '../constructs/migration-job';
+import { AppService } from '../constructs/app/app-service';
+import { CeleryBeat } from '../constructs/app/celery-beat';
+import { CELERY_QUEUES, CeleryWorker } from '../constructs/app/celery-worker';
+import { MigrationJob } from '../constructs/app/migration-job';
 import { AlertReceivers } from '../constructs/monitoring/alertmanager';
 import { S3Location } from '../lib/backup/s3';
 import { IMAGE_CATALOG } from '../lib/images';

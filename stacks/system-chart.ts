@@ -7,9 +7,9 @@ import { PanelSpec } from '../lib/monitoring/dashboards';
 import { S3Location } from '../lib/backup/s3';
 import { SecretKeyRef } from '../lib/secrets';
 import { ApiServerAddress, checkDnsLabel } from '../lib/validate';
-import { AppSettings } from '../constructs/app-workload';
-import { AppService } from '../constructs/app-service';
-import { AutoscaleOptions } from '../constructs/autoscaler';
+import { AppSettings } from '../constructs/app/app-workload';
+import { AppService } from '../constructs/app/app-service';
+import { AutoscaleOptions } from '../constructs/core/autoscaler';
 import { AppIngress } from '../constructs/edge/app-ingress';
 import { NginxEdge } from '../constructs/edge/nginx-edge';
 import { TlsCertificate } from '../constructs/edge/tls-certificate';
@@ -17,9 +17,9 @@ import { Logging } from '../constructs/logging/logging';
 import { AlertReceivers } from '../constructs/monitoring/alertmanager';
 import { Monitoring, MonitoringAlerts, MonitoringMode, PrometheusOperatorOptions } from '../constructs/monitoring/monitoring';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
-import { RedisDatabase } from '../constructs/redis';
-import { RestrictedNamespace } from '../constructs/restricted-namespace';
-import { childPath, collectSizings } from '../constructs/workload';
+import { RedisDatabase } from '../constructs/data/redis';
+import { RestrictedNamespace } from '../constructs/core/restricted-namespace';
+import { childPath, collectSizings } from '../constructs/core/workload';
 
 /** Props every system stack takes: the environment and what differs between installations. */
 export interface SystemStackProps {

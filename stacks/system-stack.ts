@@ -6,8 +6,8 @@ import { ConfigBackup } from '../constructs/backup/config-backup';
 import { PostgresBackup } from '../constructs/backup/postgres-backup';
 import { RestoreTest } from '../constructs/backup/restore-test';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
-import { Postgres } from '../constructs/postgres';
-import { Redis } from '../constructs/redis';
+import { Postgres } from '../constructs/data/postgres';
+import { Redis } from '../constructs/data/redis';
 import { BackupFlow, SystemChart, SystemDefinition, SystemStackProps, systemBackupStorage } from './system-chart';
 
 export * from './system-chart';

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { synthAll } from '../bin/synth';
+import { synthAll } from '../stacks/synth-all';
 import { ENVIRONMENTS } from '../lib/environments';
 import { SYSTEMS } from '../stacks/systems';
 

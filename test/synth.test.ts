@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { synthAll } from '../bin/synth';
+import { synthAll } from '../stacks/synth-all';
 import { defineEnvironment, ENVIRONMENTS } from '../lib/environments';
 import { CapacityError } from '../lib/errors';
 import { shippedSystem } from '../stacks/systems';
@@ -63,7 +63,7 @@ describe('the manifest writer', () => {
   it('writes YAML that parses to exactly the objects cdk8s synthesizes, in the same order', () => {
     const { App: CdkApp } = require('cdk8s');
     const { QualityBillingStack } = require('../stacks/quality-billing-stack');
-    const { manifestYaml } = require('../bin/synth');
+    const { manifestYaml } = require('../stacks/synth-all');
     const { parseAllDocuments } = require('yaml');
     for (const env of Object.values(ENVIRONMENTS)) {
       const stack = new QualityBillingStack(new CdkApp(), 'quality-billing', { environment: env });

@@ -9,9 +9,9 @@ import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../
 import { checkCronSchedule } from '../../lib/schedule';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { ApiServerAddress, checkInteger } from '../../lib/validate';
-import { plainEnv } from '../pod';
+import { plainEnv } from '../core/pod-spec';
 import { uploadBackupCronJob } from './upload-backup-job';
-import { Workload } from '../workload';
+import { Workload } from '../core/workload';
 
 /** Props of `ConfigBackup`. */
 export interface ConfigBackupProps {

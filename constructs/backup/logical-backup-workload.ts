@@ -9,9 +9,9 @@ import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceQuantities, resources, ResourceSpec } from '../../lib/sizing';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkCronSchedule } from '../../lib/schedule';
-import { Postgres } from '../postgres';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, ScheduledJobOptions, scheduledJobSpec, secretEnv } from '../pod';
-import { childPath, Workload } from '../workload';
+import { Postgres } from '../data/postgres';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, ScheduledJobOptions, scheduledJobSpec, secretEnv } from '../core/pod-spec';
+import { childPath, Workload } from '../core/workload';
 
 /** Props shared by the logical backup, restore and restore-test constructs. */
 export interface LogicalBackupProps {

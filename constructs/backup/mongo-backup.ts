@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { MONGO_DUMP_SCRIPT } from '../../lib/backup/mongo-scripts';
+import { MONGO_DUMP_SCRIPT } from '../../lib/backup/mongodump-scripts';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
 import { RESOURCE_PRESETS } from '../../lib/presets';
 import { checkCronSchedule } from '../../lib/schedule';
@@ -8,9 +8,9 @@ import { SecretKeyRef } from '../../lib/secrets';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkInteger } from '../../lib/validate';
-import { MongoReplicaSet } from '../mongo-replica-set';
-import { plainEnv, secretEnv } from '../pod';
-import { Workload } from '../workload';
+import { MongoReplicaSet } from '../data/mongo-replica-set';
+import { plainEnv, secretEnv } from '../core/pod-spec';
+import { Workload } from '../core/workload';
 import { uploadBackupCronJob } from './upload-backup-job';
 
 /** Props of `MongoBackup`. */

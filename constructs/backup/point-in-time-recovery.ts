@@ -9,9 +9,9 @@ import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkCronSchedule } from '../../lib/schedule';
 import { ApiServerAddress, checkInteger } from '../../lib/validate';
-import { Postgres } from '../postgres';
-import { plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../pod';
-import { childPath, Workload } from '../workload';
+import { Postgres } from '../data/postgres';
+import { plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../core/pod-spec';
+import { childPath, Workload } from '../core/workload';
 
 /** Props of `PointInTimeRecovery`. */
 export interface PointInTimeRecoveryProps {

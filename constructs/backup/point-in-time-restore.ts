@@ -5,8 +5,8 @@ import { RESOURCE_PRESETS } from '../../lib/presets';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkDnsLabel } from '../../lib/validate';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer } from '../pod';
-import { Workload } from '../workload';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer } from '../core/pod-spec';
+import { Workload } from '../core/workload';
 import { PGBACKREST_DIR, pgBackRestEnv, PointInTimeRecovery } from './point-in-time-recovery';
 
 /** Props of `PointInTimeRestore`. */

@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
-import { plainEnv } from '../pod';
+import { plainEnv } from '../core/pod-spec';
 import { LogicalBackupProps, LogicalBackupWorkload, ScheduleProps } from './logical-backup-workload';
 
 /** Props of `PostgresBackup`. */

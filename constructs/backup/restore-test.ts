@@ -3,8 +3,8 @@ import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
-import { checkIdentifier } from '../postgres';
-import { plainEnv } from '../pod';
+import { checkIdentifier } from '../data/postgres';
+import { plainEnv } from '../core/pod-spec';
 import { LogicalBackupProps, LogicalBackupWorkload, ScheduleProps } from './logical-backup-workload';
 
 /** Props of `RestoreTest`. */

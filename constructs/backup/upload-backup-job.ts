@@ -4,8 +4,8 @@ import { ResolvedS3Location } from '../../lib/backup/s3';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceSpec } from '../../lib/sizing';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec } from '../pod';
-import { Workload } from '../workload';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec } from '../core/pod-spec';
+import { Workload } from '../core/workload';
 import { s3ClientEnv } from './logical-backup-workload';
 
 /** What differs between the backups that produce files and hand them to the shared upload step. */

@@ -4,7 +4,7 @@ import { DEFAULT_SECURITY_HEADERS } from '../../lib/edge/nginx-config';
 import { ValidationError } from '../../lib/errors';
 import { ByteQuantity } from '../../lib/quantity';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger } from '../../lib/validate';
-import { AppService } from '../app-service';
+import { AppService } from '../app/app-service';
 
 /** Props of `AppIngress`. */
 export interface AppIngressProps {

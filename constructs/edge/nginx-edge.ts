@@ -8,11 +8,11 @@ import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
 import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkDnsSubdomain, checkInteger, checkOneOf, checkReplicas } from '../../lib/validate';
-import { AppService } from '../app-service';
-import { emptyDir, podSecurityContext, restrictedContainer } from '../pod';
-import { rollingDeployment } from '../rolling-deployment';
-import { childPath, MetricsEndpoint, Workload } from '../workload';
-import { ComponentProps, resolveComponent } from '../component';
+import { AppService } from '../app/app-service';
+import { emptyDir, podSecurityContext, restrictedContainer } from '../core/pod-spec';
+import { rollingDeployment } from '../core/rolling-deployment';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
+import { ComponentProps, resolveComponent } from '../core/component';
 
 /** Props of `NginxEdge`. */
 export interface NginxEdgeProps extends ComponentProps {

@@ -9,11 +9,11 @@ import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
 import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
-import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
-import { podDisruptionBudgetOfOne } from '../rolling-deployment';
-import { childPath, Workload } from '../workload';
-import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
-import { dataVolumeClaim } from '../stateful-server';
+import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
+import { podDisruptionBudgetOfOne } from '../core/rolling-deployment';
+import { childPath, Workload } from '../core/workload';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
+import { dataVolumeClaim } from '../core/stateful-server';
 
 /** Props of `Elasticsearch`. */
 export interface ElasticsearchProps extends PersistentComponentProps {

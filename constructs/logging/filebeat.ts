@@ -6,10 +6,10 @@ import { renderFilebeatYml } from '../../lib/logging/filebeat';
 import { SecretKeyRef } from '../../lib/secrets';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { ApiServerAddress, checkDnsLabel, checkInteger } from '../../lib/validate';
-import { emptyDir, plainEnv, resourceRequirements, secretEnv } from '../pod';
-import { childPath, Workload } from '../workload';
+import { emptyDir, plainEnv, resourceRequirements, secretEnv } from '../core/pod-spec';
+import { childPath, Workload } from '../core/workload';
 import { Elasticsearch } from './elasticsearch';
-import { ComponentProps, resolveComponent } from '../component';
+import { ComponentProps, resolveComponent } from '../core/component';
 
 /** Props of `Filebeat`. */
 export interface FilebeatProps extends ComponentProps {

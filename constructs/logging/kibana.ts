@@ -3,11 +3,11 @@ import { Construct } from 'constructs';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { SecretKeyRef } from '../../lib/secrets';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
-import { rollingDeployment } from '../rolling-deployment';
-import { childPath, Workload } from '../workload';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
+import { rollingDeployment } from '../core/rolling-deployment';
+import { childPath, Workload } from '../core/workload';
 import { Elasticsearch } from './elasticsearch';
-import { ComponentProps, resolveComponent } from '../component';
+import { ComponentProps, resolveComponent } from '../core/component';
 
 /** Props of `Kibana`. */
 export interface KibanaProps extends ComponentProps {

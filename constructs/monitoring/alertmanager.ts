@@ -7,10 +7,10 @@ import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
 import { EXPORTER_UID } from '../../lib/security';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { restrictedContainer } from '../pod';
-import { statefulServer } from '../stateful-server';
-import { childPath, MetricsEndpoint, Workload } from '../workload';
-import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
+import { restrictedContainer } from '../core/pod-spec';
+import { statefulServer } from '../core/stateful-server';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 
 /** Where alerts go (seed 001: Slack and e-mail). Secrets are references, never values. */
 export interface AlertReceivers {

@@ -3,12 +3,12 @@ import { Construct } from 'constructs';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { EXPORTER_UID } from '../../lib/security';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { IConnectionClient } from '../connections';
-import { plainEnv } from '../pod';
-import { RedisDatabase } from '../redis';
-import { childPath, MetricsEndpoint, Workload } from '../workload';
+import { IConnectionClient } from '../core/connections';
+import { plainEnv } from '../core/pod-spec';
+import { RedisDatabase } from '../data/redis';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { exporterDeployment } from './exporter-deployment';
-import { ComponentProps, resolveComponent } from '../component';
+import { ComponentProps, resolveComponent } from '../core/component';
 
 /** Props of `CeleryExporter`. */
 export interface CeleryExporterProps extends ComponentProps {

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
-import { ContainerOptions, podSecurityContext, restrictedContainer } from '../pod';
-import { Workload } from '../workload';
+import { ContainerOptions, podSecurityContext, restrictedContainer } from '../core/pod-spec';
+import { Workload } from '../core/workload';
 
 /** A one-replica Deployment for a stateless exporter (kube-state-metrics, celery-exporter, the Pushgateway). */
 export function exporterDeployment(w: Workload, container: ContainerOptions, o: { serviceAccountName?: string; metricsPort: number; volumes?: k8s.Volume[] }): { deployment: k8s.KubeDeployment; service: k8s.KubeService } {

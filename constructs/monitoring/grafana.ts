@@ -6,11 +6,11 @@ import { dashboardJson, PanelSpec } from '../../lib/monitoring/dashboards';
 import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { emptyDir, plainEnv, restrictedContainer, secretEnv } from '../pod';
-import { statefulServer } from '../stateful-server';
-import { childPath, MetricsEndpoint, Workload } from '../workload';
+import { emptyDir, plainEnv, restrictedContainer, secretEnv } from '../core/pod-spec';
+import { statefulServer } from '../core/stateful-server';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { Prometheus } from './prometheus';
-import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 
 /** A dashboard provisioned from a file. */
 export interface DashboardSpec {

@@ -4,9 +4,9 @@ import { Construct } from 'constructs';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { EXPORTER_UID } from '../../lib/security';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { childPath, MetricsEndpoint, Workload } from '../workload';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { exporterDeployment } from './exporter-deployment';
-import { ComponentProps, resolveComponent } from '../component';
+import { ComponentProps, resolveComponent } from '../core/component';
 import { ApiServerAddress } from '../../lib/validate';
 
 /** Props of `KubeStateMetrics`. */

@@ -9,7 +9,7 @@ import { ruleObject } from '../../lib/monitoring/prometheus-config';
 import { SecretKeyRef } from '../../lib/secrets';
 import { TierName } from '../../lib/tiers';
 import { ApiServerAddress, checkDnsLabel, checkOneOf } from '../../lib/validate';
-import { RedisDatabase } from '../redis';
+import { RedisDatabase } from '../data/redis';
 import { Alertmanager, AlertReceivers } from './alertmanager';
 import { CeleryExporter } from './celery-exporter';
 import { Grafana } from './grafana';

@@ -9,10 +9,10 @@ import { ByteQuantity } from '../../lib/quantity';
 import { EXPORTER_UID } from '../../lib/security';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { ApiServerAddress, checkInteger } from '../../lib/validate';
-import { emptyDir, restrictedContainer } from '../pod';
-import { statefulServer } from '../stateful-server';
-import { childPath, MetricsEndpoint, Workload } from '../workload';
-import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
+import { emptyDir, restrictedContainer } from '../core/pod-spec';
+import { statefulServer } from '../core/stateful-server';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 
 /** A workload Prometheus can scrape: it names the Service and port of its metrics. */
 export interface IMonitorable extends Workload {

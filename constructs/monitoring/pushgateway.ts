@@ -4,10 +4,10 @@ import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { EXPORTER_UID } from '../../lib/security';
 import { checkPort } from '../../lib/validate';
-import { ComponentProps, resolveComponent } from '../component';
-import { IConnectable, IConnectionClient } from '../connections';
-import { emptyDir, plainEnv } from '../pod';
-import { childPath, MetricsEndpoint, Workload } from '../workload';
+import { ComponentProps, resolveComponent } from '../core/component';
+import { IConnectable, IConnectionClient } from '../core/connections';
+import { emptyDir, plainEnv } from '../core/pod-spec';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { exporterDeployment } from './exporter-deployment';
 
 /** Props of `Pushgateway`. */

@@ -1,7 +1,7 @@
-import { AppService } from '../../constructs/app-service';
-import { MigrationJob } from '../../constructs/migration-job';
-import { Postgres } from '../../constructs/postgres';
-import { Redis } from '../../constructs/redis';
+import { AppService } from '../../constructs/app/app-service';
+import { MigrationJob } from '../../constructs/app/migration-job';
+import { Postgres } from '../../constructs/data/postgres';
+import { Redis } from '../../constructs/data/redis';
 import { SecretKeyRef } from '../../lib/secrets';
 import { envOf, find, podSpec, synth, testChart } from '../helpers';
 

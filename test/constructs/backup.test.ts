@@ -3,7 +3,7 @@ import { PointInTimeRestore } from '../../constructs/backup/point-in-time-restor
 import { PostgresBackup } from '../../constructs/backup/postgres-backup';
 import { PostgresRestore } from '../../constructs/backup/postgres-restore';
 import { RestoreTest } from '../../constructs/backup/restore-test';
-import { Postgres } from '../../constructs/postgres';
+import { Postgres } from '../../constructs/data/postgres';
 import { main as restoreMain, restoreObjects } from '../../bin/restore';
 import { S3Location } from '../../lib/backup/s3';
 import { ENVIRONMENTS } from '../../lib/environments';

@@ -1,7 +1,7 @@
-import { CeleryBeat } from '../../constructs/celery-beat';
-import { CeleryWorker } from '../../constructs/celery-worker';
-import { Postgres } from '../../constructs/postgres';
-import { Redis } from '../../constructs/redis';
+import { CeleryBeat } from '../../constructs/app/celery-beat';
+import { CeleryWorker } from '../../constructs/app/celery-worker';
+import { Postgres } from '../../constructs/data/postgres';
+import { Redis } from '../../constructs/data/redis';
 import { envOf, find, podSpec, synth, testChart } from '../helpers';
 
 describe('CeleryWorker', () => {

@@ -1,6 +1,6 @@
-import { AppService } from '../../constructs/app-service';
-import { CeleryWorker } from '../../constructs/celery-worker';
-import { MigrationJob } from '../../constructs/migration-job';
+import { AppService } from '../../constructs/app/app-service';
+import { CeleryWorker } from '../../constructs/app/celery-worker';
+import { MigrationJob } from '../../constructs/app/migration-job';
 import { find, podSpec, synth, testChart } from '../helpers';
 
 describe('MigrationJob', () => {

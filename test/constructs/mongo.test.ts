@@ -1,9 +1,9 @@
 import { spawnSync } from 'child_process';
 import { runInNewContext } from 'vm';
-import { AppService } from '../../constructs/app-service';
-import { MongoReplicaSet } from '../../constructs/mongo-replica-set';
+import { AppService } from '../../constructs/app/app-service';
+import { MongoReplicaSet } from '../../constructs/data/mongo-replica-set';
 import { Monitoring } from '../../constructs/monitoring/monitoring';
-import { RS_INIT_SHELL, rsInitiateScript, rsUsersScript } from '../../lib/mongo-scripts';
+import { RS_INIT_SHELL, rsInitiateScript, rsUsersScript } from '../../lib/mongo-replica-set-scripts';
 import { ByteQuantity } from '../../lib/quantity';
 import { mongoCacheSizeGb } from '../../lib/tuning';
 import { PLACEHOLDER_RECEIVERS } from '../../stacks/quality-billing-stack';

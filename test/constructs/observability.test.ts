@@ -1,13 +1,13 @@
 import { spawnSync } from 'child_process';
-import { AppService } from '../../constructs/app-service';
+import { AppService } from '../../constructs/app/app-service';
 import { MongoBackup } from '../../constructs/backup/mongo-backup';
-import { Consul } from '../../constructs/discovery/consul';
+import { Consul } from '../../constructs/data/consul';
 import { Elasticsearch } from '../../constructs/logging/elasticsearch';
-import { MongoReplicaSet } from '../../constructs/mongo-replica-set';
+import { MongoReplicaSet } from '../../constructs/data/mongo-replica-set';
 import { Monitoring } from '../../constructs/monitoring/monitoring';
 import { Pushgateway } from '../../constructs/monitoring/pushgateway';
-import { Jaeger } from '../../constructs/tracing/jaeger';
-import { MONGO_DUMP_SCRIPT } from '../../lib/backup/mongo-scripts';
+import { Jaeger } from '../../constructs/monitoring/jaeger';
+import { MONGO_DUMP_SCRIPT } from '../../lib/backup/mongodump-scripts';
 import { SecretKeyRef } from '../../lib/secrets';
 import { PLACEHOLDER_RECEIVERS } from '../../stacks/quality-billing-stack';
 import { envOf, expectValidationError, find, podSpec, synth, testChart } from '../helpers';

@@ -1,5 +1,5 @@
-import { AppService } from '../../constructs/app-service';
-import { Postgres } from '../../constructs/postgres';
+import { AppService } from '../../constructs/app/app-service';
+import { Postgres } from '../../constructs/data/postgres';
 import { SecretKeyRef } from '../../lib/secrets';
 import { envOf, find, podSpec, synth, testChart } from '../helpers';
 

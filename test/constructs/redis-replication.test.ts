@@ -1,5 +1,5 @@
-import { AppService } from '../../constructs/app-service';
-import { RedisReplication } from '../../constructs/redis-replication';
+import { AppService } from '../../constructs/app/app-service';
+import { RedisReplication } from '../../constructs/data/redis-replication';
 import { envOf, expectValidationError, find, modelClass, podSpec, synth, testChart } from '../helpers';
 
 describe('RedisReplication', () => {

@@ -1,5 +1,5 @@
-import { AppService } from '../../constructs/app-service';
-import { Redis } from '../../constructs/redis';
+import { AppService } from '../../constructs/app/app-service';
+import { Redis } from '../../constructs/data/redis';
 import { envOf, find, podSpec, synth, testChart } from '../helpers';
 
 const conf = (objects: ReturnType<typeof synth>) => Object.fromEntries(

@@ -7,10 +7,12 @@ import * as ts from 'typescript';
  * TypeScript compiler, so a new export without docs fails here.
  */
 const ROOT = join(__dirname, '..', '..');
-const program = ts.createProgram([join(ROOT, 'index.ts')], { strict: true, target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.CommonJS, esModuleInterop: true, skipLibCheck: true });
+// The package's two entry points: the constructs (index.ts) and the Pulumi layer (pulumi/index.ts).
+const ENTRIES = [join(ROOT, 'index.ts'), join(ROOT, 'pulumi', 'index.ts')];
+const program = ts.createProgram(ENTRIES, { strict: true, target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.CommonJS, esModuleInterop: true, skipLibCheck: true });
 const checker = program.getTypeChecker();
-const entry = checker.getSymbolAtLocation(program.getSourceFile(join(ROOT, 'index.ts'))!)!;
-const exported = checker.getExportsOfModule(entry).map(s => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s));
+const exported = ENTRIES.flatMap(file => checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(file)!)!))
+  .map(s => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s));
 
 const hasDoc = (s: ts.Symbol) => ts.displayPartsToString(s.getDocumentationComment(checker)).trim().length > 0;
 const tags = (s: ts.Symbol) => s.getJsDocTags(checker).map(t => t.name);

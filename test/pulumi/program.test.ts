@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { ENVIRONMENTS, EnvironmentSpec } from '../../lib/environments';
-import { SECRET_SOURCES } from '../../lib/pulumi/stack-secrets';
+import { SECRET_SOURCES } from '../../pulumi/stack-secrets';
 import { IMAGE_CATALOG } from '../../lib/images';
 import { program } from '../../bin/pulumi-program';
 import { defaultBackupStorage } from '../../stacks/quality-billing-stack';

@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'https';
 import { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { AppService } from '../../constructs/app-service';
+import { AppService } from '../../constructs/app/app-service';
 import { NginxEdge } from '../../constructs/edge/nginx-edge';
 import { ENVIRONMENTS } from '../../lib/environments';
 import { find, synth, testChart } from '../helpers';

@@ -2,7 +2,7 @@ import { ChildProcess, spawnSync } from 'child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { RedisReplication } from '../../constructs/redis-replication';
+import { RedisReplication } from '../../constructs/data/redis-replication';
 import { envOf, find, podSpec, synth, testChart } from '../helpers';
 import { debianBinary, freePort, startServer, stop } from './tools';
 

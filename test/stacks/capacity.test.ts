@@ -4,7 +4,7 @@ import { defineEnvironment, ENVIRONMENTS } from '../../lib/environments';
 import { CapacityError } from '../../lib/errors';
 import { nodeAllocatable, TIERS } from '../../lib/tiers';
 import { QualityBillingStack } from '../../stacks/quality-billing-stack';
-import { collectSizings } from '../../constructs/workload';
+import { collectSizings } from '../../constructs/core/workload';
 import { synthStack } from '../helpers';
 
 describe('capacity of the shipped environments', () => {

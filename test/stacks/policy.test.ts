@@ -3,7 +3,7 @@ import { join } from 'path';
 import { ENVIRONMENTS } from '../../lib/environments';
 import { SEED_EXAMPLE_SECRETS } from '../../lib/secrets';
 import { FILEBEAT_HOST_PATHS } from '../../constructs/logging/filebeat';
-import { synthAll } from '../../bin/synth';
+import { synthAll } from '../../stacks/synth-all';
 import { find, K8sObject, podSpec, synthSystem, SYSTEM_VARIANTS, workloads } from '../helpers';
 import { SYSTEMS } from '../../stacks/systems';
 import { mkdtempSync, rmSync } from 'fs';

@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { AppService } from '../../../constructs/app-service';
+import { AppService } from '../../../constructs/app/app-service';
 import { AppIngress } from '../../../constructs/edge/app-ingress';
 import { NginxEdge } from '../../../constructs/edge/nginx-edge';
 import { TlsCertificate } from '../../../constructs/edge/tls-certificate';

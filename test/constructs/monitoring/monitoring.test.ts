@@ -1,10 +1,10 @@
 import { parse } from 'yaml';
-import { AppService } from '../../../constructs/app-service';
+import { AppService } from '../../../constructs/app/app-service';
 import { Alertmanager } from '../../../constructs/monitoring/alertmanager';
 import { Monitoring } from '../../../constructs/monitoring/monitoring';
 import { Prometheus } from '../../../constructs/monitoring/prometheus';
-import { Postgres } from '../../../constructs/postgres';
-import { Redis } from '../../../constructs/redis';
+import { Postgres } from '../../../constructs/data/postgres';
+import { Redis } from '../../../constructs/data/redis';
 import { ENVIRONMENTS } from '../../../lib/environments';
 import { SecretKeyRef } from '../../../lib/secrets';
 import { envOf, expectValidationError, find, podSpec, synth, synthStack, testChart } from '../../helpers';

@@ -1,22 +1,22 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ValidationError } from '../lib/errors';
-import { IMAGE_CATALOG, ImageRef } from '../lib/images';
-import { renderPostgresqlConf } from '../lib/postgres-config';
-import { RESOURCE_PRESETS } from '../lib/presets';
-import { ByteQuantity } from '../lib/quantity';
-import { checkCronSchedule } from '../lib/schedule';
-import { SecretKeyRef } from '../lib/secrets';
-import { DATABASE_IMAGE_UID } from '../lib/security';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
-import { ConnectionBudget, connectionBudget, ConnectionBudgetLine, postgresTuning, PostgresTuning } from '../lib/tuning';
-import { checkInteger, checkPort } from '../lib/validate';
-import { IConnectable, IConnectionClient, PostgresConnection } from './connections';
-import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from './pod';
-import { statefulServer } from './stateful-server';
-import { childPath, MetricsEndpoint, Workload } from './workload';
-import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
+import { ValidationError } from '../../lib/errors';
+import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
+import { renderPostgresqlConf } from '../../lib/postgres-config';
+import { RESOURCE_PRESETS } from '../../lib/presets';
+import { ByteQuantity } from '../../lib/quantity';
+import { checkCronSchedule } from '../../lib/schedule';
+import { SecretKeyRef } from '../../lib/secrets';
+import { DATABASE_IMAGE_UID } from '../../lib/security';
+import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { ConnectionBudget, connectionBudget, ConnectionBudgetLine, postgresTuning, PostgresTuning } from '../../lib/tuning';
+import { checkInteger, checkPort } from '../../lib/validate';
+import { IConnectable, IConnectionClient, PostgresConnection } from '../core/connections';
+import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../core/pod-spec';
+import { statefulServer } from '../core/stateful-server';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 
 /** Props of `Postgres`. */
 export interface PostgresProps extends PersistentComponentProps {

@@ -1,10 +1,10 @@
 import { Chart, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { ValidationError } from '../lib/errors';
-import { recommendedLabels, RecommendedLabels, selectorLabels } from '../lib/labels';
-import { WorkloadSizing } from '../lib/sizing';
-import { ApiServerAddress, checkApiServer, checkDnsLabel } from '../lib/validate';
+import { ValidationError } from '../../lib/errors';
+import { recommendedLabels, RecommendedLabels, selectorLabels } from '../../lib/labels';
+import { WorkloadSizing } from '../../lib/sizing';
+import { ApiServerAddress, checkApiServer, checkDnsLabel } from '../../lib/validate';
 
 /** A TCP port with the name Kubernetes objects refer to it by. */
 export interface NamedPort {

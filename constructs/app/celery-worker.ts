@@ -1,12 +1,12 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ValidationError } from '../lib/errors';
-import { WorkloadSizing } from '../lib/sizing';
-import { celeryConcurrency } from '../lib/tuning';
-import { checkInteger, checkReplicas } from '../lib/validate';
+import { ValidationError } from '../../lib/errors';
+import { WorkloadSizing } from '../../lib/sizing';
+import { celeryConcurrency } from '../../lib/tuning';
+import { checkInteger, checkReplicas } from '../../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
-import { AutoscaleOptions } from './autoscaler';
-import { execProbe, plainEnv } from './pod';
+import { AutoscaleOptions } from '../core/autoscaler';
+import { execProbe, plainEnv } from '../core/pod-spec';
 
 /** The queues of seed 000 §2.5 (`-Q default,high_priority,low_priority`). */
 export const CELERY_QUEUES = ['default', 'high_priority', 'low_priority'] as const;

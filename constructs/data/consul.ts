@@ -6,12 +6,12 @@ import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
-import { PersistentComponentProps, resolveComponent, resolveStorage } from '../component';
-import { IConnectable, IConnectionClient } from '../connections';
-import { emptyDir, onePerNode, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../pod';
-import { podDisruptionBudgetOfOne } from '../rolling-deployment';
-import { childPath, MetricsEndpoint, Workload } from '../workload';
-import { dataVolumeClaim } from '../stateful-server';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
+import { IConnectable, IConnectionClient } from '../core/connections';
+import { emptyDir, onePerNode, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
+import { podDisruptionBudgetOfOne } from '../core/rolling-deployment';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
+import { dataVolumeClaim } from '../core/stateful-server';
 
 /** Props of `Consul`. */
 export interface ConsulProps extends PersistentComponentProps {

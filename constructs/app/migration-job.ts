@@ -2,14 +2,14 @@ import { createHash } from 'crypto';
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ValidationError } from '../lib/errors';
-import { ImageRef } from '../lib/images';
-import { APP_UID } from '../lib/security';
-import { ResourceSpec, WorkloadSizing } from '../lib/sizing';
-import { WAIT_FOR_JOB_PY } from '../lib/wait-for-job';
-import { ApiServerAddress, checkApiServer, checkInteger } from '../lib/validate';
+import { ValidationError } from '../../lib/errors';
+import { ImageRef } from '../../lib/images';
+import { APP_UID } from '../../lib/security';
+import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { WAIT_FOR_JOB_PY } from '../../lib/wait-for-job';
+import { ApiServerAddress, checkApiServer, checkInteger } from '../../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
-import { plainEnv, restrictedContainer } from './pod';
+import { plainEnv, restrictedContainer } from '../core/pod-spec';
 
 /** Props of `MigrationJob`. */
 export interface MigrationJobProps extends AppWorkloadProps {

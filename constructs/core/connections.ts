@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { SecretKeyRef } from '../lib/secrets';
+import { SecretKeyRef } from '../../lib/secrets';
 import { Workload } from './workload';
 
 /**

@@ -7,11 +7,11 @@ import { EXPORTER_UID } from '../../lib/security';
 import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkInteger, checkOneOf, checkReplicas } from '../../lib/validate';
-import { IConnectable, IConnectionClient } from '../connections';
+import { IConnectable, IConnectionClient } from '../core/connections';
 import { Elasticsearch } from '../logging/elasticsearch';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../pod';
-import { rollingDeployment } from '../rolling-deployment';
-import { MetricsEndpoint, Workload } from '../workload';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../core/pod-spec';
+import { rollingDeployment } from '../core/rolling-deployment';
+import { MetricsEndpoint, Workload } from '../core/workload';
 
 /** Props of `Jaeger`. */
 export interface JaegerProps {

@@ -1,8 +1,8 @@
-import { ComponentName, RESOURCE_PRESETS, StoragePreset, STORAGE_PRESETS } from '../lib/presets';
-import { ByteQuantity } from '../lib/quantity';
-import { ResourceQuantities, resources, ResourceSpec } from '../lib/sizing';
-import { tier as lookupTier, TierName } from '../lib/tiers';
-import { checkDnsSubdomain } from '../lib/validate';
+import { ComponentName, RESOURCE_PRESETS, StoragePreset, STORAGE_PRESETS } from '../../lib/presets';
+import { ByteQuantity } from '../../lib/quantity';
+import { ResourceQuantities, resources, ResourceSpec } from '../../lib/sizing';
+import { tier as lookupTier, TierName } from '../../lib/tiers';
+import { checkDnsSubdomain } from '../../lib/validate';
 
 /** Props every component construct shares. */
 export interface ComponentProps {

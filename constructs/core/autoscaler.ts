@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
-import { ValidationError } from '../lib/errors';
-import { checkInteger } from '../lib/validate';
+import { ValidationError } from '../../lib/errors';
+import { checkInteger } from '../../lib/validate';
 import { Workload } from './workload';
 
 /** How a Deployment scales with CPU. */

@@ -1,21 +1,21 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ValidationError } from '../lib/errors';
-import { IMAGE_CATALOG, ImageRef } from '../lib/images';
-import { ComponentName, RESOURCE_PRESETS } from '../lib/presets';
-import { SecretKeyRef } from '../lib/secrets';
-import { APP_UID } from '../lib/security';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
-import { tier as lookupTier, TierName } from '../lib/tiers';
-import { checkInteger, checkOneOf } from '../lib/validate';
+import { ValidationError } from '../../lib/errors';
+import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
+import { ComponentName, RESOURCE_PRESETS } from '../../lib/presets';
+import { SecretKeyRef } from '../../lib/secrets';
+import { APP_UID } from '../../lib/security';
+import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { tier as lookupTier, TierName } from '../../lib/tiers';
+import { checkInteger, checkOneOf } from '../../lib/validate';
 import type { AppConfig } from './app-config';
-import { IConnectable, IConnectionClient } from './connections';
+import { IConnectable, IConnectionClient } from '../core/connections';
 import type { MigrationJob } from './migration-job';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
-import { RollingDeployment, rollingDeployment } from './rolling-deployment';
-import { attachAutoscaler, AutoscaleOptions } from './autoscaler';
-import { childPath, Workload, WorkloadIdentity } from './workload';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
+import { RollingDeployment, rollingDeployment } from '../core/rolling-deployment';
+import { attachAutoscaler, AutoscaleOptions } from '../core/autoscaler';
+import { childPath, Workload, WorkloadIdentity } from '../core/workload';
 
 /** What every process of the application shares: image, environment name, logging, secret key. */
 export interface AppSettings {

@@ -1,19 +1,19 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ValidationError } from '../lib/errors';
-import { IMAGE_CATALOG, ImageRef } from '../lib/images';
-import { RESOURCE_PRESETS } from '../lib/presets';
-import { ByteQuantity } from '../lib/quantity';
-import { SecretKeyRef } from '../lib/secrets';
-import { resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
-import { TierName } from '../lib/tiers';
-import { checkPort } from '../lib/validate';
-import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
-import { IConnectable, IConnectionClient } from './connections';
-import { emptyDir, plainEnv, restrictedContainer, secretEnv } from './pod';
-import { setupJob } from './setup-job';
-import { statefulServer } from './stateful-server';
-import { childPath, MetricsEndpoint, Workload } from './workload';
+import { ValidationError } from '../../lib/errors';
+import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
+import { RESOURCE_PRESETS } from '../../lib/presets';
+import { ByteQuantity } from '../../lib/quantity';
+import { SecretKeyRef } from '../../lib/secrets';
+import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { TierName } from '../../lib/tiers';
+import { checkPort } from '../../lib/validate';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
+import { IConnectable, IConnectionClient } from '../core/connections';
+import { emptyDir, plainEnv, restrictedContainer, secretEnv } from '../core/pod-spec';
+import { setupJob } from '../core/setup-job';
+import { statefulServer } from '../core/stateful-server';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 
 /** Props of `MinIO`. */
 export interface MinIOProps extends PersistentComponentProps {

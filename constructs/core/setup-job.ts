@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-28';
-import { ContainerOptions, podSecurityContext, restrictedContainer } from './pod';
+import { ContainerOptions, podSecurityContext, restrictedContainer } from './pod-spec';
 import { Workload } from './workload';
 
 /** What differs between the one-off setup Jobs (log setup, MinIO bootstrap). */

@@ -1,11 +1,11 @@
 import { createHash } from 'crypto';
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { ImageRef } from '../lib/images';
-import { ByteQuantity } from '../lib/quantity';
-import { DATABASE_IMAGE_UID } from '../lib/security';
-import { ResourceSpec } from '../lib/sizing';
-import { podSecurityContext, restrictedContainer } from './pod';
+import { ImageRef } from '../../lib/images';
+import { ByteQuantity } from '../../lib/quantity';
+import { DATABASE_IMAGE_UID } from '../../lib/security';
+import { ResourceSpec } from '../../lib/sizing';
+import { podSecurityContext, restrictedContainer } from './pod-spec';
 import { Workload } from './workload';
 
 /** The Prometheus exporter sidecar of a stateful server. */

@@ -1,13 +1,13 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { SEED_DATABASE_POOL_SIZE, uvicornWorkers } from '../lib/tuning';
-import { WorkloadSizing } from '../lib/sizing';
-import { ValidationError } from '../lib/errors';
-import { checkInteger, checkOneOf, checkPort, checkReplicas } from '../lib/validate';
+import { SEED_DATABASE_POOL_SIZE, uvicornWorkers } from '../../lib/tuning';
+import { WorkloadSizing } from '../../lib/sizing';
+import { ValidationError } from '../../lib/errors';
+import { checkInteger, checkOneOf, checkPort, checkReplicas } from '../../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
-import { AutoscaleOptions } from './autoscaler';
-import { emptyDir, plainEnv } from './pod';
-import { MetricsEndpoint } from './workload';
+import { AutoscaleOptions } from '../core/autoscaler';
+import { emptyDir, plainEnv } from '../core/pod-spec';
+import { MetricsEndpoint } from '../core/workload';
 
 /** Props of `AppService`. */
 export interface AppServiceProps extends AppWorkloadProps {

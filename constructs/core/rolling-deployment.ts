@@ -1,6 +1,6 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { topologySpread } from './pod';
+import { topologySpread } from './pod-spec';
 import { Workload } from './workload';
 
 /** The objects of a rolling Deployment. */

@@ -1,8 +1,8 @@
 import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ValidationError } from '../lib/errors';
-import { checkDnsSubdomain } from '../lib/validate';
+import { ValidationError } from '../../lib/errors';
+import { checkDnsSubdomain } from '../../lib/validate';
 
 /** Props of `AppConfig`. */
 export interface AppConfigProps {

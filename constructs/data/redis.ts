@@ -1,20 +1,20 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ValidationError } from '../lib/errors';
-import { IMAGE_CATALOG, ImageRef } from '../lib/images';
-import { RESOURCE_PRESETS } from '../lib/presets';
-import { ByteQuantity } from '../lib/quantity';
-import { renderRedisConf } from '../lib/redis-config';
-import { SecretKeyRef } from '../lib/secrets';
-import { DATABASE_IMAGE_UID } from '../lib/security';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
-import { redisMaxMemory } from '../lib/tuning';
-import { checkInteger, checkPort } from '../lib/validate';
-import { IConnectable, IConnectionClient, RedisConnection } from './connections';
-import { emptyDir, execProbe, plainEnv, restrictedContainer, secretEnv } from './pod';
-import { statefulServer } from './stateful-server';
-import { childPath, MetricsEndpoint, Workload } from './workload';
-import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
+import { ValidationError } from '../../lib/errors';
+import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
+import { RESOURCE_PRESETS } from '../../lib/presets';
+import { ByteQuantity } from '../../lib/quantity';
+import { renderRedisConf } from '../../lib/redis-config';
+import { SecretKeyRef } from '../../lib/secrets';
+import { DATABASE_IMAGE_UID } from '../../lib/security';
+import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { redisMaxMemory } from '../../lib/tuning';
+import { checkInteger, checkPort } from '../../lib/validate';
+import { IConnectable, IConnectionClient, RedisConnection } from '../core/connections';
+import { emptyDir, execProbe, plainEnv, restrictedContainer, secretEnv } from '../core/pod-spec';
+import { statefulServer } from '../core/stateful-server';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 
 /** Props of `Redis`. */
 export interface RedisProps extends PersistentComponentProps {

@@ -1,9 +1,9 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { WorkloadSizing } from '../lib/sizing';
+import { WorkloadSizing } from '../../lib/sizing';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
-import { emptyDir, execProbe, plainEnv } from './pod';
+import { emptyDir, execProbe, plainEnv } from '../core/pod-spec';
 
 /** Props of `CeleryBeat`. */
 export interface CeleryBeatProps extends AppWorkloadProps {

@@ -1,8 +1,8 @@
 import { k8s } from 'cdk8s-plus-28';
-import { ImageRef } from '../lib/images';
-import { restrictedSecurityContext } from '../lib/security';
-import { ResourceSpec } from '../lib/sizing';
-import { SecretKeyRef } from '../lib/secrets';
+import { ImageRef } from '../../lib/images';
+import { restrictedSecurityContext } from '../../lib/security';
+import { ResourceSpec } from '../../lib/sizing';
+import { SecretKeyRef } from '../../lib/secrets';
 
 /**
  * Shared pieces of pod templates. Every container of this library is built through

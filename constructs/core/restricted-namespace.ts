@@ -1,7 +1,7 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { checkDnsLabel } from '../lib/validate';
+import { checkDnsLabel } from '../../lib/validate';
 
 /** Props of `RestrictedNamespace`. */
 export interface RestrictedNamespaceProps {

@@ -1,22 +1,22 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ValidationError } from '../lib/errors';
-import { IMAGE_CATALOG, ImageRef } from '../lib/images';
-import { RS_INIT_SHELL, rsInitiateScript, rsUsersScript } from '../lib/mongo-scripts';
-import { RESOURCE_PRESETS } from '../lib/presets';
-import { ByteQuantity } from '../lib/quantity';
-import { SecretKeyRef } from '../lib/secrets';
-import { DATABASE_IMAGE_UID } from '../lib/security';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../lib/sizing';
-import { mongoCacheSizeGb } from '../lib/tuning';
-import { checkInteger, checkPort } from '../lib/validate';
-import { PersistentComponentProps, resolveComponent, resolveStorage } from './component';
-import { IConnectable, IConnectionClient } from './connections';
-import { emptyDir, execProbe, onePerNode, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from './pod';
-import { podDisruptionBudgetOfOne } from './rolling-deployment';
-import { setupJob } from './setup-job';
-import { childPath, MetricsEndpoint, Workload } from './workload';
-import { dataVolumeClaim } from './stateful-server';
+import { ValidationError } from '../../lib/errors';
+import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
+import { RS_INIT_SHELL, rsInitiateScript, rsUsersScript } from '../../lib/mongo-replica-set-scripts';
+import { RESOURCE_PRESETS } from '../../lib/presets';
+import { ByteQuantity } from '../../lib/quantity';
+import { SecretKeyRef } from '../../lib/secrets';
+import { DATABASE_IMAGE_UID } from '../../lib/security';
+import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { mongoCacheSizeGb } from '../../lib/tuning';
+import { checkInteger, checkPort } from '../../lib/validate';
+import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
+import { IConnectable, IConnectionClient } from '../core/connections';
+import { emptyDir, execProbe, onePerNode, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
+import { podDisruptionBudgetOfOne } from '../core/rolling-deployment';
+import { setupJob } from '../core/setup-job';
+import { childPath, MetricsEndpoint, Workload } from '../core/workload';
+import { dataVolumeClaim } from '../core/stateful-server';
 
 /** Props of `MongoReplicaSet`. */
 export interface MongoReplicaSetProps extends PersistentComponentProps {
