@@ -11,11 +11,11 @@ import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkInteger, checkOneOf } from '../../lib/validate';
 import type { AppConfig } from './app-config';
 import { IConnectable, IConnectionClient } from '../core/connections';
-import type { MigrationJob } from './migration-job';
 import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
 import { RollingDeployment, rollingDeployment } from '../core/rolling-deployment';
 import { attachAutoscaler, AutoscaleOptions } from '../core/autoscaler';
 import { childPath, Workload, WorkloadIdentity } from '../core/workload';
+import { IWaitable, WaitBinding } from '../core/waitable';
 
 /** What every process of the application shares: image, environment name, logging, secret key. */
 export interface AppSettings {
@@ -68,7 +68,7 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
   /** LOG_LEVEL, also passed to Celery's `--loglevel`. */
   protected readonly logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
   private readonly envVars: k8s.EnvVar[] = [];
-  private migration?: MigrationJob;
+  private wait?: { readonly target: IWaitable; readonly binding: WaitBinding };
   /** Set by `autoscale()`. */
   protected maxReplicasValue?: number;
 
@@ -138,17 +138,16 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
     return [...this.envVars];
   }
 
-  /** Makes every pod of this workload wait until `migration` has succeeded before it starts. */
-  public waitFor(migration: MigrationJob): this {
-    if (this.migration) throw new ValidationError(this.node.path, 'waitFor', migration.node.path, 'one migration job per workload');
-    this.migration = migration;
-    migration.grantWait(this);
+  /** Makes every pod of this workload wait until `migration` (a `MigrationJob`) has succeeded before it starts. */
+  public waitFor(migration: IWaitable): this {
+    if (this.wait) throw new ValidationError(this.node.path, 'waitFor', migration.node.path, 'one migration job per workload');
+    this.wait = { target: migration, binding: migration.bindWaiter(this) };
     return this;
   }
 
   /** The migration job this workload waits for, if any. */
-  public get waitsFor(): MigrationJob | undefined {
-    return this.migration;
+  public get waitsFor(): IWaitable | undefined {
+    return this.wait?.target;
   }
 
   public abstract maxDatabaseConnections(): number;
@@ -161,17 +160,17 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
 
   /** The pod spec shared by the app's long-running workloads, rendered late so connections made later count. */
   protected podSpec(main: k8s.Container, extra: { terminationGracePeriodSeconds: number; volumes?: k8s.Volume[] }): k8s.PodSpec {
-    const m = this.migration;
+    const w = this.wait?.binding;
     return {
       securityContext: podSecurityContext(APP_UID),
-      serviceAccountName: m ? m.waiterServiceAccountName : undefined,
+      serviceAccountName: w?.serviceAccountName,
       // Only pods that wait for a migration read the API; the others get no token at all.
-      automountServiceAccountToken: m !== undefined,
+      automountServiceAccountToken: w !== undefined,
       enableServiceLinks: false,
       terminationGracePeriodSeconds: extra.terminationGracePeriodSeconds,
-      initContainers: m ? [m.waitContainer(this.image, this.waitResources)] : undefined,
+      initContainers: w ? [w.initContainer(this.image, this.waitResources)] : undefined,
       containers: [main],
-      volumes: [emptyDir('tmp', '256Mi'), ...(m ? [m.waitVolume()] : []), ...(extra.volumes ?? [])],
+      volumes: [emptyDir('tmp', '256Mi'), ...(w?.volumes ?? []), ...(extra.volumes ?? [])],
     };
   }
 
@@ -197,7 +196,7 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
 
   /** The sizing of this workload's pods: the main container, and the wait container when it waits. */
   protected podSizing(kind: WorkloadSizing['kind'], replicas: number): WorkloadSizing {
-    return { name: this.name, kind, replicas, maxReplicas: this.maxReplicasValue, containers: [this.resources], initContainers: this.migration ? [this.waitResources] : [] };
+    return { name: this.name, kind, replicas, maxReplicas: this.maxReplicasValue, containers: [this.resources], initContainers: this.wait ? [this.waitResources] : [] };
   }
 
   /** Scales the Deployment on CPU from `minReplicas` to `o.maxReplicas`; budgets and capacity count the maximum. */

@@ -10,6 +10,8 @@ import { WAIT_FOR_JOB_PY } from '../../lib/wait-for-job';
 import { ApiServerAddress, checkApiServer, checkInteger } from '../../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
 import { plainEnv, restrictedContainer } from '../core/pod-spec';
+import { IWaitable, WaitBinding } from '../core/waitable';
+import { Workload } from '../core/workload';
 
 /** Props of `MigrationJob`. */
 export interface MigrationJobProps extends AppWorkloadProps {
@@ -34,7 +36,7 @@ export interface MigrationJobProps extends AppWorkloadProps {
  * nothing. Workloads call `waitFor(migration)`: their pods start with an init container that
  * blocks until this Job has succeeded. `init_data` must be idempotent: it runs on every release.
  */
-export class MigrationJob extends AppWorkload {
+export class MigrationJob extends AppWorkload implements IWaitable {
   public readonly job: k8s.KubeJob;
   /** The ServiceAccount waiting pods run as: it may read this Job and nothing else. */
   public readonly waiterServiceAccountName: string;
@@ -43,7 +45,7 @@ export class MigrationJob extends AppWorkload {
   private readonly commands: readonly (readonly string[])[];
   private readonly waitTimeoutSeconds: number;
   private readonly apiServer: ApiServerAddress;
-  private readonly waiters: AppWorkload[] = [];
+  private readonly waiters: Workload[] = [];
   private readonly poolSize = 2;
 
   constructor(scope: Construct, id: string, props: MigrationJobProps = {}) {
@@ -107,14 +109,19 @@ export class MigrationJob extends AppWorkload {
     return `${this.name}-${digest.slice(0, 10)}`;
   }
 
-  /** Called by `AppWorkload.waitFor`: lets the waiter read the Job through the API. */
-  public grantWait(waiter: AppWorkload): void {
+  /** Called by `AppWorkload.waitFor`: lets the waiter read the Job through the API, and hands it the wait container. */
+  public bindWaiter(waiter: Workload): WaitBinding {
     this.waiters.push(waiter);
     waiter.allowEgressToApiServer(this.apiServer);
+    return {
+      serviceAccountName: this.waiterServiceAccountName,
+      volumes: [{ name: 'wait-for-migration', configMap: { name: this.waitScriptConfigMapName } }],
+      initContainer: (image, resources) => this.waitContainer(image, resources),
+    };
   }
 
-  /** The init container that blocks a waiter until this Job has succeeded; it mounts `waitVolume()`. */
-  public waitContainer(image: ImageRef, resources: ResourceSpec): k8s.Container {
+  /** The init container that blocks a waiter until this Job has succeeded; it mounts the wait script's volume. */
+  private waitContainer(image: ImageRef, resources: ResourceSpec): k8s.Container {
     return restrictedContainer({
       name: 'wait-for-migration',
       image,
@@ -124,11 +131,6 @@ export class MigrationJob extends AppWorkload {
       env: [plainEnv('JOB_NAME', this.jobName()), plainEnv('WAIT_TIMEOUT_SECONDS', this.waitTimeoutSeconds)],
       volumeMounts: [{ name: 'wait-for-migration', mountPath: '/opt/wait-for-migration', readOnly: true }],
     });
-  }
-
-  /** The pod volume the wait container mounts. */
-  public waitVolume(): k8s.Volume {
-    return { name: 'wait-for-migration', configMap: { name: this.waitScriptConfigMapName } };
   }
 
   public maxDatabaseConnections(): number {
