@@ -44,6 +44,7 @@ export * from './constructs/core/workload';
 export * from './constructs/core/pod-spec';
 export * from './constructs/core/connections';
 export * from './constructs/core/waitable';
+export * from './constructs/core/validation';
 export * from './constructs/core/stateful-server';
 export * from './constructs/core/autoscaler';
 export * from './constructs/core/restricted-namespace';
@@ -58,8 +59,12 @@ export * from './constructs/app/celery-worker';
 export * from './constructs/app/celery-beat';
 
 // constructs/data: the servers applications connect to
+export * from './constructs/data/postgres-reference';
 export * from './constructs/data/postgres';
+export * from './constructs/data/external-postgres';
+export * from './constructs/data/redis-database';
 export * from './constructs/data/redis';
+export * from './constructs/data/external-redis';
 export * from './constructs/data/redis-replication';
 export * from './constructs/data/mongo-replica-set';
 export * from './constructs/data/minio';

@@ -66,7 +66,13 @@ export const ANY_API_SERVER: ApiServerAddress = { cidr: '0.0.0.0/0', ports: [443
 
 /** Checks an API server address (the default when none is given); errors name `path` and the field. */
 export function checkApiServer(path: string, value: ApiServerAddress = ANY_API_SERVER): ApiServerAddress {
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value.cidr)) throw new ValidationError(path, 'apiServer.cidr', value.cidr, 'an IPv4 CIDR such as "10.0.0.1/32"');
+  checkCidr(path, 'apiServer.cidr', value.cidr, '10.0.0.1/32');
   value.ports.forEach(p => checkInteger(path, 'apiServer.ports', p, 1, 65535));
+  return value;
+}
+
+/** An IPv4 address block ("10.0.0.0/8"), as a NetworkPolicy `ipBlock` takes it. */
+export function checkCidr(path: string, field: string, value: string, example = '10.0.0.0/8'): string {
+  if (typeof value !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value)) throw new ValidationError(path, field, value, `an IPv4 CIDR such as "${example}"`);
   return value;
 }

@@ -8,7 +8,7 @@ import { S3Location } from '../lib/backup/s3';
 import { SecretKeyRef } from '../lib/secrets';
 import { ApiServerAddress, checkDnsLabel } from '../lib/validate';
 import { AppSettings } from '../constructs/app/app-workload';
-import { AppService } from '../constructs/app/app-service';
+import { IAppService } from '../constructs/app/app-service';
 import { AutoscaleOptions } from '../constructs/core/autoscaler';
 import { AppIngress } from '../constructs/edge/app-ingress';
 import { NginxEdge } from '../constructs/edge/nginx-edge';
@@ -17,7 +17,7 @@ import { Logging } from '../constructs/logging/logging';
 import { AlertReceivers } from '../constructs/monitoring/alertmanager';
 import { Monitoring, MonitoringAlerts, MonitoringMode, PrometheusOperatorOptions } from '../constructs/monitoring/monitoring';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
-import { RedisDatabase } from '../constructs/data/redis';
+import { IRedisDatabase } from '../constructs/data/redis-database';
 import { RestrictedNamespace } from '../constructs/core/restricted-namespace';
 import { childPath, collectSizings } from '../constructs/core/workload';
 
@@ -109,7 +109,7 @@ export interface EdgeOptions {
   /** Pass WebSocket upgrades through, with long read timeouts. @default false */
   readonly websocket?: boolean;
   /** A standby API the nginx edge fails over to. @default - none */
-  readonly backupApp?: AppService;
+  readonly backupApp?: IAppService;
 }
 
 /** One path of a system's backups, for the architecture diagram: a workload writing to the bucket, or reading from it. */
@@ -207,7 +207,7 @@ export abstract class SystemChart extends Chart {
   }
 
   /** Puts the environment's edge in front of `app`: the nginx TLS edge, or an Ingress for ingress-nginx. */
-  protected addEdge(app: AppService, o: EdgeOptions = {}): void {
+  protected addEdge(app: IAppService, o: EdgeOptions = {}): void {
     const props = this.stackProps;
     const env = this.environment;
     const host = props.host ?? `api.${this.system.name}.invalid`;
@@ -226,7 +226,7 @@ export abstract class SystemChart extends Chart {
   }
 
   /** Monitoring of `targets`, the system's data stores and the edge, with the system's dashboard. */
-  protected addMonitoring(targets: readonly IMonitorable[], o: { readonly celeryBroker?: RedisDatabase; readonly dashboardPanels?: readonly PanelSpec[]; readonly alerts?: MonitoringAlerts } = {}): Monitoring {
+  protected addMonitoring(targets: readonly IMonitorable[], o: { readonly celeryBroker?: IRedisDatabase; readonly dashboardPanels?: readonly PanelSpec[]; readonly alerts?: MonitoringAlerts } = {}): Monitoring {
     const props = this.stackProps;
     const monitoring = new Monitoring(this, 'Monitoring', {
       namePrefix: this.prefix,

@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { SEED_DATABASE_POOL_SIZE, uvicornWorkers } from '../../lib/tuning';
 import { WorkloadSizing } from '../../lib/sizing';
 import { ValidationError } from '../../lib/errors';
@@ -7,7 +7,7 @@ import { checkInteger, checkOneOf, checkPort, checkReplicas } from '../../lib/va
 import { AppWorkload, AppWorkloadProps } from './app-workload';
 import { AutoscaleOptions } from '../core/autoscaler';
 import { emptyDir, plainEnv } from '../core/pod-spec';
-import { MetricsEndpoint } from '../core/workload';
+import { MetricsEndpoint, Workload } from '../core/workload';
 
 /** Props of `AppService`. */
 export interface AppServiceProps extends AppWorkloadProps {
@@ -38,12 +38,30 @@ export interface AppServiceProps extends AppWorkloadProps {
   readonly servicePort?: number;
 }
 
+/** An HTTP application an edge or an Ingress routes to (`AppService`). */
+export interface IAppService extends IConstruct {
+  /** Name of its Service. */
+  readonly name: string;
+  /** Labels of its objects, which an Ingress in front of it carries too. */
+  readonly labels: Record<string, string>;
+  /** Port the server listens on in the pod. */
+  readonly port: number;
+  /** Port of the Service clients connect to. */
+  readonly servicePort: number;
+  /** Its metrics endpoint, never exposed through the edge. */
+  readonly metrics: MetricsEndpoint;
+  /** Lets `peer` reach its pods on `ports` (an ingress controller's namespace). */
+  allowIngressFrom(peer: k8s.NetworkPolicyPeer, ports: readonly number[]): void;
+  /** Allows traffic from `client` to it on `port`, in both workloads' policies. */
+  acceptTrafficFrom(client: Workload, port: number): void;
+}
+
 /**
  * The FastAPI application under uvicorn: a Deployment that rolls out without ever dropping
  * below its replica count, a Service, a PodDisruptionBudget and topology spread when
  * replicated, `/health` liveness and `/ready` readiness probes (seed 000 §4.2).
  */
-export class AppService extends AppWorkload {
+export class AppService extends AppWorkload implements IAppService {
   public readonly deployment: k8s.KubeDeployment;
   public readonly service: k8s.KubeService;
   public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;

@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
+import { ValidationError } from '../../lib/errors';
 import { Construct } from 'constructs';
 import { DUMP_SCRIPT, FETCH_SCRIPT, RESTORE_SCRIPT, UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
@@ -9,14 +10,14 @@ import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceQuantities, resources, ResourceSpec } from '../../lib/sizing';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkCronSchedule } from '../../lib/schedule';
-import { Postgres } from '../data/postgres';
+import { IPostgres } from '../data/postgres-reference';
 import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, ScheduledJobOptions, scheduledJobSpec, secretEnv } from '../core/pod-spec';
 import { childPath, Workload } from '../core/workload';
 
 /** Props shared by the logical backup, restore and restore-test constructs. */
 export interface LogicalBackupProps {
-  /** The database server; its connection, credentials and image are used. */
-  readonly postgres: Postgres;
+  /** The database server, run by this chart (`Postgres`) or not (`Postgres.fromConnection`); its connection, credentials and image are used. */
+  readonly postgres: IPostgres;
   /** The bucket and prefix backups live under. */
   readonly storage: S3Location;
   /** Object name. @default - derived from the server's name */
@@ -29,7 +30,7 @@ export interface LogicalBackupProps {
   readonly postgresImage?: string;
   /** Image with the AWS CLI. @default - the catalog's aws-cli */
   readonly awsCliImage?: string;
-  /** Size limit of the scratch volume the dump is written to. @default - the server's volume size */
+  /** Size limit of the scratch volume the dump is written to. @default - the server's volume size (required for a server this chart does not run) */
   readonly scratchSize?: string;
 }
 
@@ -53,7 +54,7 @@ export interface ScheduleProps {
  * NetworkPolicy: egress to the server and to the storage, and ingress on the server from it.
  */
 export abstract class LogicalBackupWorkload extends Workload {
-  public readonly postgres: Postgres;
+  public readonly postgres: IPostgres;
   public readonly storage: ResolvedS3Location;
   public readonly resources: ResourceSpec;
   protected readonly postgresImage: ImageRef;
@@ -72,29 +73,35 @@ export abstract class LogicalBackupWorkload extends Workload {
     this.storage = resolveS3Location(path, 'storage', props.storage);
     const t = lookupTier(props.tier ?? 'recommended', path).name;
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].backup, path, 'resources');
-    this.scratchSize = props.scratchSize ? ByteQuantity.parse(props.scratchSize, path, 'scratchSize') : props.postgres.storage;
-    this.scriptsConfigMapName = ensureScripts(props.postgres);
+    const scratchSize = props.scratchSize ? ByteQuantity.parse(props.scratchSize, path, 'scratchSize') : props.postgres.storage;
+    if (!scratchSize) throw new ValidationError(path, 'scratchSize', undefined, `a size for the dump's scratch volume: ${props.postgres.node.path} is not run by this chart, so its volume size is unknown`);
+    this.scratchSize = scratchSize;
+    this.scriptsConfigMapName = ensureScripts(props.postgres, this);
 
     const pgPort = this.postgres.connection.port;
     this.allowEgressTo(this.postgres.peerFor(this), [pgPort]);
     this.allowEgressTo({ ipBlock: { cidr: this.storage.cidr } }, [this.storage.endpointPort]);
     // A policy of its own on the server's pods, so this construct's objects work applied alone
-    // (the restore Job is emitted on demand, after the server's policy was applied).
-    new k8s.KubeNetworkPolicy(this, 'ServerIngress', {
-      metadata: { name: `${this.name}-to-${this.postgres.name}`.slice(0, 63).replace(/-+$/, ''), labels: this.labels, namespace: this.postgres.explicitNamespace },
-      spec: {
-        podSelector: { matchLabels: this.postgres.selector },
-        policyTypes: ['Ingress'],
-        ingress: [{ from: [this.peerFor(this.postgres)], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(pgPort) }] }],
-      },
-    });
+    // (the restore Job is emitted on demand, after the server's policy was applied). A server
+    // this chart does not run has no pods here to select.
+    const server = this.postgres.workload;
+    if (server) {
+      new k8s.KubeNetworkPolicy(this, 'ServerIngress', {
+        metadata: { name: `${this.name}-to-${server.name}`.slice(0, 63).replace(/-+$/, ''), labels: this.labels, namespace: server.explicitNamespace },
+        spec: {
+          podSelector: { matchLabels: server.selector },
+          policyTypes: ['Ingress'],
+          ingress: [{ from: [this.peerFor(server)], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(pgPort) }] }],
+        },
+      });
+    }
   }
 
   /** libpq environment of the postgres-image container. */
   protected postgresEnv(): k8s.EnvVar[] {
     const c = this.postgres.connection;
     return [
-      plainEnv('PGHOST', this.postgres.name), plainEnv('PGPORT', c.port), plainEnv('PGUSER', c.user),
+      plainEnv('PGHOST', c.host), plainEnv('PGPORT', c.port), plainEnv('PGUSER', c.user),
       secretEnv('PGPASSWORD', c.passwordSecret), plainEnv('PGDATABASE', c.database),
       plainEnv('BACKUP_DIR', WORK_DIR),
     ];
@@ -152,12 +159,16 @@ export abstract class LogicalBackupWorkload extends Workload {
 /** The scripts and their file names in the ConfigMap. */
 export const SCRIPT_FILES = { dump: 'dump.sh', upload: 'upload.sh', fetch: 'fetch.sh', restore: 'restore.sh' } as const;
 
-/** The ConfigMap with the scripts, created once per server (under it) and shared. */
-function ensureScripts(postgres: Postgres): string {
+/**
+ * The ConfigMap with the scripts, created once per server (under it) and shared: labelled as the
+ * server's, or, for a server this chart does not run, as the first backup workload's.
+ */
+function ensureScripts(postgres: IPostgres, first: Workload): string {
   const name = `${postgres.name}-backup-scripts`;
   if (!postgres.node.tryFindChild('BackupScripts')) {
+    const owner = postgres.workload ?? first;
     new k8s.KubeConfigMap(postgres, 'BackupScripts', {
-      metadata: { name, labels: { ...postgres.labels, 'app.kubernetes.io/component': 'backup' }, namespace: postgres.explicitNamespace },
+      metadata: { name, labels: { ...owner.labels, 'app.kubernetes.io/component': 'backup' }, namespace: owner.explicitNamespace },
       data: { [SCRIPT_FILES.dump]: DUMP_SCRIPT, [SCRIPT_FILES.upload]: UPLOAD_SCRIPT, [SCRIPT_FILES.fetch]: FETCH_SCRIPT, [SCRIPT_FILES.restore]: RESTORE_SCRIPT },
     });
   }

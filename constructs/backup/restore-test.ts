@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
-import { checkIdentifier } from '../data/postgres';
+import { checkIdentifier } from '../data/postgres-reference';
 import { plainEnv } from '../core/pod-spec';
 import { LogicalBackupProps, LogicalBackupWorkload, ScheduleProps } from './logical-backup-workload';
 

@@ -12,11 +12,13 @@ import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { ConnectionBudget, connectionBudget, ConnectionBudgetLine, postgresTuning, PostgresTuning } from '../../lib/tuning';
 import { checkInteger, checkPort } from '../../lib/validate';
-import { IConnectable, IConnectionClient, PostgresConnection } from '../core/connections';
+import { IConnectionClient, PostgresConnection } from '../core/connections';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../core/pod-spec';
 import { statefulServer } from '../core/stateful-server';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
+import { ExternalPostgres, ExternalPostgresProps } from './external-postgres';
+import { checkIdentifier, IPostgres } from './postgres-reference';
 
 /** Props of `Postgres`. */
 export interface PostgresProps extends PersistentComponentProps {
@@ -51,7 +53,16 @@ const EXPORTER_PORT = 9187;
  * postgresql.conf tuned from its memory and its clients' connection budget, a postgres_exporter
  * sidecar and a weekly maintenance CronJob. Clients connect with `client.connectTo(postgres)`.
  */
-export class Postgres extends Workload implements IConnectable {
+export class Postgres extends Workload implements IPostgres {
+  /**
+   * A PostgreSQL server this chart did not create (a managed database), given its address and
+   * Secret: clients `connectTo` it and backups (`PostgresBackup`, `RestoreTest`) use it like a
+   * `Postgres`; see `ExternalPostgres` for what is checked.
+   */
+  public static fromConnection(scope: Construct, id: string, props: ExternalPostgresProps): IPostgres {
+    return new ExternalPostgres(scope, id, props);
+  }
+
   /** How clients reach this database. */
   public readonly connection: PostgresConnection;
   /** Where Prometheus scrapes postgres_exporter. */
@@ -218,6 +229,11 @@ export class Postgres extends Workload implements IConnectable {
     });
   }
 
+  /** The server's pods. */
+  public get workload(): Workload {
+    return this;
+  }
+
   /** Connects a client: DATABASE_URL from the URL Secret, a NetworkPolicy path, and a line in the connection budget. */
   public bind(client: IConnectionClient): void {
     if (this.clients.includes(client)) throw new ValidationError(this.node.path, 'connection', client.workload.node.path, 'each client connected once');
@@ -298,12 +314,4 @@ export interface WalArchiving {
   readonly env: readonly k8s.EnvVar[];
   readonly volumeMounts: readonly k8s.VolumeMount[];
   readonly volumes: readonly k8s.Volume[];
-}
-
-/** PostgreSQL identifiers we create: lower-case, so they never need quoting. */
-export function checkIdentifier(path: string, field: string, value: string): string {
-  if (typeof value !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(value)) {
-    throw new ValidationError(path, field, value, 'a lower-case PostgreSQL identifier: letters, digits and "_", at most 63, not starting with a digit');
-  }
-  return value;
 }

@@ -1,6 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
@@ -10,11 +9,12 @@ import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { redisMaxMemory } from '../../lib/tuning';
 import { checkInteger, checkPort } from '../../lib/validate';
-import { IConnectable, IConnectionClient, RedisConnection } from '../core/connections';
 import { emptyDir, execProbe, plainEnv, restrictedContainer, secretEnv } from '../core/pod-spec';
 import { statefulServer } from '../core/stateful-server';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
+import { ExternalRedis, ExternalRedisProps } from './external-redis';
+import { IRedis, RedisDatabase, redisDatabase } from './redis-database';
 
 /** Props of `Redis`. */
 export interface RedisProps extends PersistentComponentProps {
@@ -39,45 +39,20 @@ export interface RedisProps extends PersistentComponentProps {
 const EXPORTER_PORT = 9121;
 
 /**
- * One logical Redis database that a client connects to under an environment variable
- * (`REDIS_URL`, `CELERY_BROKER_URL`, …). Made by `redis.database(n, envVar)`.
- */
-export class RedisDatabase implements IConnectable {
-  constructor(
-    /** The server. */
-    public readonly redis: Redis,
-    /** How clients reach it. */
-    public readonly connection: RedisConnection,
-    /** The variable that carries the URL to the client. */
-    public readonly envVar: string,
-    /** Whether it holds Celery broker queues. */
-    public readonly broker: boolean,
-  ) {}
-
-  /**
-   * Sets REDIS_PASSWORD from the Secret and `envVar` to a URL that refers to it; Kubernetes
-   * expands `$(REDIS_PASSWORD)` when the container starts, so the manifest never holds it.
-   */
-  public bind(client: IConnectionClient): void {
-    if (this.broker && !this.redis.usedAsBroker) {
-      throw new ValidationError(this.redis.node.path, 'usedAsBroker', false, `true, because ${client.workload.node.path} uses database ${this.connection.db} as a Celery broker`);
-    }
-    const c = this.connection;
-    client.addEnv(
-      secretEnv('REDIS_PASSWORD', c.passwordSecret),
-      plainEnv(this.envVar, `redis://:$(REDIS_PASSWORD)@${c.host}:${c.port}/${c.db}`),
-    );
-    this.redis.acceptTrafficFrom(client.workload, c.port);
-  }
-}
-
-/**
  * Redis 7 as a single-replica StatefulSet with AOF persistence on a volume, a generated
  * redis.conf (maxmemory from the limit, noeviction as a broker), password from a Secret and a
  * redis_exporter sidecar. Seed 000 §2.2 uses db 0 for the cache, 1 for the Celery broker and
  * 2 for results: `redis.cache`, `redis.broker`, `redis.results`.
  */
-export class Redis extends Workload {
+export class Redis extends Workload implements IRedis {
+  /**
+   * A Redis server this chart did not create (a managed cache), given its address and password
+   * Secret: clients `connectTo` its databases like a `Redis`'s; see `ExternalRedis`.
+   */
+  public static fromConnection(scope: Construct, id: string, props: ExternalRedisProps): IRedis {
+    return new ExternalRedis(scope, id, props);
+  }
+
   public readonly statefulSet: k8s.KubeStatefulSet;
   public readonly service: k8s.KubeService;
   public readonly configMap: k8s.KubeConfigMap;
@@ -166,9 +141,7 @@ export class Redis extends Workload {
 
   /** A logical database handed to clients under `envVar`. */
   public database(db: number, envVar: string, options: { broker?: boolean } = {}): RedisDatabase {
-    checkInteger(this.node.path, 'db', db, 0, this.databases - 1);
-    if (!/^[A-Z_][A-Z0-9_]*$/.test(envVar)) throw new ValidationError(this.node.path, 'envVar', envVar, 'an upper-case environment variable name');
-    return new RedisDatabase(this, { host: this.name, port: this.port, db, passwordSecret: this.passwordSecret }, envVar, options.broker ?? false);
+    return redisDatabase(this, { host: this.name, port: this.port, passwordSecret: this.passwordSecret, databases: this.databases }, db, envVar, options);
   }
 
   public sizings(): WorkloadSizing[] {

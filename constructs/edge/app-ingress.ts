@@ -4,12 +4,12 @@ import { DEFAULT_SECURITY_HEADERS } from '../../lib/edge/nginx-config';
 import { ValidationError } from '../../lib/errors';
 import { ByteQuantity } from '../../lib/quantity';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger } from '../../lib/validate';
-import { AppService } from '../app/app-service';
+import { IAppService } from '../app/app-service';
 
 /** Props of `AppIngress`. */
 export interface AppIngressProps {
   /** The API the Ingress routes to (its HTTP port only). */
-  readonly app: AppService;
+  readonly app: IAppService;
   /** Host name the API is served on. */
   readonly host: string;
   /** TLS Secret (tls.crt/tls.key) for the host. @default "quality-billing-tls" */

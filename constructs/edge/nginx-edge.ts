@@ -8,7 +8,7 @@ import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
 import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkDnsSubdomain, checkInteger, checkOneOf, checkReplicas } from '../../lib/validate';
-import { AppService } from '../app/app-service';
+import { IAppService } from '../app/app-service';
 import { emptyDir, podSecurityContext, restrictedContainer } from '../core/pod-spec';
 import { rollingDeployment } from '../core/rolling-deployment';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
@@ -17,7 +17,7 @@ import { ComponentProps, resolveComponent } from '../core/component';
 /** Props of `NginxEdge`. */
 export interface NginxEdgeProps extends ComponentProps {
   /** The API it proxies to; its metrics port is never exposed. */
-  readonly app: AppService;
+  readonly app: IAppService;
   /** Secret of type kubernetes.io/tls holding tls.crt and tls.key (from cert-manager or `kubectl create secret tls`). @default "quality-billing-tls" */
   readonly tlsSecretName?: string;
   /** Pods (at least 2 in production: seed 001 load balancing). @default 2 */
@@ -31,7 +31,7 @@ export interface NginxEdgeProps extends ComponentProps {
   /** A backup upstream `host:port`, used only while the API is out (seed 004). @default - none */
   readonly backupUpstream?: string;
   /** A standby instance of the API, used only while `app` is out (seed 004's API :8001); the edge may reach it. Exclusive with `backupUpstream`. @default - none */
-  readonly backupApp?: AppService;
+  readonly backupApp?: IAppService;
   /** Pass WebSocket upgrades through to the API (seed 001: API + WebSocket). @default false */
   readonly websocket?: boolean;
   /** Failed attempts that take an upstream out (seed 004). @default 3 */

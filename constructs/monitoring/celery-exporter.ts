@@ -5,7 +5,7 @@ import { EXPORTER_UID } from '../../lib/security';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { IConnectionClient } from '../core/connections';
 import { plainEnv } from '../core/pod-spec';
-import { RedisDatabase } from '../data/redis';
+import { IRedisDatabase } from '../data/redis-database';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { exporterDeployment } from './exporter-deployment';
 import { ComponentProps, resolveComponent } from '../core/component';
@@ -13,7 +13,7 @@ import { ComponentProps, resolveComponent } from '../core/component';
 /** Props of `CeleryExporter`. */
 export interface CeleryExporterProps extends ComponentProps {
   /** The broker database the workers consume (`redis.broker`). */
-  readonly broker: RedisDatabase;
+  readonly broker: IRedisDatabase;
 }
 
 const PORT = 9808;

@@ -9,7 +9,7 @@ import { ruleObject } from '../../lib/monitoring/prometheus-config';
 import { SecretKeyRef } from '../../lib/secrets';
 import { TierName } from '../../lib/tiers';
 import { ApiServerAddress, checkDnsLabel, checkOneOf } from '../../lib/validate';
-import { RedisDatabase } from '../data/redis';
+import { IRedisDatabase } from '../data/redis-database';
 import { Alertmanager, AlertReceivers } from './alertmanager';
 import { CeleryExporter } from './celery-exporter';
 import { Grafana } from './grafana';
@@ -51,7 +51,7 @@ export interface MonitoringProps {
   /** Hardware tier whose presets apply. @default "recommended" */
   readonly tier?: TierName;
   /** The Celery broker, for the Celery exporter. @default - no Celery exporter */
-  readonly celeryBroker?: RedisDatabase;
+  readonly celeryBroker?: IRedisDatabase;
   /** Grafana's admin password. @default - key "admin-password" of Secret "grafana-credentials" */
   readonly grafanaAdminPasswordSecret?: SecretKeyRef;
   /** Further Prometheus settings (retention, storage, kubelet scraping). @default - Prometheus's defaults */

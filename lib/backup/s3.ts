@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors';
 import { SecretKeyRef } from '../secrets';
-import { checkOneOf } from '../validate';
+import { checkCidr, checkOneOf } from '../validate';
 
 /**
  * Where backups go: a bucket and prefix on AWS S3 or any S3-compatible storage (MinIO, Ceph,
@@ -56,7 +56,7 @@ export function resolveS3Location(path: string, field: string, s: S3Location): R
     endpointPort = url.port ? Number(url.port) : 443;
   }
   const cidr = s.cidr ?? '0.0.0.0/0';
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) throw new ValidationError(path, `${field}.cidr`, cidr, 'an IPv4 CIDR such as "10.0.0.0/8"');
+  checkCidr(path, `${field}.cidr`, cidr);
   if (!(s.accessKeyId instanceof SecretKeyRef)) throw new ValidationError(path, `${field}.accessKeyId`, s.accessKeyId, 'a SecretKeyRef');
   if (!(s.secretAccessKey instanceof SecretKeyRef)) throw new ValidationError(path, `${field}.secretAccessKey`, s.secretAccessKey, 'a SecretKeyRef');
   if (s.pathStyle !== undefined) checkOneOf(path, `${field}.pathStyle`, String(s.pathStyle), ['true', 'false']);

@@ -1,0 +1,39 @@
+import { k8s } from 'cdk8s-plus-28';
+import { IConstruct } from 'constructs';
+import { ValidationError } from '../../lib/errors';
+import { ImageRef } from '../../lib/images';
+import { ByteQuantity } from '../../lib/quantity';
+import { ConnectionBudget } from '../../lib/tuning';
+import { IConnectable, PostgresConnection } from '../core/connections';
+import { Workload } from '../core/workload';
+
+/**
+ * A PostgreSQL server clients and backups can use: one this chart runs (`Postgres`) or one it
+ * did not create (`Postgres.fromConnection`, e.g. a managed database).
+ */
+export interface IPostgres extends IConnectable, IConstruct {
+  /** Prefix of the objects made for the server (backups are "<name>-backup", …). */
+  readonly name: string;
+  /** How clients reach it. */
+  readonly connection: PostgresConnection;
+  /** Image whose client tools (pg_dump, pg_restore, psql) match the server's version. */
+  readonly image: ImageRef;
+  /** Size of the server's data volume, which backup jobs size their scratch space from; unknown for a server we do not run. */
+  readonly storage?: ByteQuantity;
+  /** The server's pods, when this chart runs them (NetworkPolicy ingress, the backup scripts' home). */
+  readonly workload?: Workload;
+  /** The NetworkPolicy peer `client`'s pods reach the server at: its pods, or its address block. */
+  peerFor(client: Workload): k8s.NetworkPolicyPeer;
+  /** Counts connections of a client that is not a `connectTo` client (backup and restore jobs). */
+  reserveConnections(client: string, connections: number): void;
+  /** Every client's most connections. */
+  connectionBudget(): ConnectionBudget;
+}
+
+/** PostgreSQL identifiers we create: lower-case, so they never need quoting. */
+export function checkIdentifier(path: string, field: string, value: string): string {
+  if (typeof value !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(value)) {
+    throw new ValidationError(path, field, value, 'a lower-case PostgreSQL identifier: letters, digits and "_", at most 63, not starting with a digit');
+  }
+  return value;
+}
