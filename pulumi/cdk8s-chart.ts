@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
 import { ApiObject, Chart } from 'cdk8s';
+import { validateTree } from '../constructs/core/validation';
 
 /** Arguments of `Cdk8sChart`. */
 export interface Cdk8sChartArgs {
@@ -38,6 +39,8 @@ export class Cdk8sChart extends pulumi.ComponentResource {
 
   constructor(name: string, args: Cdk8sChartArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('quality-billing:index:Cdk8sChart', name, {}, opts);
+    // The chart's validations (capacity, connection budgets) run before any resource is registered.
+    validateTree(args.chart);
     const objects = args.chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)
       .map(o => ({ path: o.node.path, json: o.toJson() as K8sJson }));
     const base: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };

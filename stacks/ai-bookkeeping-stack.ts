@@ -57,6 +57,5 @@ export class AiBookkeepingStack extends SystemStack {
     this.addMonitoring([this.api, this.apiBackup, this.admin, this.minio]);
     this.addLogging();
     this.addBackups();
-    this.finish();
   }
 }

@@ -65,6 +65,5 @@ export class FinanceAiStack extends SystemStack {
     this.addLogging();
     // Seed 002: full at 02:00, incremental every 6 hours; the logical dump (restore-tested) an hour before.
     this.addBackups({ logicalSchedule: '0 1 * * *', fullSchedule: '0 2 * * *', incrementalSchedule: '0 8,14,20 * * *' });
-    this.finish();
   }
 }

@@ -107,7 +107,6 @@ export class MerchantAnalysisStack extends SystemChart {
       const storage: S3Location = { ...systemBackupStorage(env.name, MERCHANT_ANALYSIS.name), prefix: env.name, ...props.backupStorage };
       this.mongoBackup = new MongoBackup(this, 'MongoBackup', { mongo: this.mongo, storage, tier: env.tier, timeZone: env.timeZone, retentionDays: env.backup.retentionDays });
     }
-    this.finish();
   }
 
   public backupDestination(): string | undefined {

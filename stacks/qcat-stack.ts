@@ -66,6 +66,5 @@ export class QcatStack extends SystemStack {
     this.addMonitoring([this.api], { dashboardPanels: qcatBusinessPanels(this.namespace!) });
     this.addLogging();
     this.addBackups({ weeklyConfigBackup: true });
-    this.finish();
   }
 }

@@ -25,8 +25,8 @@ export const PLACEHOLDER_RECEIVERS: AlertReceivers = placeholderReceivers(QUALIT
 /**
  * The quality-billing system of seed 000 for one environment: PostgreSQL, Redis, the migration
  * Job, the FastAPI service, Celery workers and beat, in a restricted namespace with default-deny
- * networking. Sized from the environment's tier; the constructor fails with the capacity report
- * when the environment's hardware cannot hold it.
+ * networking. Sized from the environment's tier; synth fails with the capacity report when the
+ * environment's hardware cannot hold it.
  */
 export class QualityBillingStack extends SystemStack {
   public readonly migration: MigrationJob;
@@ -71,6 +71,5 @@ export class QualityBillingStack extends SystemStack {
     this.addMonitoring([this.api], { celeryBroker: this.redis.broker });
     this.addLogging();
     this.addBackups();
-    this.finish();
   }
 }

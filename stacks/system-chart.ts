@@ -20,6 +20,7 @@ import { IMonitorable } from '../constructs/monitoring/prometheus';
 import { IRedisDatabase } from '../constructs/data/redis-database';
 import { RestrictedNamespace } from '../constructs/core/restricted-namespace';
 import { childPath, collectSizings } from '../constructs/core/workload';
+import { validateAtSynth } from '../constructs/core/validation';
 
 /** Props every system stack takes: the environment and what differs between installations. */
 export interface SystemStackProps {
@@ -125,7 +126,8 @@ export interface BackupFlow {
 /**
  * What every seed system's chart shares, whatever its data stores: the environment (with the
  * system's overrides), a restricted namespace with default-deny networking, the edge, monitoring
- * with the system's dashboard, log shipping, and the capacity check at `finish()`.
+ * with the system's dashboard, log shipping, and the capacity check, which runs when the chart is
+ * synthesized (a cdk8s validation), so workloads added after construction count.
  * `SystemStack` adds PostgreSQL, Redis and their backups; a system with other data stores (MongoDB)
  * builds on this directly.
  */
@@ -151,6 +153,9 @@ export abstract class SystemChart extends Chart {
     this.stackProps = props;
     this.prefix = system.name;
     this.restrictedNamespace = new RestrictedNamespace(this, 'Namespace', { name: namespace });
+    // At synth (App.synth, Chart.toJson), before anything is written: every workload counts,
+    // including those a subclass or a consumer adds after this constructor.
+    validateAtSynth(this, () => { this.checkCapacity(); });
     this.settings = {
       image: props.appImage ?? system.appImage ?? `${system.name}:1.0.0`,
       appEnv: env.name === 'prod' ? 'production' : env.name,
@@ -180,9 +185,9 @@ export abstract class SystemChart extends Chart {
     return this.chartParts.logging;
   }
 
-  /** The capacity plan that passed. */
+  /** The capacity plan that passed: the last synth's, or checked now (throws the CapacityError when it does not pass). */
   public get capacity(): CapacityPlan {
-    return this.required('capacity');
+    return this.chartParts.capacity ?? this.checkCapacity();
   }
 
   /** The bucket the system's backups go to (`s3://bucket/prefix`), when it has backups. */
@@ -258,9 +263,10 @@ export abstract class SystemChart extends Chart {
     });
   }
 
-  /** Checks capacity (throws the report when the environment cannot hold the system). Call last. */
-  protected finish(): void {
+  /** Checks capacity and keeps the plan; throws the CapacityError with the report when the environment cannot hold the system. */
+  private checkCapacity(): CapacityPlan {
     this.chartParts.capacity = assertCapacity(this.environment, collectSizings(this), this.connectionChecks(), this.retentionChecks());
+    return this.chartParts.capacity;
   }
 
   /** The data stores monitoring scrapes besides the applications. */

@@ -27,8 +27,10 @@ export interface BackupOptions {
 /**
  * A seed system on PostgreSQL and Redis (quality-billing, QCAT, finance-ai, ai-bookkeeping): the
  * shared chart of `SystemChart` plus both servers, their monitoring and connection budget, and
- * the backups the environment asks for. A system's stack builds its own applications between the
- * constructor and `finish()`; the parts come from the same constructs, so no system carries a copy of one.
+ * the backups the environment asks for. A system's stack builds its own applications in its
+ * constructor; the parts come from the same constructs, so no system carries a copy of one.
+ * Capacity and PostgreSQL's memory are checked at synth (cdk8s validations of the chart and of
+ * `Postgres`).
  */
 export abstract class SystemStack extends SystemChart {
   public readonly postgres: Postgres;
@@ -113,12 +115,6 @@ export abstract class SystemStack extends SystemChart {
       ...this.pointInTimeRecovery ? [to(this.postgres.name, 'WAL + full/incr, pgBackRest')] : [],
       ...this.configBackup ? [to(this.configBackup.name, 'weekly configuration export')] : [],
     ];
-  }
-
-  /** Checks capacity, then PostgreSQL's memory against every connection declared. Call last. */
-  protected finish(): void {
-    super.finish();
-    this.postgres.tuning();
   }
 
   protected usesPostgres(): boolean {

@@ -11,3 +11,13 @@ import { IConstruct } from 'constructs';
 export function validateAtSynth(scope: IConstruct, check: () => void): void {
   scope.node.addValidation({ validate: () => { check(); return []; } });
 }
+
+/**
+ * Runs every validation under `scope` as cdk8s's synth does, for a path that reads the objects
+ * one by one instead of synthesizing the chart (the Pulumi adapter): a check that throws a typed
+ * error propagates it; returned messages become one Error in cdk8s's wording.
+ */
+export function validateTree(scope: IConstruct): void {
+  const errors = scope.node.findAll().flatMap(c => c.node.validate().map(e => `[${c.node.path}] ${e}`));
+  if (errors.length > 0) throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
+}

@@ -15,6 +15,7 @@ import { checkInteger, checkPort } from '../../lib/validate';
 import { IConnectionClient, PostgresConnection } from '../core/connections';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../core/pod-spec';
 import { statefulServer } from '../core/stateful-server';
+import { validateAtSynth } from '../core/validation';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 import { ExternalPostgres, ExternalPostgresProps } from './external-postgres';
@@ -112,7 +113,7 @@ export class Postgres extends Workload implements IPostgres {
 
     this.connection = { host: this.name, port, database, user, passwordSecret, urlSecret };
     // Clients connect after construction: their connections are checked against the memory at synth.
-    this.node.addValidation({ validate: () => this.memoryProblems() });
+    validateAtSynth(this, () => { this.tuning(); });
     this.metrics = { serviceName: this.name, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
 
     const renderConfig = () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: this.socketDirectory, extra: this.archiving?.settings });

@@ -1,3 +1,4 @@
+import { ValidationError } from '../../lib/errors';
 import { AppService } from '../../constructs/app/app-service';
 import { Postgres } from '../../constructs/data/postgres';
 import { SecretKeyRef } from '../../lib/secrets';
@@ -93,6 +94,8 @@ describe('Postgres', () => {
     const chart = testChart();
     const pg = new Postgres(chart, 'Postgres', { tier: 'minimum' });
     new AppService(chart, 'Api', { replicas: 20, settings: { tier: 'minimum' } }).connectTo(pg);
+    // The typed error itself, not cdk8s's plain "Validation failed" Error.
+    expect(() => synth(chart)).toThrow(ValidationError);
     expect(() => synth(chart)).toThrow(/maxConnections.*pooler/s);
   });
 });

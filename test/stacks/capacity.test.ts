@@ -1,4 +1,8 @@
+import { mkdtempSync, readdirSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { App } from 'cdk8s';
+import { AppService } from '../../constructs/app/app-service';
 import { planCapacity } from '../../lib/capacity';
 import { defineEnvironment, ENVIRONMENTS } from '../../lib/environments';
 import { CapacityError } from '../../lib/errors';
@@ -51,11 +55,12 @@ describe('capacity of the shipped environments', () => {
 });
 
 describe('an environment that does not fit', () => {
-  it('fails at construction with the capacity table', () => {
+  it('fails at synth with the capacity table', () => {
     const oversized = defineEnvironment({ name: 'oversized', tier: 'minimum', nodes: 1, appReplicas: 12 });
+    const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: oversized });
     let error: unknown;
     try {
-      new QualityBillingStack(new App(), 'quality-billing', { environment: oversized });
+      stack.toJson();
     } catch (e) { error = e; }
     expect(error).toBeInstanceOf(CapacityError);
     const e = error as CapacityError;
@@ -69,7 +74,7 @@ describe('an environment that does not fit', () => {
   it('fails the node-loss check when prod-like nodes are too few to lose one', () => {
     const tight = defineEnvironment({ name: 'tight', tier: 'minimum', nodes: 2, appReplicas: 8, survivesNodeLoss: true, logging: false }, ENVIRONMENTS.prod);
     let error: CapacityError | undefined;
-    try { new QualityBillingStack(new App(), 'quality-billing', { environment: tight }); } catch (e) { error = e as CapacityError; }
+    try { new QualityBillingStack(new App(), 'quality-billing', { environment: tight }).toJson(); } catch (e) { error = e as CapacityError; }
     expect(error).toBeInstanceOf(CapacityError);
     expect(error!.failedChecks).toContain('survives losing one node');
     expect(error!.failedChecks).not.toContain('requests fit allocatable');
@@ -79,9 +84,31 @@ describe('an environment that does not fit', () => {
     // 6 API pods of 250m fit one minimum node with the rest; their autoscaler's 6 x 4 = 24 do not.
     const env = defineEnvironment({ name: 'elastic', nodes: 1, appReplicas: 6, autoscaleFactor: 4 });
     let error: CapacityError | undefined;
-    try { new QualityBillingStack(new App(), 'quality-billing', { environment: env }); } catch (e) { error = e as CapacityError; }
+    try { new QualityBillingStack(new App(), 'quality-billing', { environment: env }).toJson(); } catch (e) { error = e as CapacityError; }
     expect(error).toBeInstanceOf(CapacityError);
     expect(error!.failedChecks).toEqual(['fits at maximum autoscaling']);
+  });
+
+  it('counts a workload a consumer adds after construction', () => {
+    const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: ENVIRONMENTS.dev });
+    expect(stack.toJson().length).toBeGreaterThan(0);
+    new AppService(stack, 'Reports', { name: 'reports', replicas: 12, settings: { tier: 'minimum' } });
+    let error: CapacityError | undefined;
+    try { stack.toJson(); } catch (e) { error = e as CapacityError; }
+    expect(error).toBeInstanceOf(CapacityError);
+    expect(error!.report).toMatch(/^reports +Deployment +12 /m);
+  });
+
+  it('writes no manifest when App.synth fails the check', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'capacity-'));
+    try {
+      const app = new App({ outdir });
+      new QualityBillingStack(app, 'quality-billing', { environment: defineEnvironment({ name: 'oversized', tier: 'minimum', nodes: 1, appReplicas: 12 }) });
+      expect(() => app.synth()).toThrow(CapacityError);
+      expect(readdirSync(outdir)).toEqual([]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   it('planCapacity reports without throwing, so a consumer can print the table', () => {
@@ -117,9 +144,10 @@ describe('capacity of the other seed systems', () => {
     expect(sizings.reduce((n: number, s: any) => n + s.replicas * podMem(s), 0)).toBeLessThanOrEqual(node.memory.bytes * usable);
   });
 
-  it('fails finance-ai at construction when the seed\'s 3 pods of 1Gi cannot fit one minimum node beside the rest', () => {
+  it('fails finance-ai at synth when the seed\'s 3 pods of 1Gi cannot fit one minimum node beside the rest', () => {
     const { FinanceAiStack } = require('../../stacks/finance-ai-stack');
     const tiny = defineEnvironment({ name: 'tiny', tier: 'minimum', nodes: 1, logging: true, backup: { retentionDays: 7, pointInTimeRecovery: true } });
-    expect(() => new FinanceAiStack(new App(), 'finance-ai', { environment: tiny })).toThrow(CapacityError);
+    const stack = new FinanceAiStack(new App(), 'finance-ai', { environment: tiny });
+    expect(() => stack.toJson()).toThrow(CapacityError);
   });
 });
