@@ -1,4 +1,3 @@
-import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
@@ -16,6 +15,7 @@ import { RollingDeployment, rollingDeployment } from '../core/rolling-deployment
 import { attachAutoscaler, AutoscaleOptions } from '../core/autoscaler';
 import { childPath, Workload, WorkloadIdentity } from '../core/workload';
 import { IWaitable, WaitBinding } from '../core/waitable';
+import { lazy } from '../core/lazy';
 
 /** What every process of the application shares: image, environment name, logging, secret key. */
 export interface AppSettings {
@@ -177,7 +177,7 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
   /** The main container of an app pod; its env is the shared, late-rendered list. */
   protected appContainer(o: Omit<Parameters<typeof restrictedContainer>[0], 'image' | 'uid' | 'resources' | 'env'> & { env?: k8s.EnvVar[] }): k8s.Container {
     const c = restrictedContainer({ ...o, image: this.image, uid: APP_UID, resources: this.resources });
-    return { ...c, env: Lazy.any({ produce: () => [...this.envVars, ...(o.env ?? [])] }) as unknown as k8s.EnvVar[], volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(o.volumeMounts ?? [])] };
+    return { ...c, env: lazy(() => [...this.envVars, ...(o.env ?? [])]), volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(o.volumeMounts ?? [])] };
   }
 
   /**

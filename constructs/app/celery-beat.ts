@@ -1,9 +1,9 @@
-import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { WorkloadSizing } from '../../lib/sizing';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
 import { emptyDir, execProbe, plainEnv } from '../core/pod-spec';
+import { lazy } from '../core/lazy';
 
 /** Props of `CeleryBeat`. */
 export interface CeleryBeatProps extends AppWorkloadProps {
@@ -45,7 +45,7 @@ export class CeleryBeat extends AppWorkload {
         strategy: { type: 'Recreate' },
         template: {
           metadata: { labels: this.labels },
-          spec: Lazy.any({ produce: () => this.podSpec(main, { terminationGracePeriodSeconds: 30, volumes: [emptyDir('celery', '64Mi')] }) }) as unknown as k8s.PodSpec,
+          spec: lazy(() => this.podSpec(main, { terminationGracePeriodSeconds: 30, volumes: [emptyDir('celery', '64Mi')] })),
         },
       },
     });

@@ -1,5 +1,4 @@
 import { createHash } from 'crypto';
-import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
@@ -12,6 +11,7 @@ import { AppWorkload, AppWorkloadProps } from './app-workload';
 import { plainEnv, restrictedContainer } from '../core/pod-spec';
 import { IWaitable, WaitBinding } from '../core/waitable';
 import { Workload } from '../core/workload';
+import { lazy } from '../core/lazy';
 
 /** Props of `MigrationJob`. */
 export interface MigrationJobProps extends AppWorkloadProps {
@@ -65,20 +65,18 @@ export class MigrationJob extends AppWorkload implements IWaitable {
 
     const containers = () => this.commands.map((command, i) => this.appContainer({ name: i === this.commands.length - 1 ? 'main' : `step-${i + 1}`, command: [...command] }));
     this.job = new k8s.KubeJob(this, 'Job', {
-      metadata: { name: Lazy.any({ produce: () => this.jobName() }) as unknown as string, labels: this.labels },
+      metadata: { name: lazy(() => this.jobName()), labels: this.labels },
       spec: {
         backoffLimit,
         activeDeadlineSeconds,
         template: {
           metadata: { labels: this.labels },
-          spec: Lazy.any({
-            produce: () => {
-              const all = containers();
-              const spec = this.podSpec(all[all.length - 1], { terminationGracePeriodSeconds: 60 });
-              // Earlier steps run as init containers, so each starts only after the one before succeeded.
-              return { ...spec, restartPolicy: 'Never', initContainers: all.length > 1 ? all.slice(0, -1) : undefined };
-            },
-          }) as unknown as k8s.PodSpec,
+          spec: lazy((): k8s.PodSpec => {
+            const all = containers();
+            const spec = this.podSpec(all[all.length - 1], { terminationGracePeriodSeconds: 60 });
+            // Earlier steps run as init containers, so each starts only after the one before succeeded.
+            return { ...spec, restartPolicy: 'Never', initContainers: all.length > 1 ? all.slice(0, -1) : undefined };
+          }),
         },
       },
     });
@@ -94,7 +92,7 @@ export class MigrationJob extends AppWorkload implements IWaitable {
     });
     new k8s.KubeRole(this, 'WaiterRole', {
       metadata: { name: this.waiterServiceAccountName, labels: this.labels },
-      rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['get'], resourceNames: Lazy.any({ produce: () => [this.jobName()] }) as unknown as string[] }],
+      rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['get'], resourceNames: lazy(() => [this.jobName()]) }],
     });
     new k8s.KubeRoleBinding(this, 'WaiterRoleBinding', {
       metadata: { name: this.waiterServiceAccountName, labels: this.labels },

@@ -1,7 +1,7 @@
-import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { topologySpread } from './pod-spec';
 import { Workload } from './workload';
+import { lazy } from './lazy';
 
 /** The objects of a rolling Deployment. */
 export interface RollingDeployment {
@@ -34,17 +34,15 @@ export function rollingDeployment(w: Workload, o: RollingDeploymentSpec): Rollin
   const deployment = new k8s.KubeDeployment(w, 'Deployment', {
     metadata: { name: w.name, labels: w.labels },
     spec: {
-      replicas: Lazy.any({ produce: () => (o.autoscaled?.() ? undefined : o.replicas) }) as unknown as number,
+      replicas: lazy(() => (o.autoscaled?.() ? undefined : o.replicas)),
       revisionHistoryLimit: 10,
       minReadySeconds: o.minReadySeconds,
       progressDeadlineSeconds: 900,
       selector: { matchLabels: w.selector },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(o.maxSurge), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
       template: {
-        metadata: { labels: w.labels, annotations: o.podAnnotations ? Lazy.any({ produce: o.podAnnotations }) as unknown as Record<string, string> : undefined },
-        spec: Lazy.any({
-          produce: () => ({ ...o.podSpec(), topologySpreadConstraints: o.replicas > 1 ? topologySpread(w.selector) : undefined }),
-        }) as unknown as k8s.PodSpec,
+        metadata: { labels: w.labels, annotations: o.podAnnotations ? lazy(o.podAnnotations) : undefined },
+        spec: lazy((): k8s.PodSpec => ({ ...o.podSpec(), topologySpreadConstraints: o.replicas > 1 ? topologySpread(w.selector) : undefined })),
       },
     },
   });

@@ -1,5 +1,4 @@
 import { createHash } from 'crypto';
-import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { ImageRef } from '../../lib/images';
 import { ByteQuantity } from '../../lib/quantity';
@@ -7,6 +6,7 @@ import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceSpec } from '../../lib/sizing';
 import { podSecurityContext, restrictedContainer } from './pod-spec';
 import { Workload } from './workload';
+import { lazy } from './lazy';
 
 /** The Prometheus exporter sidecar of a stateful server. */
 export interface ExporterSidecar {
@@ -71,7 +71,7 @@ export function statefulServer(w: Workload, o: StatefulServerOptions): { service
         metadata: {
           labels: w.labels,
           // The server reads its configuration file only at start: a new checksum rolls the pod.
-          annotations: Lazy.any({ produce: () => ({ 'quality-billing.io/config-checksum': createHash('sha256').update(o.config()).digest('hex') }) }) as unknown as Record<string, string>,
+          annotations: lazy((): Record<string, string> => ({ 'quality-billing.io/config-checksum': createHash('sha256').update(o.config()).digest('hex') })),
         },
         spec: {
           serviceAccountName: o.serviceAccountName,

@@ -1,10 +1,11 @@
-import { Chart, Lazy } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { recommendedLabels, RecommendedLabels, selectorLabels } from '../../lib/labels';
 import { WorkloadSizing } from '../../lib/sizing';
 import { ApiServerAddress, checkApiServer, checkDnsLabel } from '../../lib/validate';
+import { lazy } from './lazy';
 
 /** A TCP port with the name Kubernetes objects refer to it by. */
 export interface NamedPort {
@@ -87,8 +88,8 @@ export abstract class Workload extends Construct implements ISizedWorkload {
       spec: {
         podSelector: { matchLabels: this.selector },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: Lazy.any({ produce: () => (this.ingressRules.length ? this.ingressRules : undefined) }),
-        egress: Lazy.any({ produce: () => (this.egressRules.length ? this.egressRules : undefined) }),
+        ingress: lazy(() => (this.ingressRules.length ? this.ingressRules : undefined)),
+        egress: lazy(() => (this.egressRules.length ? this.egressRules : undefined)),
       },
     });
   }

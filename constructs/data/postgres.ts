@@ -1,4 +1,3 @@
-import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
@@ -20,6 +19,7 @@ import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 import { ExternalPostgres, ExternalPostgresProps } from './external-postgres';
 import { checkIdentifier, IPostgres } from './postgres-reference';
+import { lazy } from '../core/lazy';
 
 /** Props of `Postgres`. */
 export interface PostgresProps extends PersistentComponentProps {
@@ -120,7 +120,7 @@ export class Postgres extends Workload implements IPostgres {
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
       data: {
-        'postgresql.conf': Lazy.any({ produce: () => renderConfig() }),
+        'postgresql.conf': lazy(renderConfig),
       },
     });
 
