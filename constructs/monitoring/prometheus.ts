@@ -1,4 +1,4 @@
-import { ApiObject, Chart, JsonPatch, Lazy } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
@@ -13,6 +13,7 @@ import { emptyDir, restrictedContainer } from '../core/pod-spec';
 import { statefulServer } from '../core/stateful-server';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
+import { lazy } from '../core/lazy';
 
 /** A workload Prometheus can scrape: it names the Service and port of its metrics. */
 export interface IMonitorable extends Workload {
@@ -88,11 +89,11 @@ export class Prometheus extends Workload {
     const rules = memoize(() => this.alertGroupList, renderRules);
     new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
-      data: { 'prometheus.yml': Lazy.any({ produce: config }) as unknown as string },
+      data: { 'prometheus.yml': lazy(config) },
     });
     new k8s.KubeConfigMap(this, 'Rules', {
       metadata: { name: `${this.name}-rules`, labels: this.labels },
-      data: { 'alerts.yml': Lazy.any({ produce: rules }) as unknown as string },
+      data: { 'alerts.yml': lazy(rules) },
     });
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: this.serviceAccountName, labels: this.labels }, automountServiceAccountToken: false });
@@ -107,7 +108,7 @@ export class Prometheus extends Workload {
     });
     if (scrapeKubelets) {
       // Cluster-scoped names carry the namespace so two installs never collide.
-      const clusterName = Lazy.any({ produce: () => `${namespace()}-${this.name}-kubelets` }) as unknown as string;
+      const clusterName = lazy(() => `${namespace()}-${this.name}-kubelets`);
       const role = new k8s.KubeClusterRole(this, 'KubeletReader', {
         metadata: { name: clusterName, labels: this.labels },
         rules: [
@@ -118,7 +119,7 @@ export class Prometheus extends Workload {
       const binding = new k8s.KubeClusterRoleBinding(this, 'KubeletReaderBinding', {
         metadata: { name: clusterName, labels: this.labels },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterName },
-        subjects: [{ kind: 'ServiceAccount', name: this.serviceAccountName, namespace: Lazy.any({ produce: namespace }) as unknown as string }],
+        subjects: [{ kind: 'ServiceAccount', name: this.serviceAccountName, namespace: lazy(namespace) }],
       });
       for (const o of [role, binding]) ApiObject.of(o).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
     }
