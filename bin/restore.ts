@@ -44,7 +44,7 @@ export function restoreObjects(r: RestoreRequest, now = new Date()): Record<stri
     });
   } else {
     restore = new PostgresRestore(stack, 'Restore', {
-      postgres: stack.postgres, storage: stack.backup.storage, tier: env.tier,
+      postgres: stack.postgres, backupStorage: stack.backup.backupStorage, tier: env.tier,
       backupId: r.backup, targetDatabase: r.targetDatabase, replace: r.replace,
       jobName: r.jobName ?? `${stack.postgres.name}-restore-${stamp}`,
     });

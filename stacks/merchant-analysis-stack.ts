@@ -105,12 +105,12 @@ export class MerchantAnalysisStack extends SystemChart {
 
     if (env.backup !== false) {
       const storage: S3Location = { ...systemBackupStorage(env.name, MERCHANT_ANALYSIS.name), prefix: env.name, ...props.backupStorage };
-      this.mongoBackup = new MongoBackup(this, 'MongoBackup', { mongo: this.mongo, storage, tier: env.tier, timeZone: env.timeZone, retentionDays: env.backup.retentionDays });
+      this.mongoBackup = new MongoBackup(this, 'MongoBackup', { mongo: this.mongo, backupStorage: storage, tier: env.tier, timeZone: env.timeZone, retentionDays: env.backup.retentionDays });
     }
   }
 
   public backupDestination(): string | undefined {
-    const s = this.mongoBackup?.storage;
+    const s = this.mongoBackup?.backupStorage;
     return s && `s3://${s.bucket}/${s.prefix}`;
   }
 

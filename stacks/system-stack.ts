@@ -78,7 +78,7 @@ export abstract class SystemStack extends SystemChart {
     const env = this.environment;
     const props = this.stackProps;
     const storage = { ...systemBackupStorage(env.name, this.system.name), ...props.backupStorage };
-    const common = { postgres: this.postgres, storage, tier: env.tier, timeZone: env.timeZone };
+    const common = { postgres: this.postgres, backupStorage: storage, tier: env.tier, timeZone: env.timeZone };
     this.backupParts.backup = new PostgresBackup(this, 'Backup', { ...common, retentionDays: policy.retentionDays, schedule: o.logicalSchedule });
     this.backupParts.restoreTest = new RestoreTest(this, 'RestoreTest', common);
     if (policy.pointInTimeRecovery) {
@@ -95,14 +95,14 @@ export abstract class SystemStack extends SystemChart {
       // Beside the database's folder: "<environment>/postgres" → "<environment>", then "config/<id>/".
       const prefix = storage.prefix.replace(/\/postgres$/, '') || storage.prefix;
       this.backupParts.configBackup = new ConfigBackup(this, 'ConfigBackup', {
-        name: `${this.prefix}-config-backup`, storage: { ...storage, prefix }, tier: env.tier, timeZone: env.timeZone,
+        name: `${this.prefix}-config-backup`, backupStorage: { ...storage, prefix }, tier: env.tier, timeZone: env.timeZone,
         retentionDays: Math.max(policy.retentionDays, 28), apiServer: props.apiServer,
       });
     }
   }
 
   public backupDestination(): string | undefined {
-    const s = this.backup?.storage;
+    const s = this.backup?.backupStorage;
     return s && `s3://${s.bucket}/${s.prefix}`;
   }
 

@@ -16,7 +16,7 @@ import { Workload } from '../core/workload';
 /** Props of `ConfigBackup`. */
 export interface ConfigBackupProps {
   /** Where the exports go: `<prefix>/config/<UTC id>/`. */
-  readonly storage: S3Location;
+  readonly backupStorage: S3Location;
   /** Object name. @default "config-backup" */
   readonly name?: string;
   /** Cron schedule (seed 001: weekly). @default "0 5 * * 0" (Sunday 05:00, after the nightly jobs) */
@@ -41,7 +41,7 @@ export interface ConfigBackupProps {
  */
 export class ConfigBackup extends Workload {
   public readonly cronJob: k8s.KubeCronJob;
-  public readonly storage: ResolvedS3Location;
+  public readonly backupStorage: ResolvedS3Location;
   public readonly resources: ResourceSpec;
   public readonly retentionDays: number;
 
@@ -50,7 +50,7 @@ export class ConfigBackup extends Workload {
     super(scope, id, { name: props.name ?? 'config-backup', component: 'backup', version: curl.version });
     const path = this.node.path;
     if (!this.name.endsWith('config-backup')) throw new ValidationError(path, 'name', this.name, 'a name ending in "config-backup" (the ConfigBackupMissing alert matches it)');
-    this.storage = resolveS3Location(path, 'storage', props.storage);
+    this.backupStorage = resolveS3Location(path, 'backupStorage', props.backupStorage);
     this.retentionDays = checkInteger(path, 'retentionDays', props.retentionDays ?? 90, 7, 3650);
     const t = lookupTier(props.tier ?? 'recommended', path).name;
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].backup, path, 'resources');
@@ -74,7 +74,7 @@ export class ConfigBackup extends Workload {
     });
 
     this.cronJob = uploadBackupCronJob(this, {
-      kind: 'config', storage: this.storage, retentionDays: this.retentionDays, schedule, timeZone: props.timeZone ?? 'UTC',
+      kind: 'config', backupStorage: this.backupStorage, retentionDays: this.retentionDays, schedule, timeZone: props.timeZone ?? 'UTC',
       activeDeadlineSeconds: 3600, resources: this.resources, scratchSize: '256Mi', serviceAccountName: this.name,
       produce: { name: 'export', image: curl, shell: 'sh', script: CONFIG_EXPORT_SCRIPT, env: [plainEnv('NAMESPACE', this.namespace)] },
     });

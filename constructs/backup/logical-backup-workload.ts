@@ -19,7 +19,7 @@ export interface LogicalBackupProps {
   /** The database server, run by this chart (`Postgres`) or not (`Postgres.fromConnection`); its connection, credentials and image are used. */
   readonly postgres: IPostgres;
   /** The bucket and prefix backups live under. */
-  readonly storage: S3Location;
+  readonly backupStorage: S3Location;
   /** Object name. @default - derived from the server's name */
   readonly name?: string;
   /** Tier whose resource preset applies. @default "recommended" */
@@ -55,7 +55,7 @@ export interface ScheduleProps {
  */
 export abstract class LogicalBackupWorkload extends Workload {
   public readonly postgres: IPostgres;
-  public readonly storage: ResolvedS3Location;
+  public readonly backupStorage: ResolvedS3Location;
   public readonly resources: ResourceSpec;
   protected readonly postgresImage: ImageRef;
   protected readonly awsCliImage: ImageRef;
@@ -70,7 +70,7 @@ export abstract class LogicalBackupWorkload extends Workload {
     this.postgres = props.postgres;
     this.postgresImage = postgresImage;
     this.awsCliImage = ImageRef.parse(props.awsCliImage ?? IMAGE_CATALOG.awsCli.toString(), path, 'awsCliImage');
-    this.storage = resolveS3Location(path, 'storage', props.storage);
+    this.backupStorage = resolveS3Location(path, 'backupStorage', props.backupStorage);
     const t = lookupTier(props.tier ?? 'recommended', path).name;
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].backup, path, 'resources');
     const scratchSize = props.scratchSize ? ByteQuantity.parse(props.scratchSize, path, 'scratchSize') : props.postgres.storage;
@@ -80,7 +80,7 @@ export abstract class LogicalBackupWorkload extends Workload {
 
     const pgPort = this.postgres.connection.port;
     this.allowEgressTo(this.postgres.peerFor(this), [pgPort]);
-    this.allowEgressTo({ ipBlock: { cidr: this.storage.cidr } }, [this.storage.endpointPort]);
+    this.allowEgressTo({ ipBlock: { cidr: this.backupStorage.cidr } }, [this.backupStorage.endpointPort]);
     // A policy of its own on the server's pods, so this construct's objects work applied alone
     // (the restore Job is emitted on demand, after the server's policy was applied). A server
     // this chart does not run has no pods here to select.
@@ -109,7 +109,7 @@ export abstract class LogicalBackupWorkload extends Workload {
 
   /** AWS CLI environment of the aws-cli container: bucket, prefix, region and keys (from the Secret). */
   protected s3Env(): k8s.EnvVar[] {
-    return s3ClientEnv(this.storage, WORK_DIR);
+    return s3ClientEnv(this.backupStorage, WORK_DIR);
   }
 
   /** A container running one of the scripts, from the postgres or the aws-cli image. */

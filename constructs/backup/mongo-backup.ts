@@ -18,7 +18,7 @@ export interface MongoBackupProps {
   /** The replica set to dump. */
   readonly mongo: MongoReplicaSet;
   /** Where dumps go: `<prefix>/mongodb/<UTC id>/`. */
-  readonly storage: S3Location;
+  readonly backupStorage: S3Location;
   /** Root user mongodump connects as (it reads the oplog). @default - key "root-user" of Secret "mongo-credentials" */
   readonly rootUserSecret?: SecretKeyRef;
   /** Root password. @default - key "root-password" of Secret "mongo-credentials" */
@@ -43,7 +43,7 @@ export interface MongoBackupProps {
  */
 export class MongoBackup extends Workload {
   public readonly cronJob: k8s.KubeCronJob;
-  public readonly storage: ResolvedS3Location;
+  public readonly backupStorage: ResolvedS3Location;
   public readonly resources: ResourceSpec;
   public readonly retentionDays: number;
 
@@ -51,7 +51,7 @@ export class MongoBackup extends Workload {
     const m = props.mongo;
     super(scope, id, { name: `${m.name}-backup`, component: 'backup', version: m.image.version });
     const path = this.node.path;
-    this.storage = resolveS3Location(path, 'storage', props.storage);
+    this.backupStorage = resolveS3Location(path, 'backupStorage', props.backupStorage);
     this.retentionDays = checkInteger(path, 'retentionDays', props.retentionDays ?? 30, 1, 3650);
     const t = lookupTier(props.tier ?? 'recommended', path).name;
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].backup, path, 'resources');
@@ -61,7 +61,7 @@ export class MongoBackup extends Workload {
     m.acceptTrafficFrom(this, m.port);
 
     this.cronJob = uploadBackupCronJob(this, {
-      kind: 'mongodb', storage: this.storage, retentionDays: this.retentionDays, schedule, timeZone: props.timeZone ?? 'UTC',
+      kind: 'mongodb', backupStorage: this.backupStorage, retentionDays: this.retentionDays, schedule, timeZone: props.timeZone ?? 'UTC',
       activeDeadlineSeconds: 6 * 3600, resources: this.resources, scratchSize: m.storage.toString(),
       produce: {
         name: 'dump', image: m.image, shell: 'sh', script: MONGO_DUMP_SCRIPT,

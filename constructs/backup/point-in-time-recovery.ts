@@ -18,7 +18,7 @@ export interface PointInTimeRecoveryProps {
   /** The server to archive and back up. Its image must contain pgBackRest (IMAGE_CATALOG.postgresPgbackrest). */
   readonly postgres: Postgres;
   /** Repository bucket and prefix (pgBackRest writes under `<prefix>/pgbackrest`). */
-  readonly storage: S3Location;
+  readonly backupStorage: S3Location;
   /** Full backups (seed 002: daily). @default "0 3 * * *" (03:00, after the 02:00 logical backup) */
   readonly fullSchedule?: string;
   /** Incremental backups (seed 002: every 6 hours). @default "0 9,15,21 * * *" (with the full one: every 6 h) */
@@ -57,7 +57,7 @@ export const PGBACKREST_DIR = '/etc/pgbackrest';
  */
 export class PointInTimeRecovery extends Workload {
   public readonly postgres: Postgres;
-  public readonly storage: ResolvedS3Location;
+  public readonly backupStorage: ResolvedS3Location;
   public readonly stanza: string;
   public readonly fullRetentionDays: number;
   public readonly incrementalRetentionDays: number;
@@ -72,7 +72,7 @@ export class PointInTimeRecovery extends Workload {
     super(scope, id, { name: `${props.postgres.name}-backup-physical`, component: 'backup', version: kubectlImage.version });
     const pg = props.postgres;
     this.postgres = pg;
-    this.storage = resolveS3Location(path, 'storage', props.storage);
+    this.backupStorage = resolveS3Location(path, 'backupStorage', props.backupStorage);
     this.stanza = props.stanza ?? pg.name;
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(this.stanza)) throw new ValidationError(path, 'stanza', this.stanza, 'lower-case letters, digits and "-"');
     this.fullRetentionDays = checkInteger(path, 'fullRetentionDays', props.fullRetentionDays ?? 30, 1, 3650);
@@ -89,7 +89,7 @@ export class PointInTimeRecovery extends Workload {
       metadata: { name: configMapName, labels: this.labels },
       data: {
         'pgbackrest.conf': renderPgBackRestConf({
-          stanza: this.stanza, repository: this.storage, fullRetentionDays: this.fullRetentionDays,
+          stanza: this.stanza, repository: this.backupStorage, fullRetentionDays: this.fullRetentionDays,
           dataDirectory: pg.dataDirectory, port: pg.connection.port, socketDirectory: pg.socketDirectory, user: pg.connection.user,
         }),
         'pgbackrest-archive-push.sh': ARCHIVE_PUSH_SCRIPT,
@@ -98,14 +98,14 @@ export class PointInTimeRecovery extends Workload {
       },
     });
     pg.enableWalArchiving({
-      description: `pgBackRest to s3://${this.storage.bucket}/${this.storage.prefix}/pgbackrest`,
+      description: `pgBackRest to s3://${this.backupStorage.bucket}/${this.backupStorage.prefix}/pgbackrest`,
       settings: archiveSettings(PGBACKREST_DIR, archiveTimeout),
-      env: pgBackRestEnv(this.storage, this.stanza, this.incrementalRetentionDays),
+      env: pgBackRestEnv(this.backupStorage, this.stanza, this.incrementalRetentionDays),
       volumeMounts: [{ name: 'pgbackrest', mountPath: PGBACKREST_DIR, readOnly: true }],
       volumes: [{ name: 'pgbackrest', configMap: { name: configMapName, defaultMode: 0o555 } }],
     });
     // archive-push and the backups run in the server's pod: it reaches the storage itself.
-    pg.allowEgressTo({ ipBlock: { cidr: this.storage.cidr } }, [this.storage.endpointPort]);
+    pg.allowEgressTo({ ipBlock: { cidr: this.backupStorage.cidr } }, [this.backupStorage.endpointPort]);
     this.allowEgressToApiServer(props.apiServer);
 
     const podName = `${pg.name}-0`;

@@ -43,7 +43,7 @@ export class PointInTimeRestore extends Workload {
       throw new ValidationError(path, 'target', target, '"latest", "set:<backup label>" or "time:<YYYY-MM-DD HH:MM:SS+zone>"');
     }
     this.resources = resources(RESOURCE_PRESETS.minimum.backup, path, 'resources');
-    this.allowEgressTo({ ipBlock: { cidr: r.storage.cidr } }, [r.storage.endpointPort]);
+    this.allowEgressTo({ ipBlock: { cidr: r.backupStorage.cidr } }, [r.backupStorage.endpointPort]);
     this.job = new k8s.KubeJob(this, 'Job', {
       metadata: { name: checkDnsLabel(path, 'jobName', props.jobName ?? this.name), labels: this.labels },
       spec: {
@@ -63,7 +63,7 @@ export class PointInTimeRestore extends Workload {
               uid: DATABASE_IMAGE_UID,
               resources: this.resources,
               command: ['bash', `${PGBACKREST_DIR}/restore.sh`],
-              env: [...pgBackRestEnv(r.storage, r.stanza, r.incrementalRetentionDays), plainEnv('PGDATA', pg.dataDirectory), plainEnv('RESTORE_TARGET', target)],
+              env: [...pgBackRestEnv(r.backupStorage, r.stanza, r.incrementalRetentionDays), plainEnv('PGDATA', pg.dataDirectory), plainEnv('RESTORE_TARGET', target)],
               volumeMounts: [
                 { name: 'data', mountPath: '/var/lib/postgresql/data' },
                 { name: 'pgbackrest', mountPath: PGBACKREST_DIR, readOnly: true },

@@ -12,7 +12,8 @@ import { s3ClientEnv } from './logical-backup-workload';
 export interface UploadBackupJobOptions {
   /** Folder under the storage prefix ("config", "mongodb"), passed to the upload as BACKUP_KIND. */
   readonly kind: string;
-  readonly storage: ResolvedS3Location;
+  /** Where the backups go. */
+  readonly backupStorage: ResolvedS3Location;
   readonly retentionDays: number;
   readonly schedule: string;
   readonly timeZone: string;
@@ -47,10 +48,10 @@ export function uploadBackupCronJob(w: Workload, o: UploadBackupJobOptions): k8s
   const upload = restrictedContainer({
     name: 'upload', image: IMAGE_CATALOG.awsCli, uid: DATABASE_IMAGE_UID, resources: o.resources,
     command: ['bash', `${SCRIPTS_DIR}/upload.sh`],
-    env: [...s3ClientEnv(o.storage, WORK_DIR), plainEnv('BACKUP_KIND', o.kind), plainEnv('RETENTION_DAYS', o.retentionDays), plainEnv('MIN_KEEP', 3)],
+    env: [...s3ClientEnv(o.backupStorage, WORK_DIR), plainEnv('BACKUP_KIND', o.kind), plainEnv('RETENTION_DAYS', o.retentionDays), plainEnv('MIN_KEEP', 3)],
     volumeMounts: mounts,
   });
-  w.allowEgressTo({ ipBlock: { cidr: o.storage.cidr } }, [o.storage.endpointPort]);
+  w.allowEgressTo({ ipBlock: { cidr: o.backupStorage.cidr } }, [o.backupStorage.endpointPort]);
   return new k8s.KubeCronJob(w, 'CronJob', {
     metadata: { name: w.name, labels: w.labels },
     spec: scheduledJobSpec({

@@ -24,7 +24,7 @@ function setup() {
 describe('PostgresBackup', () => {
   it('is a CronJob at 02:00 in its time zone that never overlaps, skips runs missed by an hour and keeps failed Jobs', () => {
     const { chart, postgres } = setup();
-    new PostgresBackup(chart, 'Backup', { postgres, storage: STORAGE, timeZone: 'Asia/Shanghai', tier: 'minimum' });
+    new PostgresBackup(chart, 'Backup', { postgres, backupStorage: STORAGE, timeZone: 'Asia/Shanghai', tier: 'minimum' });
     const cj = find(synth(chart), 'CronJob', 'postgres-backup');
     expect(cj.spec).toMatchObject({ schedule: '0 2 * * *', timeZone: 'Asia/Shanghai', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: 3600, failedJobsHistoryLimit: 3 });
     expect(cj.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(6 * 3600);
@@ -39,7 +39,7 @@ describe('PostgresBackup', () => {
 
   it('takes every credential from Secret references and sends the retention and bucket to the upload', () => {
     const { chart, postgres } = setup();
-    new PostgresBackup(chart, 'Backup', { postgres, storage: { ...STORAGE, endpoint: 'https://minio.internal:9000' }, retentionDays: 7 });
+    new PostgresBackup(chart, 'Backup', { postgres, backupStorage: { ...STORAGE, endpoint: 'https://minio.internal:9000' }, retentionDays: 7 });
     const pod = podSpec(find(synth(chart), 'CronJob', 'postgres-backup'));
     expect(envOf(pod.initContainers[0]).PGPASSWORD).toBe('secret:db-credentials/password');
     expect(envOf(pod.containers[0])).toMatchObject({
@@ -50,7 +50,7 @@ describe('PostgresBackup', () => {
 
   it('may reach only the server and the storage port, and the server accepts it', () => {
     const { chart, postgres } = setup();
-    new PostgresBackup(chart, 'Backup', { postgres, storage: { ...STORAGE, endpoint: 'https://minio.internal:9000', cidr: '10.9.0.0/16' } });
+    new PostgresBackup(chart, 'Backup', { postgres, backupStorage: { ...STORAGE, endpoint: 'https://minio.internal:9000', cidr: '10.9.0.0/16' } });
     const objects = synth(chart);
     const own = find(objects, 'NetworkPolicy', 'postgres-backup');
     expect(own.spec.egress).toEqual([
@@ -65,15 +65,15 @@ describe('PostgresBackup', () => {
   it('counts its connections in the server\'s budget', () => {
     const { chart, postgres } = setup();
     const before = postgres.maxConnections();
-    new PostgresBackup(chart, 'Backup', { postgres, storage: STORAGE });
+    new PostgresBackup(chart, 'Backup', { postgres, backupStorage: STORAGE });
     expect(postgres.connectionBudget().lines.map(l => l.client)).toContain('postgres-backup (snapshot session + pg_dump)');
     expect(postgres.maxConnections()).toBeGreaterThan(before);
   });
 
   it('ships the scripts once per server, shared by backup and restore test', () => {
     const { chart, postgres } = setup();
-    new PostgresBackup(chart, 'Backup', { postgres, storage: STORAGE });
-    new RestoreTest(chart, 'RestoreTest', { postgres, storage: STORAGE });
+    new PostgresBackup(chart, 'Backup', { postgres, backupStorage: STORAGE });
+    new RestoreTest(chart, 'RestoreTest', { postgres, backupStorage: STORAGE });
     const maps = synth(chart).filter(o => o.kind === 'ConfigMap' && o.metadata.name === 'postgres-backup-scripts');
     expect(maps).toHaveLength(1);
     expect(Object.keys(maps[0].data).sort()).toEqual(['dump.sh', 'fetch.sh', 'restore.sh', 'upload.sh']);
@@ -81,21 +81,21 @@ describe('PostgresBackup', () => {
 
   it.each([
     ['retentionDays', { retentionDays: 0 }, 'retentionDays', 0, /integer from 1/],
-    ['bucket', { storage: { ...STORAGE, bucket: 'Bad_Bucket' } }, 'storage.bucket', 'Bad_Bucket', /S3 bucket name/],
-    ['prefix', { storage: { ...STORAGE, prefix: '/prod/' } }, 'storage.prefix', '/prod/', /key prefix/],
-    ['plain-HTTP endpoint', { storage: { ...STORAGE, endpoint: 'http://minio:9000' } }, 'storage.endpoint', 'http://minio:9000', /HTTPS endpoint/],
+    ['bucket', { backupStorage: { ...STORAGE, bucket: 'Bad_Bucket' } }, 'backupStorage.bucket', 'Bad_Bucket', /S3 bucket name/],
+    ['prefix', { backupStorage: { ...STORAGE, prefix: '/prod/' } }, 'backupStorage.prefix', '/prod/', /key prefix/],
+    ['plain-HTTP endpoint', { backupStorage: { ...STORAGE, endpoint: 'http://minio:9000' } }, 'backupStorage.endpoint', 'http://minio:9000', /HTTPS endpoint/],
     ['schedule', { schedule: '0 25 * * *' }, 'schedule', '0 25 * * *', /cron/i],
-    ['cidr', { storage: { ...STORAGE, cidr: 'minio' } }, 'storage.cidr', 'minio', /IPv4 CIDR/],
+    ['cidr', { backupStorage: { ...STORAGE, cidr: 'minio' } }, 'backupStorage.cidr', 'minio', /IPv4 CIDR/],
   ] as const)('refuses a bad %s, naming the field', (_label, props, field, value, allowed) => {
     const { chart, postgres } = setup();
-    expectValidationError(() => new PostgresBackup(chart, 'Backup', { postgres, storage: STORAGE, ...props as object }), { path: /Backup$/, field, value, allowed });
+    expectValidationError(() => new PostgresBackup(chart, 'Backup', { postgres, backupStorage: STORAGE, ...props as object }), { path: /Backup$/, field, value, allowed });
   });
 });
 
 describe('RestoreTest', () => {
   it('runs monthly, once (a failure is a failed Job for the alert), restoring into a scratch database it drops', () => {
     const { chart, postgres } = setup();
-    new RestoreTest(chart, 'RestoreTest', { postgres, storage: STORAGE });
+    new RestoreTest(chart, 'RestoreTest', { postgres, backupStorage: STORAGE });
     const cj = find(synth(chart), 'CronJob', 'postgres-restore-test');
     expect(cj.spec.schedule).toBe('0 4 1 * *');
     expect(cj.spec.jobTemplate.spec.backoffLimit).toBe(0);
@@ -106,7 +106,7 @@ describe('RestoreTest', () => {
 
   it('refuses the backed-up database as its scratch database', () => {
     const { chart, postgres } = setup();
-    expectValidationError(() => new RestoreTest(chart, 'RestoreTest', { postgres, storage: STORAGE, scratchDatabase: 'quality_billing' }),
+    expectValidationError(() => new RestoreTest(chart, 'RestoreTest', { postgres, backupStorage: STORAGE, scratchDatabase: 'quality_billing' }),
       { field: 'scratchDatabase', value: 'quality_billing', allowed: /other than the one backed up/ });
   });
 });
@@ -114,7 +114,7 @@ describe('RestoreTest', () => {
 describe('PostgresRestore', () => {
   it('is a one-try Job restoring a named backup without replacing unless asked', () => {
     const { chart, postgres } = setup();
-    new PostgresRestore(chart, 'Restore', { postgres, storage: STORAGE, backupId: '20261125T020000Z', jobName: 'restore-1' });
+    new PostgresRestore(chart, 'Restore', { postgres, backupStorage: STORAGE, backupId: '20261125T020000Z', jobName: 'restore-1' });
     const job = find(synth(chart), 'Job', 'restore-1');
     expect(job.spec.backoffLimit).toBe(0);
     expect(envOf(podSpec(job).initContainers[0]).BACKUP_ID).toBe('20261125T020000Z');
@@ -123,7 +123,7 @@ describe('PostgresRestore', () => {
 
   it('refuses a backup id that is neither "latest" nor a backup time', () => {
     const { chart, postgres } = setup();
-    expectValidationError(() => new PostgresRestore(chart, 'Restore', { postgres, storage: STORAGE, backupId: 'yesterday' }),
+    expectValidationError(() => new PostgresRestore(chart, 'Restore', { postgres, backupStorage: STORAGE, backupId: 'yesterday' }),
       { field: 'backupId', value: 'yesterday', allowed: /"latest" or a backup id/ });
   });
 });
@@ -131,7 +131,7 @@ describe('PostgresRestore', () => {
 describe('PointInTimeRecovery', () => {
   function pitr() {
     const { chart, postgres } = setup();
-    const recovery = new PointInTimeRecovery(chart, 'Pitr', { postgres, storage: STORAGE, timeZone: 'Asia/Shanghai' });
+    const recovery = new PointInTimeRecovery(chart, 'Pitr', { postgres, backupStorage: STORAGE, timeZone: 'Asia/Shanghai' });
     return { chart, postgres, recovery, objects: synth(chart) };
   }
 
@@ -177,10 +177,10 @@ describe('PointInTimeRecovery', () => {
 
   it('refuses incrementals kept longer than their full backups, and being enabled twice', () => {
     const { chart, postgres } = setup();
-    expectValidationError(() => new PointInTimeRecovery(chart, 'Pitr', { postgres, storage: STORAGE, fullRetentionDays: 7, incrementalRetentionDays: 8 }),
+    expectValidationError(() => new PointInTimeRecovery(chart, 'Pitr', { postgres, backupStorage: STORAGE, fullRetentionDays: 7, incrementalRetentionDays: 8 }),
       { field: 'incrementalRetentionDays', value: 8, allowed: /from 1 to 7/ });
-    new PointInTimeRecovery(chart, 'Pitr2', { postgres, storage: STORAGE });
-    expectValidationError(() => new PointInTimeRecovery(chart, 'Pitr3', { postgres, storage: STORAGE }),
+    new PointInTimeRecovery(chart, 'Pitr2', { postgres, backupStorage: STORAGE });
+    expectValidationError(() => new PointInTimeRecovery(chart, 'Pitr3', { postgres, backupStorage: STORAGE }),
       { field: 'walArchiving', value: 'pgBackRest to s3://qb-backups/test/postgres/pgbackrest', allowed: /once/ });
   });
 

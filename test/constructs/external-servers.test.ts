@@ -27,8 +27,8 @@ function chartWithExternalDb(extra: Partial<Parameters<typeof Postgres.fromConne
   const db = Postgres.fromConnection(chart, 'Db', external(extra));
   const migration = new MigrationJob(chart, 'Migrate', { settings: { image: 'orders:3.1.4' } }).connectTo(db);
   const api = new AppService(chart, 'Api', { name: 'orders-api', replicas: 2, settings: { image: 'orders:3.1.4' } }).connectTo(db).waitFor(migration);
-  const backup = new PostgresBackup(chart, 'Backup', { postgres: db, storage: BUCKET });
-  const restoreTest = new RestoreTest(chart, 'RestoreTest', { postgres: db, storage: BUCKET });
+  const backup = new PostgresBackup(chart, 'Backup', { postgres: db, backupStorage: BUCKET });
+  const restoreTest = new RestoreTest(chart, 'RestoreTest', { postgres: db, backupStorage: BUCKET });
   return { chart, db, migration, api, backup, restoreTest };
 }
 
@@ -83,9 +83,9 @@ describe('Postgres.fromConnection: a database this chart did not create', () => 
   it('needs the backup\'s scratch size when the database\'s size is unknown', () => {
     const c = testChart();
     const db = Postgres.fromConnection(c, 'Db', { host: '10.0.3.17', database: 'orders', user: 'orders' });
-    expectValidationError(() => new PostgresBackup(c, 'Backup', { postgres: db, storage: BUCKET }),
+    expectValidationError(() => new PostgresBackup(c, 'Backup', { postgres: db, backupStorage: BUCKET }),
       { path: 'test/Backup', field: 'scratchSize', value: undefined, allowed: /not run by this chart/ });
-    new PostgresBackup(c, 'Backup2', { postgres: db, storage: BUCKET, scratchSize: '20Gi' });
+    new PostgresBackup(c, 'Backup2', { postgres: db, backupStorage: BUCKET, scratchSize: '20Gi' });
   });
 
   it('skips the max_connections check when the server\'s limit is not given, and holds the budget against it when it is', () => {

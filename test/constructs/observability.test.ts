@@ -74,7 +74,7 @@ describe('Consul', () => {
 describe('MongoBackup', () => {
   const c = testChart();
   const mongo = new MongoReplicaSet(c, 'M', { name: 'db' });
-  const backup = new MongoBackup(c, 'B', { mongo, storage, retentionDays: 14 });
+  const backup = new MongoBackup(c, 'B', { mongo, backupStorage: storage, retentionDays: 14 });
   const objects = synth(c);
 
   it('dumps with the mongo image through the replica set, uploads with the verified upload under "mongodb"', () => {
