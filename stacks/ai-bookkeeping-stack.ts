@@ -42,10 +42,10 @@ export class AiBookkeepingStack extends SystemStack {
     const settings = this.settings;
     this.minio = new MinIO(this, 'MinIO', { name: `${this.prefix}-minio`, tier: env.tier, buckets: props.buckets ?? ['ai-bookkeeping'] });
     // Seed 004's `deploy.sh --migrate-only`: the server's migrations (alembic) before the code serves.
-    this.migration = new MigrationJob(this, 'Migration', { name: `${this.prefix}-migrate`, settings, commands: [['alembic', 'upgrade', 'head']], apiServer: props.apiServer })
+    this.migration = new MigrationJob(this, 'Migration', { name: `${this.prefix}-migrate`, tier: env.tier, settings, commands: [['alembic', 'upgrade', 'head']], apiServer: props.apiServer })
       .connectTo(this.postgres);
     // Pools of 10 (5 for the admin service): three services share a PostgreSQL sized for one on the minimum tier.
-    const api = (id: string, name: string, port: number, replicas: number, asgiApp: string, databasePoolSize: number) => new AppService(this, id, { name, port, replicas, settings, asgiApp, databasePoolSize })
+    const api = (id: string, name: string, port: number, replicas: number, asgiApp: string, databasePoolSize: number) => new AppService(this, id, { name, port, replicas, tier: env.tier, settings, asgiApp, databasePoolSize })
       .connectTo(this.postgres)
       .connectTo(this.redis.cache)
       .connectTo(this.minio)

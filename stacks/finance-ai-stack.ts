@@ -51,6 +51,7 @@ export class FinanceAiStack extends SystemStack {
       servicePort: 80,
       // Seed 002 names no pool size; 10 keeps 3 replicas (4 workers each, one surge pod) within a 1Gi PostgreSQL.
       databasePoolSize: 10,
+      tier: env.tier,
       resources: { cpuRequest: '500m', memoryRequest: '1Gi', cpuLimit: '2000m', memoryLimit: '4Gi' },
       settings: {
         ...this.settings,

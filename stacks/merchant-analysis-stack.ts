@@ -86,7 +86,7 @@ export class MerchantAnalysisStack extends SystemChart {
     const replicas = single ? 1 : 2;
     const image = (name: string) => props.appImage ?? `merchant-analysis/${name}:1.0.0`;
     const service = (id: string, name: string, imageName: string) => new AppService(this, id, {
-      name: `${prefix}-${name}`, replicas, settings: { ...this.settings, image: image(imageName) }, command: [], workers: 1,
+      name: `${prefix}-${name}`, replicas, tier: env.tier, settings: { ...this.settings, image: image(imageName) }, command: [], workers: 1,
     })
       .connectTo(this.mongo)
       .connectTo(this.redis)

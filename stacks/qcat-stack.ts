@@ -53,11 +53,11 @@ export class QcatStack extends SystemStack {
     super(scope, id, props, QCAT);
     const env = this.environment;
     if (props.migrationCommands) {
-      this.migration = new MigrationJob(this, 'Migration', { name: `${this.prefix}-migrate`, settings: this.settings, commands: props.migrationCommands, apiServer: props.apiServer })
+      this.migration = new MigrationJob(this, 'Migration', { name: `${this.prefix}-migrate`, tier: env.tier, settings: this.settings, commands: props.migrationCommands, apiServer: props.apiServer })
         .connectTo(this.postgres);
     }
     // One server process per pod: its own pool is the budget (uvicorn's worker count does not apply).
-    this.api = new AppService(this, 'Api', { name: `${this.prefix}-api`, replicas: env.appReplicas, settings: this.settings, port: QCAT_PORT, command: [], workers: 1 })
+    this.api = new AppService(this, 'Api', { name: `${this.prefix}-api`, replicas: env.appReplicas, tier: env.tier, settings: this.settings, port: QCAT_PORT, command: [], workers: 1 })
       .connectTo(this.postgres)
       .connectTo(this.redis.cache);
     if (this.migration) this.api.waitFor(this.migration);

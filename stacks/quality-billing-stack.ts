@@ -39,10 +39,10 @@ export class QualityBillingStack extends SystemStack {
     const env = this.environment;
     const prefix = this.prefix;
     const settings = this.settings;
-    this.migration = new MigrationJob(this, 'Migration', { name: `${prefix}-migrate`, settings, apiServer: props.apiServer })
+    this.migration = new MigrationJob(this, 'Migration', { name: `${prefix}-migrate`, tier: env.tier, settings, apiServer: props.apiServer })
       .connectTo(this.postgres);
 
-    this.api = new AppService(this, 'Api', { name: `${prefix}-api`, replicas: env.appReplicas, settings })
+    this.api = new AppService(this, 'Api', { name: `${prefix}-api`, replicas: env.appReplicas, tier: env.tier, settings })
       .connectTo(this.postgres)
       .connectTo(this.redis.cache)
       .connectTo(this.redis.broker)
@@ -54,7 +54,7 @@ export class QualityBillingStack extends SystemStack {
     const queueSets: string[][] = env.celeryWorkerPerQueue ? CELERY_QUEUES.map(q => [q]) : [[...CELERY_QUEUES]];
     this.workers = queueSets.map(queues => {
       const suffix = queues.length === 1 ? queues[0].replace(/_/g, '-') : 'worker';
-      return new CeleryWorker(this, `Worker-${suffix}`, { name: `${prefix}-celery-${suffix}`, queues, replicas: env.celeryWorkerReplicas, settings })
+      return new CeleryWorker(this, `Worker-${suffix}`, { name: `${prefix}-celery-${suffix}`, queues, replicas: env.celeryWorkerReplicas, tier: env.tier, settings })
         .connectTo(this.postgres)
         .connectTo(this.redis.cache)
         .connectTo(this.redis.broker)
@@ -63,7 +63,7 @@ export class QualityBillingStack extends SystemStack {
     });
     for (const w of this.workers) this.autoscaleByEnvironment(w, env.celeryWorkerReplicas);
 
-    this.beat = new CeleryBeat(this, 'Beat', { name: `${prefix}-celery-beat`, settings })
+    this.beat = new CeleryBeat(this, 'Beat', { name: `${prefix}-celery-beat`, tier: env.tier, settings })
       .connectTo(this.postgres)
       .connectTo(this.redis.broker)
       .waitFor(this.migration);

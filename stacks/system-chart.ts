@@ -136,7 +136,7 @@ export abstract class SystemChart extends Chart {
   /** The system this stack deploys. */
   public readonly system: SystemDefinition;
   public readonly restrictedNamespace: RestrictedNamespace;
-  /** Settings every application workload of the system shares. */
+  /** Settings every application workload of the system shares (each also takes the environment's `tier`). */
   protected readonly settings: AppSettings;
   /** Prefix of every object name. */
   protected readonly prefix: string;
@@ -161,7 +161,6 @@ export abstract class SystemChart extends Chart {
       appEnv: env.name === 'prod' ? 'production' : env.name,
       logLevel: env.logLevel,
       secretKey: props.appSecretKey,
-      tier: env.tier,
     };
   }
 

@@ -27,7 +27,11 @@ export interface AppSettings {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
   /** APP_SECRET_KEY. @default - key "secret-key" of Secret "app-secrets" */
   readonly secretKey?: SecretKeyRef;
-  /** Hardware tier whose resource presets apply. @default "recommended" */
+  /**
+   * Hardware tier whose resource presets apply.
+   * @deprecated Use the workload's own `tier` prop, spelled as on every other construct; this one is read when that is left out.
+   * @default - the workload's `tier`
+   */
   readonly tier?: TierName;
   /** Further plain environment variables for every process; names that look secret are refused. @default - none */
   readonly extraEnv?: Readonly<Record<string, string>>;
@@ -44,6 +48,8 @@ export interface AppSettings {
 
 /** Props every app workload takes. */
 export interface AppWorkloadProps {
+  /** Hardware tier whose resource presets apply (as `tier` of every other construct). @default "recommended" */
+  readonly tier?: TierName;
   /** Settings shared by the API, the workers, beat and the migration job. @default - all defaults */
   readonly settings?: AppSettings;
   /** Requests and limits of the main container. @default - the tier's preset */
@@ -79,7 +85,10 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
     const path = this.node.path;
     this.settings = settings;
     this.image = image;
-    this.tier = lookupTier(settings.tier ?? 'recommended', path).name;
+    if (props.tier !== undefined && settings.tier !== undefined && settings.tier !== props.tier) {
+      throw new ValidationError(path, 'settings.tier', settings.tier, `left out (the deprecated spelling of tier), or equal to tier "${props.tier}"`);
+    }
+    this.tier = lookupTier(props.tier ?? settings.tier ?? 'recommended', path).name;
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[this.tier][component], path, 'resources');
     this.waitResources = resources(RESOURCE_PRESETS[this.tier].waitForMigration, path, 'waitResources');
     const logLevel = checkOneOf(path, 'settings.logLevel', settings.logLevel ?? 'INFO', ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const);

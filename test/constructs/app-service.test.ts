@@ -3,14 +3,14 @@ import { MigrationJob } from '../../constructs/app/migration-job';
 import { Postgres } from '../../constructs/data/postgres';
 import { Redis } from '../../constructs/data/redis';
 import { SecretKeyRef } from '../../lib/secrets';
-import { envOf, find, podSpec, synth, testChart } from '../helpers';
+import { envOf, expectValidationError, find, podSpec, synth, testChart } from '../helpers';
 
 function build(replicas = 3, tier: 'minimum' | 'recommended' = 'recommended') {
   const chart = testChart();
   const postgres = new Postgres(chart, 'Postgres', { tier });
   const redis = new Redis(chart, 'Redis', { tier });
-  const migration = new MigrationJob(chart, 'Migration', { settings: { tier, image: 'registry.example:5000/qb/api:2.3.1' } }).connectTo(postgres);
-  const app = new AppService(chart, 'Api', { replicas, settings: { tier, image: 'registry.example:5000/qb/api:2.3.1' } })
+  const migration = new MigrationJob(chart, 'Migration', { tier, settings: { image: 'registry.example:5000/qb/api:2.3.1' } }).connectTo(postgres);
+  const app = new AppService(chart, 'Api', { replicas, tier, settings: { image: 'registry.example:5000/qb/api:2.3.1' } })
     .connectTo(postgres).connectTo(redis.cache).connectTo(redis.broker).connectTo(redis.results).waitFor(migration);
   const objects = synth(chart);
   return { chart, app, postgres, redis, migration, objects, deployment: find(objects, 'Deployment', 'api') };
@@ -33,6 +33,14 @@ describe('AppService', () => {
     const min = podSpec(build(1, 'minimum').deployment).containers[0];
     expect(min.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' } });
     expect(min.command[min.command.indexOf('--workers') + 1]).toBe('2');
+  });
+
+  it('takes its tier as every construct does, and still reads the deprecated settings.tier', () => {
+    expect(new AppService(testChart(), 'Api', { tier: 'minimum' }).resources.cpuLimit.toString()).toBe('500m');
+    expect(new AppService(testChart(), 'Api', { settings: { tier: 'minimum' } }).tier).toBe('minimum');
+    expect(new AppService(testChart(), 'Api', { tier: 'minimum', settings: { tier: 'minimum' } }).tier).toBe('minimum');
+    expectValidationError(() => new AppService(testChart(), 'Api', { tier: 'minimum', settings: { tier: 'recommended' } }),
+      { path: 'test/Api', field: 'settings.tier', value: 'recommended', allowed: /deprecated spelling of tier.*"minimum"/ });
   });
 
   it('probes liveness on /health (30 s delay, 10 s period) and readiness on /ready (5 s, 5 s)', () => {

@@ -93,7 +93,7 @@ describe('Postgres', () => {
   it('fails synth when its clients need more connections than its memory holds', () => {
     const chart = testChart();
     const pg = new Postgres(chart, 'Postgres', { tier: 'minimum' });
-    new AppService(chart, 'Api', { replicas: 20, settings: { tier: 'minimum' } }).connectTo(pg);
+    new AppService(chart, 'Api', { replicas: 20, tier: 'minimum' }).connectTo(pg);
     // The typed error itself, not cdk8s's plain "Validation failed" Error.
     expect(() => synth(chart)).toThrow(ValidationError);
     expect(() => synth(chart)).toThrow(/maxConnections.*pooler/s);

@@ -92,7 +92,7 @@ describe('an environment that does not fit', () => {
   it('counts a workload a consumer adds after construction', () => {
     const stack = new QualityBillingStack(new App(), 'quality-billing', { environment: ENVIRONMENTS.dev });
     expect(stack.toJson().length).toBeGreaterThan(0);
-    new AppService(stack, 'Reports', { name: 'reports', replicas: 12, settings: { tier: 'minimum' } });
+    new AppService(stack, 'Reports', { name: 'reports', replicas: 12, tier: 'minimum' });
     let error: CapacityError | undefined;
     try { stack.toJson(); } catch (e) { error = e as CapacityError; }
     expect(error).toBeInstanceOf(CapacityError);

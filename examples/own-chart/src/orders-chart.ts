@@ -25,7 +25,7 @@ export class OrdersChart extends Chart {
       name: 'orders-db', tier, database: 'orders', user: 'orders',
       passwordSecret: SecretKeyRef.of('orders-db', 'password'), urlSecret: SecretKeyRef.of('orders-db', 'url'),
     });
-    this.api = new AppService(this, 'Api', { name: 'orders-api', replicas: 2, settings: { image: props.image, tier } })
+    this.api = new AppService(this, 'Api', { name: 'orders-api', replicas: 2, tier, settings: { image: props.image } })
       .connectTo(this.db);
   }
 }
