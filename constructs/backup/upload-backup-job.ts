@@ -37,7 +37,7 @@ const SCRIPTS_DIR = '/opt/backup';
  * complete backups. Used by the configuration export and the MongoDB dump.
  */
 export function uploadBackupCronJob(w: Workload, o: UploadBackupJobOptions): k8s.KubeCronJob {
-  new k8s.KubeConfigMap(w, 'Scripts', { metadata: { name: `${w.name}-scripts`, labels: w.labels }, data: { [`${o.produce.name}.sh`]: o.produce.script, 'upload.sh': UPLOAD_SCRIPT } });
+  const scripts = new k8s.KubeConfigMap(w, 'Scripts', { metadata: { name: `${w.name}-scripts`, labels: w.labels }, data: { [`${o.produce.name}.sh`]: o.produce.script, 'upload.sh': UPLOAD_SCRIPT } });
   const mounts = [{ name: 'work', mountPath: WORK_DIR }, { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true }, { name: 'tmp', mountPath: '/tmp' }];
   const produce = restrictedContainer({
     name: o.produce.name, image: o.produce.image, uid: DATABASE_IMAGE_UID, resources: o.resources,
@@ -66,7 +66,7 @@ export function uploadBackupCronJob(w: Workload, o: UploadBackupJobOptions): k8s
           securityContext: podSecurityContext(DATABASE_IMAGE_UID),
           initContainers: [produce],
           containers: [upload],
-          volumes: [emptyDir('work', o.scratchSize), { name: 'scripts', configMap: { name: `${w.name}-scripts` } }, emptyDir('tmp', '64Mi')],
+          volumes: [emptyDir('work', o.scratchSize), { name: 'scripts', configMap: { name: scripts.name } }, emptyDir('tmp', '64Mi')],
         },
       },
     }),

@@ -171,7 +171,7 @@ export class Postgres extends Workload implements IPostgres {
       storage: this.storage,
       storageClassName: props.storageClassName,
       volumes: this.podVolumes = [
-        { name: 'config', configMap: { name: `${this.name}-config` } },
+        { name: 'config', configMap: { name: this.configMap.name } },
         emptyDir('run', '16Mi'),
         emptyDir('tmp', '1Gi'),
         // Parallel queries use POSIX shared memory; the container runtime's 64 MiB default is too small.

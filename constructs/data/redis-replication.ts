@@ -161,7 +161,7 @@ export class RedisReplication extends Workload implements IConnectable {
     const checksum = createHash('sha256').update(JSON.stringify(this.configMap.toJson().data)).digest('hex');
     this.statefulSet = replicatedStatefulSet(this, {
       serviceName: headless, replicas: this.replicas + 1, checksum, containers: [data, exporter],
-      volumes: [{ name: 'config', configMap: { name: `${this.name}-config` } }, emptyDir('tmp', '64Mi')],
+      volumes: [{ name: 'config', configMap: { name: this.configMap.name } }, emptyDir('tmp', '64Mi')],
       storage: this.storage, storageClassName: props.storageClassName,
     });
 
@@ -176,7 +176,7 @@ export class RedisReplication extends Workload implements IConnectable {
     });
     this.sentinelStatefulSet = replicatedStatefulSet(this.sentinel, {
       serviceName: `${this.sentinel.name}-headless`, replicas: this.sentinels, checksum, containers: [sentinelContainer],
-      volumes: [{ name: 'config', configMap: { name: `${this.name}-config` } }, emptyDir('sentinel', '16Mi')],
+      volumes: [{ name: 'config', configMap: { name: this.configMap.name } }, emptyDir('sentinel', '16Mi')],
     });
 
     // Data pods replicate from each other and ask the sentinels; sentinels watch the data pods and each other.

@@ -133,7 +133,7 @@ export class Redis extends Workload implements IRedis {
       },
       storage: this.storage,
       storageClassName: props.storageClassName,
-      volumes: [{ name: 'config', configMap: { name: `${this.name}-config` } }, emptyDir('tmp', '64Mi')],
+      volumes: [{ name: 'config', configMap: { name: this.configMap.name } }, emptyDir('tmp', '64Mi')],
       terminationGracePeriodSeconds: 60,
       config: () => config,
     }));

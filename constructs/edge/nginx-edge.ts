@@ -163,7 +163,7 @@ export class NginxEdge extends Workload {
         terminationGracePeriodSeconds: 30,
         containers: [nginx, exporter],
         volumes: [
-          { name: 'config', configMap: { name: `${this.name}-config` } },
+          { name: 'config', configMap: { name: this.configMap.name } },
           { name: 'tls', secret: { secretName: tlsSecretName, defaultMode: 0o440 } },
           emptyDir('tmp', '256Mi'),
         ],

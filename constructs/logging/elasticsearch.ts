@@ -82,7 +82,7 @@ export class Elasticsearch extends Workload {
     const headless = `${this.name}-nodes`;
     const nodeNames = Array.from({ length: this.nodes }, (_, i) => `${this.name}-${i}`);
     const config = renderElasticsearchYml({ clusterName: this.name, nodeNames, serviceName: headless, transportCertsDir: '/usr/share/elasticsearch/config/transport' });
-    new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${this.name}-config`, labels: this.labels }, data: { 'elasticsearch.yml': config } });
+    const configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${this.name}-config`, labels: this.labels }, data: { 'elasticsearch.yml': config } });
     if (this.nodes > 1) {
       this.allowIngressFrom(this.peer, [TRANSPORT_PORT]);
       this.allowEgressTo(this.peer, [TRANSPORT_PORT]);
@@ -152,7 +152,7 @@ export class Elasticsearch extends Workload {
             containers: [es],
             topologySpreadConstraints: this.nodes > 1 ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: this.selector } }] : undefined,
             volumes: [
-              { name: 'config', configMap: { name: `${this.name}-config` } },
+              { name: 'config', configMap: { name: configMap.name } },
               emptyDir('config-dir', '64Mi'),
               emptyDir('tmp', '1Gi'),
               emptyDir('logs', '256Mi'),

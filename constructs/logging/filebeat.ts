@@ -61,7 +61,7 @@ export class Filebeat extends Workload {
     this.config = renderFilebeatYml({ namespace: source, elasticsearchUrl: `http://${es.name}.${es.namespace}.svc:${es.port}` });
 
     const meta = (name: string) => ({ name, namespace, labels: this.labels });
-    new k8s.KubeConfigMap(this, 'Config', { metadata: meta(`${this.name}-config`), data: { 'filebeat.yml': this.config } });
+    const configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: meta(`${this.name}-config`), data: { 'filebeat.yml': this.config } });
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(this.name), automountServiceAccountToken: false });
     // Pod metadata of the shipped namespace only: a Role there, bound to this ServiceAccount.
     new k8s.KubeRole(this, 'PodReader', {
@@ -75,7 +75,7 @@ export class Filebeat extends Workload {
     });
 
     const volumes: k8s.Volume[] = [
-      { name: 'config', configMap: { name: `${this.name}-config` } },
+      { name: 'config', configMap: { name: configMap.name } },
       emptyDir('data', '512Mi'),
       emptyDir('tmp', '64Mi'),
       ...FILEBEAT_HOST_PATHS.map((p, i) => ({ name: `host-logs-${i}`, hostPath: { path: p, type: 'Directory' } })),

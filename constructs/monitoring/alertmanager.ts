@@ -81,7 +81,7 @@ export class Alertmanager extends Workload {
       smtpUsername: r.smtpUsername,
       smtpPasswordFile: `${ALERTMANAGER_SECRETS_DIR}/smtp/${r.smtpPasswordSecret.key}`,
     });
-    new k8s.KubeConfigMap(this, 'Config', {
+    const configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
       data: { 'alertmanager.yml': this.config, 'quality-billing.tmpl': ALERTMANAGER_TEMPLATE },
     });
@@ -120,8 +120,8 @@ export class Alertmanager extends Workload {
       storage: this.storage,
       storageClassName: props.storageClassName,
       volumes: [
-        { name: 'config', configMap: { name: `${this.name}-config`, items: [{ key: 'alertmanager.yml', path: 'alertmanager.yml' }] } },
-        { name: 'templates', configMap: { name: `${this.name}-config`, items: [{ key: 'quality-billing.tmpl', path: 'quality-billing.tmpl' }] } },
+        { name: 'config', configMap: { name: configMap.name, items: [{ key: 'alertmanager.yml', path: 'alertmanager.yml' }] } },
+        { name: 'templates', configMap: { name: configMap.name, items: [{ key: 'quality-billing.tmpl', path: 'quality-billing.tmpl' }] } },
         secretVolume('slack', r.slackWebhookSecret),
         secretVolume('smtp', r.smtpPasswordSecret),
       ],

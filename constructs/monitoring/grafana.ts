@@ -68,12 +68,12 @@ export class Grafana extends Workload {
       apiVersion: 1,
       providers: [{ name: 'quality-billing', folder: 'Quality Billing', type: 'file', disableDeletion: true, allowUiUpdates: false, options: { path: '/etc/grafana/dashboards' } }],
     });
-    new k8s.KubeConfigMap(this, 'Provisioning', {
+    const provisioning = new k8s.KubeConfigMap(this, 'Provisioning', {
       metadata: { name: `${this.name}-provisioning`, labels: this.labels },
       data: { 'datasources.yaml': datasources, 'dashboards.yaml': providers },
     });
     const dashboardFiles = Object.fromEntries(Object.entries(this.dashboards).map(([f, d]) => [f, JSON.stringify(d, null, 2)]));
-    new k8s.KubeConfigMap(this, 'Dashboards', {
+    const dashboards = new k8s.KubeConfigMap(this, 'Dashboards', {
       metadata: { name: `${this.name}-dashboards`, labels: this.labels },
       data: dashboardFiles,
     });
@@ -116,8 +116,8 @@ export class Grafana extends Workload {
       storage: this.storage,
       storageClassName: props.storageClassName,
       volumes: [
-        { name: 'provisioning', configMap: { name: `${this.name}-provisioning` } },
-        { name: 'dashboards', configMap: { name: `${this.name}-dashboards` } },
+        { name: 'provisioning', configMap: { name: provisioning.name } },
+        { name: 'dashboards', configMap: { name: dashboards.name } },
         emptyDir('tmp', '64Mi'),
       ],
       terminationGracePeriodSeconds: 30,

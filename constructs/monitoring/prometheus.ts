@@ -87,11 +87,11 @@ export class Prometheus extends Workload {
       rulesDir: '/etc/prometheus/rules',
     }), renderPrometheusConfig);
     const rules = memoize(() => this.alertGroupList, renderRules);
-    new k8s.KubeConfigMap(this, 'Config', {
+    const configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
       data: { 'prometheus.yml': lazy(config) },
     });
-    new k8s.KubeConfigMap(this, 'Rules', {
+    const rulesConfigMap = new k8s.KubeConfigMap(this, 'Rules', {
       metadata: { name: `${this.name}-rules`, labels: this.labels },
       data: { 'alerts.yml': lazy(rules) },
     });
@@ -160,8 +160,8 @@ export class Prometheus extends Workload {
       storage: this.storage,
       storageClassName: props.storageClassName,
       volumes: [
-        { name: 'config', configMap: { name: `${this.name}-config` } },
-        { name: 'rules', configMap: { name: `${this.name}-rules` } },
+        { name: 'config', configMap: { name: configMap.name } },
+        { name: 'rules', configMap: { name: rulesConfigMap.name } },
         emptyDir('tmp', '64Mi'),
       ],
       terminationGracePeriodSeconds: 120,
