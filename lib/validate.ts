@@ -76,3 +76,17 @@ export function checkCidr(path: string, field: string, value: string, example = 
   if (typeof value !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value)) throw new ValidationError(path, field, value, `an IPv4 CIDR such as "${example}"`);
   return value;
 }
+
+/**
+ * A server outside the cluster that pods reach: its host (an IPv4 address or a DNS name) and the
+ * address block NetworkPolicy egress allows. A NetworkPolicy cannot name a host, so a name needs
+ * `cidr`; an IPv4 host defaults to itself ("<host>/32").
+ */
+export function checkExternalAddress(path: string, host: string, cidr: string | undefined): { readonly host: string; readonly cidr: string } {
+  const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+  if (!ipv4) checkDnsSubdomain(path, 'host', host);
+  if (cidr === undefined && !ipv4) {
+    throw new ValidationError(path, 'cidr', undefined, `the address block "${host}" resolves to (e.g. the database subnet), or "0.0.0.0/0" for any address: a NetworkPolicy cannot name a host`);
+  }
+  return { host, cidr: checkCidr(path, 'cidr', cidr ?? `${host}/32`) };
+}

@@ -4,13 +4,13 @@ import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
-import { ConnectionBudget, connectionBudget, ConnectionBudgetLine } from '../../lib/tuning';
-import { checkCidr, checkDnsLabel, checkDnsSubdomain, checkInteger, checkPort } from '../../lib/validate';
+import { ConnectionBudget, connectionBudget } from '../../lib/tuning';
+import { checkDnsLabel, checkExternalAddress, checkInteger, checkPort } from '../../lib/validate';
 import { IConnectionClient, PostgresConnection } from '../core/connections';
 import { secretEnv } from '../core/pod-spec';
 import { validateAtSynth } from '../core/validation';
 import { Workload } from '../core/workload';
-import { checkIdentifier, IPostgres } from './postgres-reference';
+import { checkIdentifier, IPostgres, PostgresClients } from './postgres-reference';
 
 /** Props of `Postgres.fromConnection`: a PostgreSQL server this chart does not run. */
 export interface ExternalPostgresProps {
@@ -47,8 +47,6 @@ export interface ExternalPostgresProps {
   readonly maxConnections?: number;
 }
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /**
  * A PostgreSQL server this chart did not create (a managed database, one run elsewhere), made by
  * `Postgres.fromConnection`. Clients connect to it with `connectTo` like to a `Postgres`: they get
@@ -65,18 +63,15 @@ export class ExternalPostgres extends Construct implements IPostgres {
   public readonly cidr: string;
   /** The server's `max_connections`, when known. */
   public readonly maxConnections?: number;
-  private readonly clients: IConnectionClient[] = [];
-  private readonly reservations: ConnectionBudgetLine[] = [];
+  private readonly clients: PostgresClients;
 
   constructor(scope: Construct, id: string, props: ExternalPostgresProps) {
     super(scope, id);
     const path = this.node.path;
+    this.clients = new PostgresClients(path);
     this.name = checkDnsLabel(path, 'name', props.name ?? 'postgres');
-    const host = IPV4.test(props.host) ? props.host : checkDnsSubdomain(path, 'host', props.host);
-    if (props.cidr === undefined && !IPV4.test(host)) {
-      throw new ValidationError(path, 'cidr', undefined, `the address block "${host}" resolves to (e.g. the database subnet), or "0.0.0.0/0" for any address: a NetworkPolicy cannot name a host`);
-    }
-    this.cidr = checkCidr(path, 'cidr', props.cidr ?? `${host}/32`);
+    const { host, cidr } = checkExternalAddress(path, props.host, props.cidr);
+    this.cidr = cidr;
     this.image = ImageRef.parse(props.image ?? IMAGE_CATALOG.postgres.toString(), path, 'image');
     if (props.storage !== undefined) this.storage = ByteQuantity.parse(props.storage, path, 'storage');
     if (props.maxConnections !== undefined) this.maxConnections = checkInteger(path, 'maxConnections', props.maxConnections, 1, 100000);
@@ -100,8 +95,7 @@ export class ExternalPostgres extends Construct implements IPostgres {
 
   /** DATABASE_URL from the URL Secret, egress to the server's address block, and a line in the budget. */
   public bind(client: IConnectionClient): void {
-    if (this.clients.includes(client)) throw new ValidationError(this.node.path, 'connection', client.workload.node.path, 'each client connected once');
-    this.clients.push(client);
+    this.clients.add(client);
     client.addEnv(secretEnv('DATABASE_URL', this.connection.urlSecret));
     client.workload.allowEgressTo(this.peerFor(client.workload), [this.connection.port]);
   }
@@ -111,14 +105,11 @@ export class ExternalPostgres extends Construct implements IPostgres {
   }
 
   public reserveConnections(client: string, connections: number): void {
-    this.reservations.push({ client, connections: checkInteger(this.node.path, 'reserveConnections', connections, 1, 100) });
+    this.clients.reserve(client, connections);
   }
 
   /** The declared clients' connections (the server's own helpers are not ours to count). */
   public connectionBudget(): ConnectionBudget {
-    return connectionBudget([
-      ...this.clients.map(c => ({ client: c.describeDatabaseConnections(), connections: c.maxDatabaseConnections() })),
-      ...this.reservations,
-    ]);
+    return connectionBudget([...this.clients.clientLines(), ...this.clients.reservedLines()]);
   }
 }

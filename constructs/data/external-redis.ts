@@ -1,7 +1,6 @@
 import { Construct } from 'constructs';
-import { ValidationError } from '../../lib/errors';
 import { SecretKeyRef } from '../../lib/secrets';
-import { checkCidr, checkDnsSubdomain, checkInteger, checkPort } from '../../lib/validate';
+import { checkExternalAddress, checkInteger, checkPort } from '../../lib/validate';
 import { Workload } from '../core/workload';
 import { IRedis, RedisDatabase, redisDatabase } from './redis-database';
 
@@ -25,8 +24,6 @@ export interface ExternalRedisProps {
   readonly usedAsBroker?: boolean;
 }
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /**
  * A Redis server this chart did not create (a managed cache), made by `Redis.fromConnection`.
  * Clients connect to its databases with `connectTo` and get the same variables as from a `Redis`,
@@ -44,11 +41,8 @@ export class ExternalRedis extends Construct implements IRedis {
   constructor(scope: Construct, id: string, props: ExternalRedisProps) {
     super(scope, id);
     const path = this.node.path;
-    const host = IPV4.test(props.host) ? props.host : checkDnsSubdomain(path, 'host', props.host);
-    if (props.cidr === undefined && !IPV4.test(host)) {
-      throw new ValidationError(path, 'cidr', undefined, `the address block "${host}" resolves to, or "0.0.0.0/0" for any address: a NetworkPolicy cannot name a host`);
-    }
-    this.cidr = checkCidr(path, 'cidr', props.cidr ?? `${host}/32`);
+    const { host, cidr } = checkExternalAddress(path, props.host, props.cidr);
+    this.cidr = cidr;
     this.usedAsBroker = props.usedAsBroker ?? true;
     this.at = {
       host,

@@ -3,8 +3,9 @@ import { IConstruct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { ImageRef } from '../../lib/images';
 import { ByteQuantity } from '../../lib/quantity';
-import { ConnectionBudget } from '../../lib/tuning';
-import { IConnectable, PostgresConnection } from '../core/connections';
+import { ConnectionBudget, ConnectionBudgetLine } from '../../lib/tuning';
+import { checkInteger } from '../../lib/validate';
+import { IConnectable, IConnectionClient, PostgresConnection } from '../core/connections';
 import { Workload } from '../core/workload';
 
 /**
@@ -36,4 +37,34 @@ export function checkIdentifier(path: string, field: string, value: string): str
     throw new ValidationError(path, field, value, 'a lower-case PostgreSQL identifier: letters, digits and "_", at most 63, not starting with a digit');
   }
   return value;
+}
+
+/** Who holds connections to one PostgreSQL server: its `connectTo` clients and reserved lines (backup jobs). */
+export class PostgresClients {
+  private readonly clients: IConnectionClient[] = [];
+  private readonly reservations: ConnectionBudgetLine[] = [];
+
+  /** `path` names the server in errors. */
+  constructor(private readonly path: string) {}
+
+  /** Records a `connectTo` client; each connects once. */
+  public add(client: IConnectionClient): void {
+    if (this.clients.includes(client)) throw new ValidationError(this.path, 'connection', client.workload.node.path, 'each client connected once');
+    this.clients.push(client);
+  }
+
+  /** Records connections of a client that is not a `connectTo` client. */
+  public reserve(client: string, connections: number): void {
+    this.reservations.push({ client, connections: checkInteger(this.path, 'reserveConnections', connections, 1, 100) });
+  }
+
+  /** One budget line per `connectTo` client: the most connections it can hold. */
+  public clientLines(): ConnectionBudgetLine[] {
+    return this.clients.map(c => ({ client: c.describeDatabaseConnections(), connections: c.maxDatabaseConnections() }));
+  }
+
+  /** The reserved lines. */
+  public reservedLines(): ConnectionBudgetLine[] {
+    return [...this.reservations];
+  }
 }

@@ -18,7 +18,7 @@ import { validateAtSynth } from '../core/validation';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 import { ExternalPostgres, ExternalPostgresProps } from './external-postgres';
-import { checkIdentifier, IPostgres } from './postgres-reference';
+import { checkIdentifier, IPostgres, PostgresClients } from './postgres-reference';
 import { lazy } from '../core/lazy';
 
 /** Props of `Postgres`. */
@@ -82,8 +82,7 @@ export class Postgres extends Workload implements IPostgres {
   public readonly dataDirectory = '/var/lib/postgresql/data/pgdata';
   /** Where the server's Unix socket is. */
   public readonly socketDirectory = '/var/run/postgresql';
-  private readonly clients: IConnectionClient[] = [];
-  private readonly reservations: ConnectionBudgetLine[] = [];
+  private readonly clients: PostgresClients;
   private readonly maxConnectionsOverride?: number;
   // Filled by `enableWalArchiving`; the container and pod reference these arrays, read at synth.
   private readonly serverEnv: k8s.EnvVar[];
@@ -95,6 +94,7 @@ export class Postgres extends Workload implements IPostgres {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.postgres.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'postgres', component: 'database', version: image.version });
     const path = this.node.path;
+    this.clients = new PostgresClients(path);
     const { tier: t, resources: mainResources } = resolveComponent(path, props, 'postgres');
     const exporterImage = ImageRef.parse(props.exporterImage ?? IMAGE_CATALOG.postgresExporter.toString(), path, 'exporterImage');
     this.image = image;
@@ -237,15 +237,14 @@ export class Postgres extends Workload implements IPostgres {
 
   /** Connects a client: DATABASE_URL from the URL Secret, a NetworkPolicy path, and a line in the connection budget. */
   public bind(client: IConnectionClient): void {
-    if (this.clients.includes(client)) throw new ValidationError(this.node.path, 'connection', client.workload.node.path, 'each client connected once');
-    this.clients.push(client);
+    this.clients.add(client);
     client.addEnv(secretEnv('DATABASE_URL', this.connection.urlSecret));
     this.acceptTrafficFrom(client.workload, this.connection.port);
   }
 
   /** Counts connections of a client that is not a `connectTo` client (backup and restore jobs). */
   public reserveConnections(client: string, connections: number): void {
-    this.reservations.push({ client, connections: checkInteger(this.node.path, 'reserveConnections', connections, 1, 100) });
+    this.clients.reserve(client, connections);
   }
 
   /**
@@ -268,10 +267,10 @@ export class Postgres extends Workload implements IPostgres {
   /** Every client's most connections, plus the exporter, the maintenance job and reservations. */
   public connectionBudget(): ConnectionBudget {
     const lines: ConnectionBudgetLine[] = [
-      ...this.clients.map(c => ({ client: c.describeDatabaseConnections(), connections: c.maxDatabaseConnections() })),
+      ...this.clients.clientLines(),
       { client: `${this.name} exporter`, connections: 1 },
       { client: `${this.name} maintenance (vacuumdb/reindexdb, one job)`, connections: 1 },
-      ...this.reservations,
+      ...this.clients.reservedLines(),
     ];
     return connectionBudget(lines);
   }
