@@ -8,7 +8,7 @@ import { SecretKeyRef } from '../../lib/secrets';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkInteger } from '../../lib/validate';
-import { MongoReplicaSet } from '../data/mongo-replica-set';
+import { IMongoReplicaSet } from '../data/mongo-replica-set';
 import { plainEnv, secretEnv } from '../core/pod-spec';
 import { Workload } from '../core/workload';
 import { uploadBackupCronJob } from './upload-backup-job';
@@ -16,7 +16,7 @@ import { uploadBackupCronJob } from './upload-backup-job';
 /** Props of `MongoBackup`. */
 export interface MongoBackupProps {
   /** The replica set to dump. */
-  readonly mongo: MongoReplicaSet;
+  readonly mongo: IMongoReplicaSet;
   /** Where dumps go: `<prefix>/mongodb/<UTC id>/`. */
   readonly backupStorage: S3Location;
   /** Root user mongodump connects as (it reads the oplog). @default - key "root-user" of Secret "mongo-credentials" */

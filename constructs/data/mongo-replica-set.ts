@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { RS_INIT_SHELL, rsInitiateScript, rsUsersScript } from '../../lib/mongo-replica-set-scripts';
@@ -51,6 +51,24 @@ export interface MongoReplicaSetProps extends PersistentComponentProps {
 const EXPORTER_PORT = 9216;
 const REPLICA_SET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** A MongoDB replica set that backups dump (`MongoReplicaSet`). */
+export interface IMongoReplicaSet extends IConnectable, IConstruct {
+  /** Prefix of the objects made for it (its backup is "<name>-backup"). */
+  readonly name: string;
+  /** Image whose tools (mongodump) match the server's version. */
+  readonly image: ImageRef;
+  /** Replica set name (`?replicaSet=`). */
+  readonly replicaSet: string;
+  /** Server port. */
+  readonly port: number;
+  /** Size of each member's data volume, which sizes a dump's scratch space. */
+  readonly storage: ByteQuantity;
+  /** `host:port` of every member. */
+  readonly hosts: string[];
+  /** Allows traffic from `client` to the members on `port`, in both workloads' policies. */
+  acceptTrafficFrom(client: Workload, port: number): void;
+}
+
 /**
  * MongoDB as a replica set (seed 003: `rs0`, three members): a StatefulSet of N members with a
  * volume each, spread one per node (required anti-affinity) with a PodDisruptionBudget allowing
@@ -60,7 +78,7 @@ const REPLICA_SET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
  * is not yet initiated) that also keeps the application's and the exporter's users. Clients
  * connect with `client.connectTo(mongo)` and get MONGODB_URI with `?replicaSet=rs0`.
  */
-export class MongoReplicaSet extends Workload implements IConnectable {
+export class MongoReplicaSet extends Workload implements IMongoReplicaSet {
   public readonly statefulSet: k8s.KubeStatefulSet;
   /** Headless: `<name>-<i>.<name>` resolves to member i. */
   public readonly service: k8s.KubeService;
