@@ -45,6 +45,7 @@ export * from './constructs/core/pod-spec';
 export * from './constructs/core/connections';
 export * from './constructs/core/waitable';
 export * from './constructs/core/validation';
+export * from './constructs/core/lazy';
 export * from './constructs/core/stateful-server';
 export * from './constructs/core/autoscaler';
 export * from './constructs/core/restricted-namespace';
