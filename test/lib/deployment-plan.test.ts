@@ -33,7 +33,7 @@ describe('deploymentPlan: what an object waits for, and why', () => {
     ['the Job its init container waits for', [workload('Job', 'migrate-abc', { restartPolicy: 'Never' }, { app: 'migrate' })],
       { initContainers: [{ name: 'wait-for-migration', env: [{ name: 'JOB_NAME', value: 'migrate-abc' }] }] }, 'Job/shop/migrate-abc', 'init container wait-for-migration waits for Job migrate-abc'],
   ] as const)('a Deployment waits for %s', (_what, others, podSpec, on, reason) => {
-    const objects = [namespace, ...others as K8sJson[], workload('Deployment', 'api', podSpec)];
+    const objects = [namespace, ...others as unknown as K8sJson[], workload('Deployment', 'api', podSpec)];
     expect(waitsOf(objects, 'Deployment/shop/api')).toContainEqual({ on, reason });
   });
 
@@ -116,7 +116,7 @@ describe('a plan with a cycle fails before anything is applied, and names the ch
   ] as const)('%s', (_name, waits, chain) => {
     let error: unknown;
     try {
-      topologicalOrder(Object.keys(waits), waits as Record<string, PlanWait[]>);
+      topologicalOrder(Object.keys(waits), waits as unknown as Record<string, PlanWait[]>);
     } catch (e) {
       error = e;
     }
