@@ -15,7 +15,7 @@ import { legacyPlan } from '../fixtures/legacy-plan';
  */
 
 const PATHS: DeliveryPath[] = ['pulumi', 'kubectl'];
-const STACKS = SYSTEMS.flatMap(s => Object.values(ENVIRONMENTS).map(e => [s.name, e.name] as const));
+const STACKS = SYSTEMS.flatMap(s => Object.values(ENVIRONMENTS).map(e => [s.name, e.name as keyof typeof ENVIRONMENTS] as const));
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 
 /** quality-billing prod, synthesized once, rehearsed with objects changed by `edit`. */
