@@ -40,6 +40,19 @@ export function rehearseSystem(system: ShippedSystem, env: EnvironmentSpec, path
   return rehearse({ objects, previous, plan: planOf(objects), capacity, path });
 }
 
+/**
+ * The README's table of critical-path estimates: every system × environment, both paths, first
+ * install and upgrade. `run` rehearses one (default: rehearseSystem).
+ */
+export function criticalPathTable(run: (system: ShippedSystem, env: EnvironmentSpec, path: DeliveryPath, upgrade: boolean) => RehearsalResult = rehearseSystem): string {
+  const cell = (r: RehearsalResult) => (r.converged ? duration(r.seconds!) : 'does not converge');
+  const rows = SYSTEMS.flatMap(s => Object.values(ENVIRONMENTS).map(e => {
+    const cells = ([['pulumi', false], ['kubectl', false], ['pulumi', true], ['kubectl', true]] as const).map(([path, upgrade]) => cell(run(s, e, path, upgrade)));
+    return `| ${s.name} | ${e.name} | ${cells.join(' | ')} |`;
+  }));
+  return ['| system | environment | Pulumi install | kubectl install | Pulumi upgrade | kubectl upgrade |', '|---|---|---|---|---|---|', ...rows].join('\n');
+}
+
 /** Minutes and seconds. */
 function duration(s: number): string {
   return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
@@ -76,20 +89,21 @@ const OPTIONS = {
   env: { type: 'string', multiple: true, short: 'e' },
   path: { type: 'string', multiple: true },
   upgrade: { type: 'boolean', default: false },
+  table: { type: 'boolean', default: false },
   verbose: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-const ALLOWED = '--system NAME, --env NAME, --path pulumi|kubectl, --upgrade, --verbose, --help';
+const ALLOWED = '--system NAME, --env NAME, --path pulumi|kubectl, --upgrade, --table, --verbose, --help';
 
-const USAGE = `usage: npm run rehearse -- [--system NAME]... [--env NAME]... [--path pulumi|kubectl] [--upgrade] [--verbose]
+const USAGE = `usage: npm run rehearse -- [--system NAME]... [--env NAME]... [--path pulumi|kubectl] [--upgrade] [--verbose] | --table
 
 Rehearses delivery in a model of a cluster (no cluster and no Pulumi engine run): first install
 (or, with --upgrade, a new application image) for each system × environment × path.
 systems: ${SYSTEMS.map(s => s.name).join(', ')}; environments: ${Object.keys(ENVIRONMENTS).join(', ')}; paths: pulumi, kubectl`;
 
 /** Parses the command line; an unknown flag becomes one line naming it and the allowed ones. */
-export function parseRehearseArgs(argv: string[]): { systems: ShippedSystem[]; envs: EnvironmentSpec[]; paths: DeliveryPath[]; upgrade: boolean; verbose: boolean; help: boolean } {
+export function parseRehearseArgs(argv: string[]): { systems: ShippedSystem[]; envs: EnvironmentSpec[]; paths: DeliveryPath[]; upgrade: boolean; table: boolean; verbose: boolean; help: boolean } {
   let values;
   try {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
@@ -108,7 +122,7 @@ export function parseRehearseArgs(argv: string[]): { systems: ShippedSystem[]; e
   return {
     systems: values.system ? values.system.map(name => shippedSystem(name)) : [...SYSTEMS],
     envs: (values.env ?? Object.keys(ENVIRONMENTS)).map(name => environment(name)),
-    paths, upgrade: values.upgrade ?? false, verbose: values.verbose ?? false, help: values.help ?? false,
+    paths, upgrade: values.upgrade ?? false, table: values.table ?? false, verbose: values.verbose ?? false, help: values.help ?? false,
   };
 }
 
@@ -123,6 +137,11 @@ function main(argv: string[]): number {
   }
   if (args.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (args.table) {
+    // The README's table (section "Rehearsal of delivery").
+    console.log(criticalPathTable());
     return 0;
   }
   let failed = 0;

@@ -1,4 +1,6 @@
-import { clusterCapacity, rehearseSystem, systemObjects } from '../../bin/rehearse';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { clusterCapacity, criticalPathTable, rehearseSystem, systemObjects } from '../../bin/rehearse';
 import { deploymentPlan } from '../../lib/deployment-plan';
 import { ENVIRONMENTS } from '../../lib/environments';
 import { K8sJson, objectKey } from '../../lib/k8s-objects';
@@ -15,6 +17,13 @@ import { legacyPlan } from '../fixtures/legacy-plan';
  */
 
 const PATHS: DeliveryPath[] = ['pulumi', 'kubectl'];
+// Each system × environment × path × install/upgrade is rehearsed once and shared by the tests below.
+const runs = new Map<string, RehearsalResult>();
+const run = (system: string, env: keyof typeof ENVIRONMENTS, path: DeliveryPath, upgrade: boolean): RehearsalResult => {
+  const id = `${system} ${env} ${path} ${upgrade}`;
+  if (!runs.has(id)) runs.set(id, rehearseSystem(shippedSystem(system), ENVIRONMENTS[env], path, upgrade));
+  return runs.get(id)!;
+};
 const STACKS = SYSTEMS.flatMap(s => Object.values(ENVIRONMENTS).map(e => [s.name, e.name as keyof typeof ENVIRONMENTS] as const));
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 
@@ -58,7 +67,7 @@ describe('the regression fixture: the plan Cdk8sChart carried out before (b1d0d3
 
 describe.each(PATHS)('first install on the %s path', path => {
   it.each(STACKS)('%s %s converges, with every object ready and an estimate', (system, env) => {
-    const r = rehearseSystem(shippedSystem(system), ENVIRONMENTS[env], path, false);
+    const r = run(system, env, path, false);
     expect({ blocked: r.blocked, failures: r.failures, violations: r.violations }).toEqual({ blocked: [], failures: [], violations: [] });
     expect(r.converged).toBe(true);
     expect(r.order.length).toBe(systemObjects(shippedSystem(system), ENVIRONMENTS[env], false).objects.length);
@@ -73,13 +82,13 @@ const UPGRADE_BLOCKED = new Set(['finance-ai dev']);
 
 describe.each(PATHS)('upgrade to a new application image on the %s path', path => {
   it.each(STACKS.filter(([s, e]) => !UPGRADE_BLOCKED.has(`${s} ${e}`)))('%s %s converges: migration before any new app pod serves, PDB minimums kept, no manual step', (system, env) => {
-    const r = rehearseSystem(shippedSystem(system), ENVIRONMENTS[env], path, true);
+    const r = run(system, env, path, true);
     expect({ blocked: r.blocked, failures: r.failures, violations: r.violations }).toEqual({ blocked: [], failures: [], violations: [] });
     expect(r.converged).toBe(true);
   });
 
   it('finance-ai dev does not: the surge pod of the API finds no room on the one node', () => {
-    const r = rehearseSystem(shippedSystem('finance-ai'), ENVIRONMENTS.dev, path, true);
+    const r = run('finance-ai', 'dev', path, true);
     expect(r.converged).toBe(false);
     expect(r.blocked).toContain("blocked: Service finance-ai-api awaits endpoints ← Deployment finance-ai-api Pending: the cluster's 1 node(s) have no room left for its requests");
   });
@@ -87,7 +96,7 @@ describe.each(PATHS)('upgrade to a new application image on the %s path', path =
 
 describe('the upgrade orders the new migration before the new application', () => {
   it.each(PATHS)('on the %s path the new migration Job completes before the first new API pod is ready', path => {
-    const r = rehearseSystem(shippedSystem('quality-billing'), ENVIRONMENTS.prod, path, true);
+    const r = run('quality-billing', 'prod', path, true);
     const job = r.order.find(e => e.subject.startsWith('Job/') && e.subject.includes('-migrate-'))!;
     const api = r.order.find(e => e.subject === 'Deployment/quality-billing/quality-billing-api')!;
     expect(job.at).toBeLessThan(api.at);
@@ -194,5 +203,12 @@ describe('the estimate adds up the stated durations', () => {
     const firstAttempt = CONTROLLER_REACTION + CONTAINER_START;
     expect(podReady).toBeLessThanOrEqual(firstAttempt + CONNECT_TIMEOUT); // the first attempt catches it
     expect(r.seconds).toBe(podReady + MIGRATION_JOB_RUN);
+  });
+});
+
+describe('the README', () => {
+  it('shows the current critical-path estimates (npm run rehearse -- --table)', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    expect(readme).toContain(criticalPathTable((s, e, path, upgrade) => run(s.name, e.name as keyof typeof ENVIRONMENTS, path, upgrade)));
   });
 });
