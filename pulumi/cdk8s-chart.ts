@@ -43,7 +43,7 @@ export class Cdk8sChart extends pulumi.ComponentResource {
   public readonly plan: DeploymentPlan;
 
   constructor(name: string, args: Cdk8sChartArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super('quality-billing:index:Cdk8sChart', name, {}, opts);
+    // The plan is checked before anything is registered: a duplicate or a cycle registers nothing.
     const objects = args.chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)
       .map(o => ({ path: o.node.path, json: o.toJson() as K8sJson }));
     const byKey = new Map<string, { path: string; json: K8sJson }>();
@@ -52,7 +52,9 @@ export class Cdk8sChart extends pulumi.ComponentResource {
       if (byKey.has(key)) throw new ValidationError(`Cdk8sChart ${name}`, 'objects', key, 'one object per kind, namespace and name');
       byKey.set(key, o);
     }
-    this.plan = deploymentPlan(objects.map(o => o.json));
+    const plan = deploymentPlan(objects.map(o => o.json));
+    super('quality-billing:index:Cdk8sChart', name, {}, opts);
+    this.plan = plan;
     const base: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
     const resources: Record<string, pulumi.CustomResource> = {};
     const externalKeys = new Set(this.plan.externalSecrets.map(e => e.key));

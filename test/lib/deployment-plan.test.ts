@@ -125,6 +125,12 @@ describe('a plan with a cycle fails before anything is applied, and names the ch
     expect((error as ValidationError).message).toMatch(chain);
   });
 
+  it('found in the objects themselves: two Jobs whose init containers wait for each other', () => {
+    const waiter = (name: string, other: string) => workload('Job', name, { restartPolicy: 'Never', initContainers: [{ name: 'wait-for-migration', env: [{ name: 'JOB_NAME', value: other }] }] }, { app: name });
+    expect(() => deploymentPlan([namespace, waiter('a', 'b'), waiter('b', 'a')])).toThrow(
+      /DeploymentPlan: invalid waits "Job (a|b) init container wait-for-migration waits for Job (b|a) → Job (b|a) init container wait-for-migration waits for Job (a|b)": expected a plan without a cycle/);
+  });
+
   it('orders an acyclic plan with every object after what it waits for', () => {
     const waits = { 'C/s/c': [{ on: 'B/s/b', reason: 'uses b' }], 'B/s/b': [{ on: 'A/s/a', reason: 'uses a' }], 'A/s/a': [] };
     expect(topologicalOrder(['C/s/c', 'B/s/b', 'A/s/a'], waits)).toEqual(['A/s/a', 'B/s/b', 'C/s/c']);

@@ -7,6 +7,8 @@ import { K8sJson } from '../../lib/k8s-objects';
 import { rehearse } from '../../lib/rehearsal/rehearse';
 import { Cdk8sChart } from '../../pulumi/cdk8s-chart';
 import { SYSTEMS } from '../../stacks/systems';
+import { ApiObject, App, Chart } from 'cdk8s';
+import { ValidationError } from '../../lib/errors';
 
 /*
  * The dependency graph Cdk8sChart hands to the Pulumi engine, recorded under Pulumi's mocks from
@@ -17,9 +19,13 @@ import { SYSTEMS } from '../../stacks/systems';
 
 const STACKS = SYSTEMS.flatMap(s => Object.values(ENVIRONMENTS).map(e => [s.name, e.name] as const));
 
+const registered: string[] = [];
 beforeAll(async () => {
   await pulumi.runtime.setMocks({
-    newResource: args => ({ id: `${args.name}-id`, state: args.inputs }),
+    newResource: args => {
+      registered.push(args.name);
+      return { id: `${args.name}-id`, state: args.inputs };
+    },
     call: args => args.inputs,
   }, 'quality-billing', 'plan-test', false);
 });
@@ -82,5 +88,22 @@ describe.each(STACKS)('%s %s: the graph passed to the engine (Pulumi mocks)', (s
     const r = rehearse({ objects: graph.objects, plan: graph.recorded, capacity: clusterCapacity(stack.environment), path: 'pulumi' });
     expect({ blocked: r.blocked, failures: r.failures }).toEqual({ blocked: [], failures: [] });
     expect(r.converged).toBe(true);
+  });
+});
+
+describe('a plan with a cycle', () => {
+  it('fails before anything is registered, naming the chain', async () => {
+    const chart = new Chart(new App(), 'cyclic', { namespace: 'cyclic' });
+    const job = (id: string, other: string) => new ApiObject(chart, id, {
+      apiVersion: 'batch/v1', kind: 'Job', metadata: { name: id },
+      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'x:1' }], initContainers: [{ name: 'wait', image: 'x:1', env: [{ name: 'JOB_NAME', value: other }] }] } } },
+    } as any);
+    job('first', 'second');
+    job('second', 'first');
+    const before = registered.length;
+    expect(() => new Cdk8sChart('cyclic', { chart })).toThrow(ValidationError);
+    expect(() => new Cdk8sChart('cyclic', { chart })).toThrow(/Job first init container wait waits for Job second → Job second init container wait waits for Job first|Job second init container wait waits for Job first → Job first init container wait waits for Job second/);
+    await new Promise(r => setTimeout(r, 100));
+    expect(registered.slice(before)).toEqual([]);
   });
 });
