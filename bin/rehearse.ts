@@ -113,6 +113,7 @@ export function parseRehearseArgs(argv: string[]): { systems: ShippedSystem[]; e
       const long = /--[\w-]+/.exec((e as Error).message)?.[0] ?? flag;
       throw new Error(`flag ${long} needs a value; allowed: ${ALLOWED}`);
     }
+    if ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new Error(`unexpected argument ${flag}; allowed: ${ALLOWED}`);
     throw new Error(`unknown flag ${flag}; allowed: ${ALLOWED}`);
   }
   const paths = (values.path ?? ['pulumi', 'kubectl']).map(p => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { clusterCapacity, criticalPathTable, rehearseSystem, systemObjects } from '../../bin/rehearse';
+import { clusterCapacity, criticalPathTable, parseRehearseArgs, rehearseSystem, systemObjects } from '../../bin/rehearse';
 import { deploymentPlan } from '../../lib/deployment-plan';
 import { ENVIRONMENTS } from '../../lib/environments';
 import { K8sJson, objectKey } from '../../lib/k8s-objects';
@@ -210,5 +210,23 @@ describe('the README', () => {
   it('shows the current critical-path estimates (npm run rehearse -- --table)', () => {
     const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
     expect(readme).toContain(criticalPathTable((s, e, path, upgrade) => run(s.name, e.name as keyof typeof ENVIRONMENTS, path, upgrade)));
+  });
+});
+
+describe('npm run rehearse arguments', () => {
+  it('reads systems, environments, a path and --upgrade', () => {
+    const a = parseRehearseArgs(['--system', 'qcat', '--system', 'finance-ai', '--env', 'prod', '--path', 'kubectl', '--upgrade']);
+    expect({ systems: a.systems.map(s => s.name), envs: a.envs.map(e => e.name), paths: a.paths, upgrade: a.upgrade })
+      .toEqual({ systems: ['qcat', 'finance-ai'], envs: ['prod'], paths: ['kubectl'], upgrade: true });
+  });
+
+  it.each([
+    [['--sytem', 'qcat'], /^unknown flag --sytem; allowed: --system NAME, --env NAME, --path pulumi\|kubectl, --upgrade, --table, --verbose, --help$/],
+    [['--system'], /^flag --system needs a value; allowed: --system NAME/],
+    [['prod'], /^unexpected argument prod; allowed: /],
+    [['--path', 'helm'], /^unknown --path "helm"; allowed: pulumi, kubectl$/],
+    [['--system', 'billing'], /System: invalid name "billing": expected one of "quality-billing", "qcat"/],
+  ])('refuses %j in one line naming it and what is allowed', (argv, message) => {
+    expect(() => parseRehearseArgs(argv as string[])).toThrow(message);
   });
 });
