@@ -134,6 +134,8 @@ class Simulation {
   /** Objects the delivery changes (all of them on a first install). */
   private readonly changed = new Set<string>();
   private readonly endpointsSince = new Map<string, Seconds>();
+  /** Objects of the running version whose new spec is not applied yet (upgrade). */
+  private readonly pendingUpdates = new Set<string>();
   /** When the current spec of each workload reached the API (its controller acts on it a moment later). */
   private readonly appliedAt = new Map<string, Seconds>();
   private readonly wakes = new Set<Seconds>();
@@ -189,7 +191,7 @@ class Simulation {
     let failures = 0;
     for (const o of this.objects) {
       const key = objectKey(o);
-      if (!this.changed.has(key) || this.created.has(key) && !this.isUpdatePending(key)) continue;
+      if (!this.changed.has(key) || this.created.has(key) && !this.pendingUpdates.has(key)) continue;
       const ns = o.metadata.namespace;
       if (ns && this.byKey.has(keyOf('Namespace', undefined, ns)) && !this.created.has(keyOf('Namespace', undefined, ns))) {
         failures++;
@@ -205,11 +207,6 @@ class Simulation {
       this.apply(key, this.now, 'applied by kubectl');
     }
     if (failures > 0) this.schedule(this.now + KUBECTL_RETRY_INTERVAL, () => this.kubectlApply());
-  }
-
-  private readonly pendingUpdates = new Set<string>();
-  private isUpdatePending(key: string): boolean {
-    return this.pendingUpdates.has(key);
   }
 
   /** Pulumi: an object is created (or updated) once everything it waits for is ready. */
