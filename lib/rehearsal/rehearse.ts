@@ -640,7 +640,8 @@ class Simulation {
   /** The running version: every previous object exists and is ready, its pods ready. */
   private settlePrevious(): void {
     for (const [key, o] of this.previous) {
-      this.created.set(key, 0);
+      // Created long ago: a load balancer's or an Ingress's address is already there.
+      this.created.set(key, -SETTLE_HORIZON);
       this.ready.set(key, 0);
       if (!POD_KINDS.has(o.kind) || o.kind === 'CronJob' || !this.byKey.has(key)) continue;
       this.appliedAt.set(key, -CONTROLLER_REACTION);
