@@ -72,7 +72,10 @@ export function describeRehearsal(label: string, r: RehearsalResult, verbose: bo
     // An object ready the moment it is created shows once.
     const path = r.criticalPath.filter((e, i, all) => !(all[i + 1]?.subject === e.subject && all[i + 1].at === e.at && !e.what.startsWith('ready')));
     lines.push(`    critical path: ${path.map(e => `${describeSubject(e.subject)} ${e.what.split(' (')[0]} @${e.at}s`).join(' → ')}`);
-    if (verbose) for (const e of r.order) lines.push(`    ${String(e.at).padStart(5)}s ${e.subject}`);
+    if (verbose) {
+      lines.push(`    Secrets made outside the chart (by hand, or by the Pulumi program): ${r.externalSecrets.join(', ') || 'none'}`);
+      for (const e of r.order) lines.push(`    ${String(e.at).padStart(5)}s ${e.subject}`);
+    }
     return lines;
   }
   const lines = [`${head}: DOES NOT CONVERGE`];
