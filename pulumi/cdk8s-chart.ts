@@ -2,6 +2,9 @@ import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
 import { ApiObject, Chart } from 'cdk8s';
 import { validateTree } from '../constructs/core/validation';
+import { DeploymentPlan, deploymentPlan } from '../lib/deployment-plan';
+import { ValidationError } from '../lib/errors';
+import { K8sJson, objectKey } from '../lib/k8s-objects';
 
 /** Arguments of `Cdk8sChart`. */
 export interface Cdk8sChartArgs {
@@ -22,72 +25,64 @@ export interface Cdk8sChartArgs {
   readonly workloadDependsOn?: pulumi.Input<pulumi.Resource>[] | ((namespaces: readonly pulumi.CustomResource[]) => pulumi.Input<pulumi.Resource>[]);
 }
 
-const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
-const FIRST_KINDS = new Set(['Namespace', 'CustomResourceDefinition']);
-
 /**
  * Applies a cdk8s chart with Pulumi: one Pulumi resource per Kubernetes object, so previews and
  * diffs are per object, each a child of this component, named by its stable construct path.
- * Namespaces and CRDs come first; the migration Job (label `app.kubernetes.io/component:
- * migration`) before the Deployments and StatefulSets; the workloads after `workloadDependsOn`.
+ * Each object `dependsOn` exactly what the chart's deployment plan (lib/deployment-plan.ts) says
+ * it waits for: its Namespace, the Secrets, ConfigMaps, ServiceAccount, RBAC and NetworkPolicies
+ * of its pods, the Job its init container waits for, the server a Job connects to. No workload
+ * waits for the Services in front of its own pods, whose await needs those pods' endpoints.
+ * Objects that use a Secret the chart does not contain wait for `workloadDependsOn`.
  * Built-in kinds become their typed `@pulumi/kubernetes` resources (so the provider's await
  * logic applies: a Job is done when it has succeeded); other kinds become CustomResources.
+ * A plan with a cycle throws a ValidationError naming the chain before anything is registered.
  */
 export class Cdk8sChart extends pulumi.ComponentResource {
   /** The resources, by "<kind>/<namespace>/<name>" of the synthesized object. */
   public readonly resources: Readonly<Record<string, pulumi.CustomResource>>;
+  /** The plan this component carried out (who waits for whom, and why). */
+  public readonly plan: DeploymentPlan;
 
   constructor(name: string, args: Cdk8sChartArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super('quality-billing:index:Cdk8sChart', name, {}, opts);
-    // The chart's validations (capacity, connection budgets) run before any resource is registered.
+    // The chart's validations (capacity, connection budgets) and the plan (a duplicate, a cycle)
+    // are checked before anything is registered.
     validateTree(args.chart);
     const objects = args.chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)
       .map(o => ({ path: o.node.path, json: o.toJson() as K8sJson }));
+    const byKey = new Map<string, { path: string; json: K8sJson }>();
+    for (const o of objects) {
+      const key = objectKey(o.json);
+      if (byKey.has(key)) throw new ValidationError(`Cdk8sChart ${name}`, 'objects', key, 'one object per kind, namespace and name');
+      byKey.set(key, o);
+    }
+    const plan = deploymentPlan(objects.map(o => o.json));
+    super('quality-billing:index:Cdk8sChart', name, {}, opts);
+    this.plan = plan;
     const base: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
     const resources: Record<string, pulumi.CustomResource> = {};
-    const create = (o: { path: string; json: K8sJson }, dependsOn: pulumi.Input<pulumi.Resource>[]) => {
-      const key = objectKey(o.json);
-      if (resources[key]) throw new Error(`Cdk8sChart ${name}: two objects are ${key}`);
+    const externalKeys = new Set(this.plan.externalSecrets.map(e => e.key));
+    let external: pulumi.Input<pulumi.Resource>[] | undefined;
+    // Called once the Namespaces are registered, so what it creates can live in them.
+    const externalResources = () => {
+      if (external) return external;
+      const namespaces = this.plan.order.filter(k => k.startsWith('Namespace/')).map(k => resources[k]);
+      external = typeof args.workloadDependsOn === 'function' ? args.workloadDependsOn(namespaces) : args.workloadDependsOn ?? [];
+      return external;
+    };
+    for (const key of this.plan.order) {
+      const o = byKey.get(key)!;
+      const waits = this.plan.waits[key];
+      const dependsOn: pulumi.Input<pulumi.Resource>[] = waits.filter(w => !externalKeys.has(w.on)).map(w => resources[w.on]);
+      if (waits.some(w => externalKeys.has(w.on))) dependsOn.push(...externalResources());
       const body = substitute(o.json, args.substitutions ?? {}) as K8sJson;
       resources[key] = newResource(o.path, body, { ...base, dependsOn });
-    };
-
-    const first = objects.filter(o => FIRST_KINDS.has(o.json.kind));
-    first.forEach(o => create(o, []));
-    const firstResources = first.map(o => resources[objectKey(o.json)]);
-    const migrations = objects.filter(o => o.json.kind === 'Job' && o.json.metadata.labels?.['app.kubernetes.io/component'] === 'migration');
-    const rest = objects.filter(o => !FIRST_KINDS.has(o.json.kind) && !migrations.includes(o));
-    const isWorkload = (o: { json: K8sJson }) => WORKLOAD_KINDS.has(o.json.kind);
-    // Everything that is not a workload first, so the workloads can wait for their config.
-    const config = rest.filter(o => !isWorkload(o));
-    config.forEach(o => create(o, firstResources));
-    const configResources = config.map(o => resources[objectKey(o.json)]);
-    const extra = typeof args.workloadDependsOn === 'function' ? args.workloadDependsOn(firstResources) : args.workloadDependsOn ?? [];
-    const workloadDeps = [...firstResources, ...configResources, ...extra];
-    migrations.forEach(o => create(o, workloadDeps));
-    const migrationResources = migrations.map(o => resources[objectKey(o.json)]);
-    for (const o of rest.filter(isWorkload)) {
-      const waitsForMigration = ['Deployment', 'StatefulSet'].includes(o.json.kind) && o.json.metadata.namespace !== undefined
-        && migrationResources.length > 0;
-      create(o, waitsForMigration ? [...workloadDeps, ...migrationResources] : workloadDeps);
     }
     this.resources = resources;
     this.registerOutputs({});
   }
 }
 
-/** A synthesized Kubernetes object. */
-export interface K8sJson {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string> };
-  readonly [field: string]: unknown;
-}
-
-/** "<kind>/<namespace>/<name>" ("_" for cluster-scoped objects). */
-export function objectKey(o: K8sJson): string {
-  return `${o.kind}/${o.metadata.namespace ?? '_'}/${o.metadata.name}`;
-}
+export { K8sJson, objectKey };
 
 /** Replaces whole string values found in `substitutions`, anywhere in `value`. */
 function substitute(value: unknown, substitutions: Readonly<Record<string, pulumi.Input<string>>>): unknown {

@@ -1,0 +1,106 @@
+/**
+ * The rules the delivery rehearsal plays by: the await conditions and default timeouts of
+ * @pulumi/kubernetes 4.x as its own docs state them, the Kubernetes limits that apply, and the
+ * durations we assume where no document fixes one. Every figure the rehearsal prints follows from
+ * these constants and the synthesized objects; change an assumption here and the estimate moves.
+ */
+
+/** Seconds. */
+export type Seconds = number;
+
+/* ---------------------------------------------------------------------------------------------
+ * @pulumi/kubernetes 4.x await rules (node_modules/@pulumi/kubernetes, the class comments).
+ * ------------------------------------------------------------------------------------------- */
+
+/** How the provider decides that a created object is ready, per kind, and how long it waits. */
+export interface AwaitRule {
+  /** The doc sentence(s) the rule encodes. */
+  readonly source: string;
+  /** What is awaited, in the words the rehearsal's chains use. */
+  readonly awaits: string;
+  /** The provider's default timeout. */
+  readonly timeout: Seconds;
+}
+
+/** Await rules by kind; kinds not listed are ready once created (the provider does not wait for them). */
+export const AWAIT_RULES: Readonly<Record<string, AwaitRule>> = {
+  // core/v1/service.d.ts: "2. Related Endpoint objects are created. Each time we get an update,
+  // wait 10 seconds for any stragglers. 3. There are no "not ready" endpoints -- unless the Service
+  // is an "empty headless" Service [1], a Service with '.spec.type: ExternalName', or a Service
+  // without a selector. 4. External IP address is allocated (if Service has '.spec.type:
+  // LoadBalancer'). If the Service has not reached a Ready state after 10 minutes, it will time out".
+  Service: { source: 'core/v1/service.d.ts', awaits: 'endpoints', timeout: 600 },
+  // apps/v1/deployment.d.ts: "2. There exists a ReplicaSet whose revision is equal to the current
+  // revision of the Deployment. 3. The Deployment's '.status.conditions' has a status of type
+  // 'Available' whose 'status' member is set to 'True'." … "after 10 minutes, it will time out".
+  Deployment: { source: 'apps/v1/deployment.d.ts', awaits: 'available replicas of its new ReplicaSet', timeout: 600 },
+  // apps/v1/statefulSet.d.ts: "1. The value of 'spec.replicas' matches '.status.replicas',
+  // '.status.currentReplicas', and '.status.readyReplicas'. 2. The value of '.status.updateRevision'
+  // matches '.status.currentRevision'." … "after 10 minutes, it will time out".
+  StatefulSet: { source: 'apps/v1/statefulSet.d.ts', awaits: 'ready replicas at its update revision', timeout: 600 },
+  // batch/v1/job.d.ts: "2. The Job's '.status.conditions' has a status of type 'Complete', and a
+  // 'status' set to 'True'. 3. … 'Failed', with a 'status' set to 'True'. If this condition is set,
+  // we should fail the Job immediately." … "after 10 minutes, it will time out".
+  Job: { source: 'batch/v1/job.d.ts', awaits: 'Complete', timeout: 600 },
+  // networking/v1/ingress.d.ts: "2. Endpoint objects exist with matching names for each Ingress
+  // path (except when Service type is ExternalName). 3. Ingress entry exists for
+  // '.status.loadBalancer.ingress'." … "after 10 minutes, it will time out".
+  Ingress: { source: 'networking/v1/ingress.d.ts', awaits: 'endpoints and an address', timeout: 600 },
+  // The class comment of core/v1/persistentVolumeClaim.d.ts states no await; the provider's await
+  // logic waits for Bound, and since pulumi-kubernetes #3130 (4.16) a claim whose StorageClass binds
+  // WaitForFirstConsumer is ready once Pending; its timeout is 5 minutes (pulumi-kubernetes #895).
+  PersistentVolumeClaim: { source: 'pulumi-kubernetes #3130, #895', awaits: 'Bound (Pending under WaitForFirstConsumer)', timeout: 300 },
+  // apps/v1/daemonSet.d.ts states no await; pulumi-kubernetes #2953 (4.11) added one: every
+  // scheduled pod updated and ready (kstatus), with the workloads' 10-minute default.
+  DaemonSet: { source: 'pulumi-kubernetes #2953', awaits: 'ready pods on every node', timeout: 600 },
+};
+
+/** core/v1/service.d.ts: "Each time we get an update, wait 10 seconds for any stragglers." */
+export const SERVICE_STRAGGLER_WAIT: Seconds = 10;
+
+/* ---------------------------------------------------------------------------------------------
+ * Kubernetes limits (kubernetes.io/docs/concepts/workloads/controllers/job/).
+ * ------------------------------------------------------------------------------------------- */
+
+/** "Failed Pods associated with the Job are recreated by the Job controller with an exponential back-off delay (10s, 20s, 40s ...) capped at six minutes." */
+export const JOB_BACKOFF_BASE: Seconds = 10;
+/** The cap of that back-off. */
+export const JOB_BACKOFF_CAP: Seconds = 360;
+/** Job `backoffLimit` when the spec has none ("The back-off limit is set by default to 6"). */
+export const DEFAULT_BACKOFF_LIMIT = 6;
+
+/** The Job controller's delay before retry `failures` (1-based). */
+export function jobBackoff(failures: number): Seconds {
+  return Math.min(JOB_BACKOFF_BASE * 2 ** (failures - 1), JOB_BACKOFF_CAP);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Assumed durations: no document fixes them; they are what the critical-path estimate adds up.
+ * ------------------------------------------------------------------------------------------- */
+
+/** One create or update call of the Pulumi engine or of `kubectl apply`, per object. */
+export const API_CALL: Seconds = 1;
+/** Between two `kubectl apply --server-side -f dist/<system>/<env>/` runs while objects still fail (a namespace not yet there). */
+export const KUBECTL_RETRY_INTERVAL: Seconds = 10;
+/** A controller turning a workload into pods, and the scheduler placing one. */
+export const CONTROLLER_REACTION: Seconds = 1;
+/** Dynamic provisioning of a volume for a claim (WaitForFirstConsumer: starts when the pod is placed). */
+export const VOLUME_PROVISIONING: Seconds = 20;
+/** Pulling an image (cold node) and starting a container. */
+export const CONTAINER_START: Seconds = 15;
+/** An init container that does not wait for anything (copying a file, fixing permissions). */
+export const INIT_CONTAINER_RUN: Seconds = 5;
+/** lib/wait-for-job.ts polls the Job every POLL_SECONDS (default 5). */
+export const WAIT_FOR_JOB_POLL: Seconds = 5;
+/** A migration Job's run once its database is reachable (`migrate`, then `init_data`). */
+export const MIGRATION_JOB_RUN: Seconds = 120;
+/** Any other Job's run once its server is reachable (log setup, MinIO bootstrap, replica-set init). */
+export const SETUP_JOB_RUN: Seconds = 30;
+/** How long a Job's attempt tries to reach a server that is not ready before it exits non-zero. */
+export const CONNECT_TIMEOUT: Seconds = 30;
+/** A cloud load balancer getting its address after the LoadBalancer Service is created. */
+export const LOAD_BALANCER_PROVISIONING: Seconds = 90;
+/** The ingress controller writing the Ingress's address. */
+export const INGRESS_ADDRESS: Seconds = 30;
+/** When the rehearsal stops watching a path that has not settled (kubectl retries forever). */
+export const SETTLE_HORIZON: Seconds = 4 * 3600;

@@ -1,0 +1,232 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { clusterCapacity, criticalPathTable, parseRehearseArgs, rehearseSystem, systemObjects } from '../../bin/rehearse';
+import { deploymentPlan } from '../../lib/deployment-plan';
+import { ENVIRONMENTS } from '../../lib/environments';
+import { K8sJson, objectKey } from '../../lib/k8s-objects';
+import { DeliveryPath, rehearse, RehearsalResult } from '../../lib/rehearsal/rehearse';
+import {
+  API_CALL, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, MIGRATION_JOB_RUN, SERVICE_STRAGGLER_WAIT, VOLUME_PROVISIONING,
+} from '../../lib/rehearsal/rules';
+import { shippedSystem, SYSTEMS } from '../../stacks/systems';
+import { legacyPlan } from '../fixtures/legacy-plan';
+
+/*
+ * The rehearsal is a model (no cluster, no Pulumi engine): these tests prove it converges for the
+ * shipped plan and fails, with the right chain, for plans and objects known to be bad.
+ */
+
+const PATHS: DeliveryPath[] = ['pulumi', 'kubectl'];
+// Each system × environment × path × install/upgrade is rehearsed once and shared by the tests below.
+const runs = new Map<string, RehearsalResult>();
+const run = (system: string, env: keyof typeof ENVIRONMENTS, path: DeliveryPath, upgrade: boolean): RehearsalResult => {
+  const id = `${system} ${env} ${path} ${upgrade}`;
+  if (!runs.has(id)) runs.set(id, rehearseSystem(shippedSystem(system), ENVIRONMENTS[env], path, upgrade));
+  return runs.get(id)!;
+};
+const STACKS = SYSTEMS.flatMap(s => Object.values(ENVIRONMENTS).map(e => [s.name, e.name as keyof typeof ENVIRONMENTS] as const));
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
+
+/** quality-billing prod, synthesized once, rehearsed with objects changed by `edit`. */
+const QB = systemObjects(shippedSystem('quality-billing'), ENVIRONMENTS.prod, false);
+function rehearseEdited(path: DeliveryPath, edit: (objects: any[]) => void): RehearsalResult {
+  const objects = clone(QB.objects) as any[];
+  edit(objects);
+  return rehearse({ objects, plan: deploymentPlan(objects), capacity: QB.capacity, path });
+}
+const named = (objects: any[], kind: string, name: RegExp): any => {
+  const found = objects.filter(o => o.kind === kind && name.test(o.metadata.name));
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${name}, found ${found.length}`);
+  return found[0];
+};
+
+describe('the regression fixture: the plan Cdk8sChart carried out before (b1d0d3c)', () => {
+  const objects = QB.objects;
+  const result = rehearse({ objects, plan: legacyPlan(objects, deploymentPlan(objects).externalSecrets.map(e => e.key)), capacity: QB.capacity, path: 'pulumi' });
+
+  it('does not converge', () => {
+    expect(result.converged).toBe(false);
+  });
+
+  it('reports the Service/endpoints trap: the Service awaits endpoints from a StatefulSet that dependsOn it', () => {
+    expect(result.blocked).toContain('deadlock: Service quality-billing-postgres awaits endpoints ← StatefulSet quality-billing-postgres dependsOn Service quality-billing-postgres');
+    expect(result.failures).toContain('Service quality-billing-postgres: timed out after 10 min awaiting endpoints (core/v1/service.d.ts)');
+  });
+
+  it('reports the PostgreSQL ↔ migration cycle: PostgreSQL dependsOn the migration Job, which needs PostgreSQL ready', () => {
+    const job = objects.find(o => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] === 'migration')!.metadata.name;
+    const chain = result.blocked.find(b => b.includes(`StatefulSet quality-billing-postgres dependsOn Job ${job}`) && b.includes(`Job ${job} needs server StatefulSet quality-billing-postgres ready`));
+    expect(chain).toBeDefined();
+    expect(chain!.startsWith('deadlock: ')).toBe(true);
+  });
+
+  it('is the same objects the shipped plan delivers (only the plan differs)', () => {
+    expect(rehearse({ objects, plan: deploymentPlan(objects), capacity: QB.capacity, path: 'pulumi' }).converged).toBe(true);
+  });
+});
+
+describe.each(PATHS)('first install on the %s path', path => {
+  it.each(STACKS)('%s %s converges, with every object ready and an estimate', (system, env) => {
+    const r = run(system, env, path, false);
+    expect({ blocked: r.blocked, failures: r.failures, violations: r.violations }).toEqual({ blocked: [], failures: [], violations: [] });
+    expect(r.converged).toBe(true);
+    expect(r.order.length).toBe(systemObjects(shippedSystem(system), ENVIRONMENTS[env], false).objects.length);
+    expect(r.seconds).toBeGreaterThan(CONTAINER_START);
+    expect(r.criticalPath[r.criticalPath.length - 1].at).toBe(r.seconds);
+  });
+});
+
+// finance-ai dev: three 1Gi API replicas (seed 002) fill the one minimum-tier node so that the
+// rolling update's surge pod cannot be placed — a finding of the rehearsal, see the README.
+const UPGRADE_BLOCKED = new Set(['finance-ai dev']);
+
+describe.each(PATHS)('upgrade to a new application image on the %s path', path => {
+  it.each(STACKS.filter(([s, e]) => !UPGRADE_BLOCKED.has(`${s} ${e}`)))('%s %s converges: migration before any new app pod serves, PDB minimums kept, no manual step', (system, env) => {
+    const r = run(system, env, path, true);
+    expect({ blocked: r.blocked, failures: r.failures, violations: r.violations }).toEqual({ blocked: [], failures: [], violations: [] });
+    expect(r.converged).toBe(true);
+  });
+
+  it('finance-ai dev does not: the surge pod of the API finds no room on the one node', () => {
+    const r = run('finance-ai', 'dev', path, true);
+    expect(r.converged).toBe(false);
+    expect(r.blocked).toContain("blocked: Service finance-ai-api awaits endpoints ← Deployment finance-ai-api Pending: the cluster's 1 node(s) have no room left for its requests");
+  });
+});
+
+describe('the upgrade orders the new migration before the new application', () => {
+  it.each(PATHS)('on the %s path the new migration Job completes before the first new API pod is ready', path => {
+    const r = run('quality-billing', 'prod', path, true);
+    const job = r.order.find(e => e.subject.startsWith('Job/') && e.subject.includes('-migrate-'))!;
+    const api = r.order.find(e => e.subject === 'Deployment/quality-billing/quality-billing-api')!;
+    expect(job.at).toBeLessThan(api.at);
+  });
+});
+
+describe('known-bad cases are caught', () => {
+  it('a Job whose server never becomes ready fails, and the chain names the server and why', () => {
+    const r = rehearseEdited('kubectl', objects => {
+      named(objects, 'StatefulSet', /^quality-billing-postgres$/).spec.template.spec.volumes.push({ name: 'gone', configMap: { name: 'nobody-makes-this' } });
+    });
+    expect(r.converged).toBe(false);
+    expect(r.failures.some(f => /Job quality-billing-migrate-\w+: Failed: BackoffLimitExceeded: 7 failed attempts \(backoffLimit 6\)/.test(f))).toBe(true);
+    expect(r.blocked).toContain('blocked: Service quality-billing-postgres awaits endpoints ← StatefulSet quality-billing-postgres mounts ConfigMap nobody-makes-this, which nothing creates');
+  });
+
+  it('a NetworkPolicy that blocks a declared connection keeps the client from finishing', () => {
+    const r = rehearseEdited('kubectl', objects => {
+      const policy = named(objects, 'NetworkPolicy', /^quality-billing-postgres$/);
+      policy.spec.ingress = policy.spec.ingress.filter((rule: any) => rule.from[0].podSelector.matchLabels['app.kubernetes.io/component'] !== 'migration');
+    });
+    expect(r.converged).toBe(false);
+    expect(r.blocked.some(b => /Job quality-billing-migrate-\w+ cannot reach StatefulSet quality-billing-postgres on port 5432: no NetworkPolicy selecting StatefulSet quality-billing-postgres allows ingress from Job quality-billing-migrate-\w+ on 5432/.test(b))).toBe(true);
+  });
+
+  it('a pod too big for any node stays Pending', () => {
+    const r = rehearseEdited('pulumi', objects => {
+      named(objects, 'Deployment', /^quality-billing-api$/).spec.template.spec.containers[0].resources.requests.memory = '100Gi';
+    });
+    expect(r.converged).toBe(false);
+    expect(r.blocked.some(b => b.includes("Deployment quality-billing-api cannot be placed: its requests") && b.includes("exceed a node's allocatable"))).toBe(true);
+  });
+
+  it('a plan that makes a workload wait for its own Service deadlocks on the Pulumi path and not on kubectl', () => {
+    const objects = clone(QB.objects);
+    const plan = deploymentPlan(objects);
+    const redis = 'StatefulSet/quality-billing/quality-billing-redis';
+    const bad = { ...plan, waits: { ...plan.waits, [redis]: [...plan.waits[redis], { on: 'Service/quality-billing/quality-billing-redis', reason: 'bad' }] } };
+    const pulumi = rehearse({ objects, plan: bad, capacity: QB.capacity, path: 'pulumi' });
+    expect(pulumi.blocked).toContain('deadlock: Service quality-billing-redis awaits endpoints ← StatefulSet quality-billing-redis dependsOn Service quality-billing-redis');
+    expect(rehearse({ objects, plan: bad, capacity: QB.capacity, path: 'kubectl' }).converged).toBe(true);
+  });
+
+  it('an upgrade whose new app pods do not wait for the migration serves before it completes', () => {
+    const { objects, previous } = systemObjects(shippedSystem('quality-billing'), ENVIRONMENTS.prod, true);
+    const next = clone(objects) as any[];
+    const api = named(next, 'Deployment', /^quality-billing-api$/);
+    api.spec.template.spec.initContainers = undefined;
+    const r = rehearse({ objects: next, previous, plan: deploymentPlan(next), capacity: QB.capacity, path: 'kubectl' });
+    expect(r.converged).toBe(false);
+    expect(r.violations.some(v => /Deployment\/quality-billing\/quality-billing-api pod \d \(image quality-billing:1\.1\.0\) ready at \d+s before Job quality-billing-migrate-\w+ completed/.test(v))).toBe(true);
+  });
+
+  it('a Recreate update of a replicated Deployment undercuts its PodDisruptionBudget', () => {
+    const { objects, previous } = systemObjects(shippedSystem('quality-billing'), ENVIRONMENTS.prod, true);
+    const next = clone(objects) as any[];
+    named(next, 'Deployment', /^quality-billing-edge$/).spec.strategy = { type: 'Recreate' };
+    named(next, 'Deployment', /^quality-billing-edge$/).spec.template.metadata.annotations = { restart: 'now' };
+    const r = rehearse({ objects: next, previous, plan: deploymentPlan(next), capacity: QB.capacity, path: 'kubectl' });
+    expect(r.violations.some(v => v.startsWith('PodDisruptionBudget quality-billing-edge: 0 ready < minimum 1'))).toBe(true);
+  });
+
+  it('a Job changed under the same name needs a manual step on the kubectl path', () => {
+    const previous = QB.objects;
+    const next = clone(previous) as any[];
+    named(next, 'Job', /^quality-billing-log-setup-/).spec.template.spec.containers[0].image = 'curlimages/curl:8.12.0';
+    const r = rehearse({ objects: next, previous, plan: deploymentPlan(next), capacity: QB.capacity, path: 'kubectl' });
+    expect(r.converged).toBe(false);
+    expect(r.violations.some(v => /^manual step: kubectl apply cannot change Job quality-billing-log-setup-\w+ \(spec.template is immutable\)/.test(v))).toBe(true);
+  });
+});
+
+describe('the estimate adds up the stated durations', () => {
+  const ns: K8sJson = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'db' } };
+  const labels = { app: 'db' };
+  const service: K8sJson = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: 'db' }, spec: { selector: labels, ports: [{ port: 5432 }] } };
+  const statefulSet: K8sJson = {
+    apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'db' },
+    spec: { replicas: 1, serviceName: 'db', volumeClaimTemplates: [{ metadata: { name: 'data' } }], template: { metadata: { labels }, spec: { containers: [{ name: 'pg', image: 'pg:1', resources: { requests: { cpu: '100m', memory: '128Mi' } }, readinessProbe: { initialDelaySeconds: 7 } }] } } },
+  };
+  const migrate: K8sJson = {
+    apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate', namespace: 'db', labels: { 'app.kubernetes.io/component': 'migration' } },
+    spec: { backoffLimit: 6, template: { metadata: { labels: { app: 'migrate' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'm', image: 'app:1', env: [{ name: 'DB', value: 'db:5432' }] }] } } },
+  };
+  const objects = [ns, service, statefulSet, migrate];
+  const capacity = clusterCapacity(ENVIRONMENTS.dev);
+
+  it('on the Pulumi path: namespace, StatefulSet, its pod ready, the Service after its straggler wait, then the Job', () => {
+    const r = rehearse({ objects, plan: deploymentPlan(objects), capacity, path: 'pulumi' });
+    const nsReady = API_CALL;
+    const stsCreated = nsReady + API_CALL;
+    const podReady = stsCreated + CONTROLLER_REACTION + VOLUME_PROVISIONING + CONTAINER_START + 7;
+    const serviceReady = podReady + SERVICE_STRAGGLER_WAIT;
+    const jobCreated = serviceReady + API_CALL;
+    expect(r.converged).toBe(true);
+    expect(r.order.find(e => e.subject === objectKey(statefulSet))!.at).toBe(podReady);
+    expect(r.order.find(e => e.subject === objectKey(service))!.at).toBe(serviceReady);
+    expect(r.seconds).toBe(jobCreated + CONTROLLER_REACTION + CONTAINER_START + MIGRATION_JOB_RUN);
+  });
+
+  it('on the kubectl path: the Job starts at once, fails its first attempts while the database starts, and completes after it', () => {
+    const r = rehearse({ objects, plan: deploymentPlan(objects), capacity, path: 'kubectl' });
+    const podReady = CONTROLLER_REACTION + VOLUME_PROVISIONING + CONTAINER_START + 7;
+    const firstAttempt = CONTROLLER_REACTION + CONTAINER_START;
+    expect(podReady).toBeLessThanOrEqual(firstAttempt + CONNECT_TIMEOUT); // the first attempt catches it
+    expect(r.seconds).toBe(podReady + MIGRATION_JOB_RUN);
+  });
+});
+
+describe('the README', () => {
+  it('shows the current critical-path estimates (npm run rehearse -- --table)', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    expect(readme).toContain(criticalPathTable((s, e, path, upgrade) => run(s.name, e.name as keyof typeof ENVIRONMENTS, path, upgrade)));
+  });
+});
+
+describe('npm run rehearse arguments', () => {
+  it('reads systems, environments, a path and --upgrade', () => {
+    const a = parseRehearseArgs(['--system', 'qcat', '--system', 'finance-ai', '--env', 'prod', '--path', 'kubectl', '--upgrade']);
+    expect({ systems: a.systems.map(s => s.name), envs: a.envs.map(e => e.name), paths: a.paths, upgrade: a.upgrade })
+      .toEqual({ systems: ['qcat', 'finance-ai'], envs: ['prod'], paths: ['kubectl'], upgrade: true });
+  });
+
+  it.each([
+    [['--sytem', 'qcat'], /^unknown flag --sytem; allowed: --system NAME, --env NAME, --path pulumi\|kubectl, --upgrade, --table, --verbose, --help$/],
+    [['--system'], /^flag --system needs a value; allowed: --system NAME/],
+    [['prod'], /^unexpected argument prod; allowed: /],
+    [['--path', 'helm'], /^unknown --path "helm"; allowed: pulumi, kubectl$/],
+    [['--system', 'billing'], /System: invalid name "billing": expected one of "quality-billing", "qcat"/],
+  ])('refuses %j in one line naming it and what is allowed', (argv, message) => {
+    expect(() => parseRehearseArgs(argv as string[])).toThrow(message);
+  });
+});
