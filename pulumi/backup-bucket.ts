@@ -11,6 +11,8 @@ export interface BackupBucketArgs {
   readonly logicalRetentionDays: number;
   /** Days a deleted or overwritten object version is kept before it is purged. @default 7 */
   readonly noncurrentVersionDays?: number;
+  /** IAM path of the backup identity (the system's name). @default "/quality-billing/" */
+  readonly iamPath?: string;
 }
 
 /**
@@ -77,7 +79,7 @@ export class BackupBucket extends pulumi.ComponentResource {
       }),
     }, parent);
 
-    const user = new aws.iam.User(`${name}-writer`, { path: '/quality-billing/' }, parent);
+    const user = new aws.iam.User(`${name}-writer`, { path: args.iamPath ?? '/quality-billing/' }, parent);
     this.policyDocument = pulumi.jsonStringify({
       Version: '2012-10-17',
       Statement: [

@@ -151,7 +151,7 @@ export abstract class SystemChart extends Chart {
   /** Prefix of every object name. */
   protected readonly prefix: string;
   protected readonly stackProps: SystemStackProps;
-  private readonly chartParts: { monitoring?: Monitoring; edge?: NginxEdge; ingress?: AppIngress; logging?: Logging; capacity?: CapacityPlan } = {};
+  private readonly chartParts: { entry?: AppService; monitoring?: Monitoring; edge?: NginxEdge; ingress?: AppIngress; logging?: Logging; capacity?: CapacityPlan } = {};
 
   protected constructor(scope: Construct, id: string, props: SystemStackProps, system: SystemDefinition) {
     const given = defineEnvironment(props.environment, props.environment);
@@ -180,6 +180,11 @@ export abstract class SystemChart extends Chart {
   /** The applications of the system, each with an image of its own (`appImages` keys). */
   public get applications(): readonly string[] {
     return this.system.applications ?? [DEFAULT_APPLICATION];
+  }
+
+  /** The application the edge serves (the system's entry point), once the stack added its edge. */
+  public get entry(): AppService | undefined {
+    return this.chartParts.entry;
   }
 
   /**
@@ -243,6 +248,7 @@ export abstract class SystemChart extends Chart {
     const env = this.environment;
     const host = props.host ?? `api.${this.system.name}.invalid`;
     const tlsSecretName = props.tlsSecretName ?? `${this.prefix}-tls`;
+    this.chartParts.entry = app;
     if (props.certManager) new TlsCertificate(this, 'Certificate', { secretName: tlsSecretName, dnsNames: [host], ...props.certManager });
     if (env.edge === 'nginx') {
       this.chartParts.edge = new NginxEdge(this, 'Edge', {
