@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
 import * as pulumi from '@pulumi/pulumi';
+import { parse } from 'yaml';
 import { ENVIRONMENTS, EnvironmentSpec } from '../../lib/environments';
 import { secretConfigKey, secretRequirements } from '../../pulumi/stack-secrets';
 import { IMAGE_CATALOG } from '../../lib/images';
@@ -338,5 +341,40 @@ describe('switches', () => {
     const config: Record<string, string> = baseConfig('prod');
     delete (config as any).environment;
     await expect(runProgram('prod', config)).rejects.toThrow(/quality-billing:environment[\s\S]*pulumi config set/);
+  });
+});
+
+describe('the stack files and the README', () => {
+  const ROOT = join(__dirname, '..', '..');
+  const stackFiles = readdirSync(ROOT).filter(f => /^Pulumi\.[^.]+\.yaml$/.test(f)).sort();
+
+  it('ships a stack file per environment and one for another system', () => {
+    expect(stackFiles).toEqual(['Pulumi.dev.yaml', 'Pulumi.prod.yaml', 'Pulumi.qcat-prod.yaml', 'Pulumi.staging.yaml']);
+  });
+
+  it.each(stackFiles.map(f => [f]))('%s deploys its system with its secrets set', async file => {
+    const config: Record<string, string> = {};
+    for (const [k, v] of Object.entries(parse(readFileSync(join(ROOT, file), 'utf8')).config as Record<string, unknown>)) {
+      if (k.startsWith('quality-billing:')) config[k.slice('quality-billing:'.length)] = String(v);
+    }
+    const stack = file.replace(/^Pulumi\.|\.yaml$/g, '');
+    const result = await runProgram(stack, { ...config, ...secretConfig(config.system) });
+    expect(result.outputs).toMatchObject({ system: config.system, environment: config.environment });
+    expect(registered.filter(r => r.type === 'docker:index/image:Image').map(r => r.inputs.build.context)).toContain(config.imageContext);
+  });
+
+  it('lists the secret config keys each system reads', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const row = (name: string) => {
+      const line = readme.split('\n').find(l => l.startsWith(`| ${name} | `));
+      expect([name, line]).toEqual([name, expect.any(String)]);
+      return (line!.split(' | ')[1].match(/`[a-z][A-Za-z0-9]+`/g) ?? []).map(k => k.slice(1, -1));
+    };
+    // Computed by the program, never set: the database URLs.
+    const computed = new Set(['dbCredentialsUrl', 'financeAiSecretsDatabaseUrl']);
+    for (const sys of SYSTEMS) {
+      const listed = new Set([...row('every system'), ...row(sys.name)]);
+      expect([sys.name, [...listed].sort()]).toEqual([sys.name, secretKeys(sys.name).filter(k => !computed.has(k))]);
+    }
   });
 });
