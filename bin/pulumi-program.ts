@@ -159,6 +159,8 @@ export function program(): ProgramResult {
       prefix: destination ? destination.replace(/^s3:\/\/[^/]+\/?/, '') : storageDefaults.prefix,
       logicalRetentionDays: logical.length > 0 ? Math.max(...logical.map(b => b.retentionDays)) : env.backup.retentionDays,
       iamPath: `/${system.name}/`,
+      // QCAT's weekly configuration export writes beside the database's folder.
+      extraPrefixes: isPostgresSystem(stack) && stack.configBackup ? [`${stack.configBackup.storage.prefix}/config`] : [],
     });
     secretValues[backupKeys[0]] = pulumi.secret(bucket.accessKeyId);
     secretValues[backupKeys[1]] = bucket.secretAccessKey;

@@ -241,6 +241,18 @@ describe('the backup bucket (prod, created on AWS)', () => {
   });
 });
 
+describe('the backup identity of QCAT (weekly configuration export beside the database backups)', () => {
+  it('may also write the configuration export\'s folder, and nothing else', async () => {
+    await runProgram('prod', systemConfig('qcat', ENVIRONMENTS.prod));
+    const policy = JSON.parse(registered.find(r => r.type === 'aws:iam/userPolicy:UserPolicy')!.inputs.policy);
+    expect(policy.Statement).toEqual([
+      { Sid: 'ListPrefix', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::qcat-backups-prod'], Condition: { StringLike: { 's3:prefix': ['prod/postgres/*', 'prod/postgres/', 'prod/config/*', 'prod/config/'] } } },
+      { Sid: 'ObjectsUnderPrefix', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: ['arn:aws:s3:::qcat-backups-prod/prod/postgres/*', 'arn:aws:s3:::qcat-backups-prod/prod/config/*'] },
+    ]);
+    expect(registered.find(r => r.type === 'aws:iam/user:User')!.inputs.path).toBe('/qcat/');
+  });
+});
+
 describe('switches', () => {
   it('an existing bucket: no AWS resources, the keys come from secret config', async () => {
     await runProgram('prod', { ...baseConfig('prod'), existingBackupBucket: 'onprem-backups', backupEndpoint: 'https://minio.internal:9000' });
