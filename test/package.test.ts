@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { parse } from 'yaml';
 import { synthAll } from '../stacks/synth-all';
 import { ENVIRONMENTS } from '../lib/environments';
 import { SYSTEMS } from '../stacks/systems';
@@ -27,6 +28,13 @@ describe('entry points (built JavaScript, as a user runs them)', () => {
       expect(stderr).toMatch(/FAIL {2}requests fit allocatable/);
       expect(existsSync(join(work, 'dist'))).toBe(false);
     } finally { rmSync(work, { recursive: true, force: true }); }
+  });
+
+  it('Pulumi.yaml runs the built program as JavaScript: no ts-node, no type-check at pulumi up', () => {
+    const project = parse(readFileSync(join(ROOT, 'Pulumi.yaml'), 'utf8'));
+    expect(project.runtime).toEqual({ name: 'nodejs', options: { typescript: false } });
+    expect(project.main).toBe('build/bin/pulumi.js');
+    expect(existsSync(join(ROOT, project.main))).toBe(true);
   });
 
   it('npx cdk8s synth writes the same manifests as npm run synth', () => {
