@@ -3,45 +3,61 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import * as docker from '@pulumi/docker';
 import * as k8s from '@pulumi/kubernetes';
-import { App } from 'cdk8s';
+import { MigrationJob } from '../constructs/app/migration-job';
+import { MongoBackup } from '../constructs/backup/mongo-backup';
+import { PostgresBackup } from '../constructs/backup/postgres-backup';
+import { ValidationError } from '../lib/errors';
 import { defineEnvironment, environment, EnvironmentSpec } from '../lib/environments';
 import { IMAGE_CATALOG, ImageRef } from '../lib/images';
 import { TierName } from '../lib/tiers';
 import { BackupBucket } from '../pulumi/backup-bucket';
 import { Cdk8sChart } from '../pulumi/cdk8s-chart';
 import { ImageRepository } from '../pulumi/image-repository';
-import { SECRET_SOURCES, StackSecrets } from '../pulumi/stack-secrets';
-import { defaultBackupStorage, QualityBillingStack } from '../stacks/quality-billing-stack';
+import { readSecretConfig, secretRequirements, SecretRequirement, StackSecrets } from '../pulumi/stack-secrets';
+import { isPostgresSystem, SystemChart, systemBackupStorage } from '../stacks/system-stack';
+import { ShippedSystem, shippedSystem, SYSTEMS } from '../stacks/systems';
+
+/** The system `pulumi up` deploys when config `system` is unset. */
+export const DEFAULT_SYSTEM = 'quality-billing';
 
 /** The stack outputs of `pulumi up`. */
 export interface ProgramOutputs {
+  /** The system deployed (config `system`). */
+  readonly system: string;
   readonly environment: string;
   readonly namespace: string;
-  /** In-cluster URL of the API Service. */
+  /** In-cluster URL of the system's entry point: the application the edge serves (its API, merchant-analysis's gateway). */
   readonly apiEndpoint: string;
-  /** In-cluster URL of Grafana (`kubectl port-forward` it; README). */
+  /** In-cluster URL of Grafana (`kubectl port-forward` it; README), when the system runs its own. */
   readonly grafanaUrl: string | undefined;
   /** The backup bucket, when the environment has backups. */
   readonly backupBucket: pulumi.Output<string> | string | undefined;
-  /** The application image the workloads run: repository@sha256 when built here. */
-  readonly appImage: pulumi.Output<string> | string;
+  /** The image each application runs, by application: repository@sha256 when built here. */
+  readonly appImages: Readonly<Record<string, pulumi.Output<string> | string>>;
+  /** The application image, for a system with one application. */
+  readonly appImage: pulumi.Output<string> | string | undefined;
 }
 
 /** What the program made, for tests and for programs that embed it. */
 export interface ProgramResult {
   readonly outputs: ProgramOutputs;
-  readonly stack: QualityBillingStack;
+  readonly stack: SystemChart;
   readonly chart: Cdk8sChart;
   readonly secrets: StackSecrets;
-  /** The secret config values read, by config key (secret Outputs). */
+  /** The Secret keys the chart reads, each with its config key. */
+  readonly secretRequirements: readonly SecretRequirement[];
+  /** The values handed to the Secrets, by "<secret>/<key>" (secret Outputs). */
   readonly secretValues: Readonly<Record<string, pulumi.Input<string> | undefined>>;
   readonly bucket?: BackupBucket;
 }
 
-/** Stand-in for the image digest, known only after the build: replaced in every object by the Output. */
-export const IMAGE_PLACEHOLDER = 'pulumi.invalid/quality-billing-app:digest-pending';
-/** The same for the PostgreSQL + pgBackRest image (its version label stays the catalog's). */
-export const POSTGRES_IMAGE_PLACEHOLDER = `pulumi.invalid/postgres-pgbackrest:${IMAGE_CATALOG.postgresPgbackrest.tag}`;
+/** Stand-in for an application image's digest, known only after the build: replaced in every object by the Output. */
+export function imagePlaceholder(system: string, application: string): string {
+  return `pulumi.invalid/${system}-${application}:digest-pending-${application}`;
+}
+
+/** How one image is obtained: prebuilt (a reference), or built from a Docker context. */
+type ImagePlan = { readonly prebuilt: string } | { readonly context: string };
 
 /** Builds an image and pushes it to `repository`, or to an ECR repository created here; resolves to repository@sha256. */
 function buildImage(name: string, o: { context: string; dockerfile?: string; tag: string; repository?: string; ecrName: string }): pulumi.Output<string> {
@@ -64,115 +80,183 @@ function buildImage(name: string, o: { context: string; dockerfile?: string; tag
 }
 
 /**
- * The Pulumi program: the same QualityBillingStack `npm run synth` writes, applied object by
- * object, plus the Secrets from secret config, the AWS backup bucket and its identity, the image
- * repository and the application image build. Config reference: README "Deploy with Pulumi".
+ * The Pulumi program: the stack of the system config `system` names (the same chart `npm run
+ * synth` writes), applied object by object, plus the Secrets it reads from secret config, the
+ * AWS backup bucket and its identity, the image repositories and the application image builds.
+ * Everything that can fail on config (unknown system, missing secret, missing image) fails before
+ * the first resource is registered. Config reference: README "Deploy with Pulumi".
  */
 export function program(): ProgramResult {
   const config = new pulumi.Config();
+  const system = systemOf(config);
   const env = stackEnvironment(config);
-  const namespace = config.get('namespace') ?? 'quality-billing';
-  const kubeContext = config.get('kubeContext');
-  const provider = kubeContext ? new k8s.Provider('cluster', { context: kubeContext }) : undefined;
+  const namespace = config.get('namespace') ?? system.name;
+  const stackName = pulumi.getStack();
 
-  // The image: prebuilt (config appImage), or built from imageContext and pushed by digest.
-  const prebuilt = config.get('appImage');
-  let appImage: pulumi.Output<string> | string;
-  if (prebuilt) {
-    appImage = ImageRef.parse(prebuilt, 'Pulumi config', 'appImage').toString();
-  } else {
-    const context = config.get('imageContext');
-    if (!context) throw new Error('Missing required configuration variable "imageContext" (the application\'s Docker build context): `pulumi config set imageContext ../quality-billing`, or deploy a prebuilt image with `pulumi config set appImage <repository>@sha256:<digest>`');
-    appImage = buildImage('app-image', {
-      context, dockerfile: config.get('imageDockerfile'), tag: config.get('imageTag') ?? 'release',
-      repository: config.get('imageRepository'), ecrName: 'quality-billing',
-    });
-  }
-
-  // Point-in-time recovery needs PostgreSQL with pgBackRest: built from images/ unless given.
-  let postgresImage: pulumi.Output<string> | string | undefined = config.get('postgresImage');
-  if (postgresImage) postgresImage = ImageRef.parse(postgresImage, 'Pulumi config', 'postgresImage').toString();
-  else if (env.backup !== false && env.backup.pointInTimeRecovery) {
-    postgresImage = buildImage('postgres-image', {
-      context: 'images/postgres-pgbackrest', tag: IMAGE_CATALOG.postgresPgbackrest.tag!,
-      repository: config.get('postgresImageRepository'), ecrName: 'quality-billing/postgres-pgbackrest',
-    });
-  }
-
-  // Backups: a bucket created here (AWS), or an existing S3-compatible bucket (on premises).
+  // Images: each application's prebuilt reference, or a placeholder for the digest of its build.
+  const images = imagePlans(config, system);
+  const postgresPrebuilt = config.get('postgresImage');
+  const backups = env.backup !== false;
   const existingBucket = config.get('existingBackupBucket');
-  const storageDefaults = defaultBackupStorage(env.name);
-  let bucket: BackupBucket | undefined;
-  if (env.backup !== false && !existingBucket) {
-    bucket = new BackupBucket('backups', {
-      bucketName: config.get('backupBucket') ?? `quality-billing-backups-${pulumi.getStack()}`,
-      prefix: storageDefaults.prefix,
-      logicalRetentionDays: env.backup.retentionDays,
-    });
-  }
+  const bucketName = existingBucket ?? config.get('backupBucket') ?? `${system.name}-backups-${stackName}`;
+  const storageDefaults = systemBackupStorage(env.name, system.name);
 
-  const stack = new QualityBillingStack(new App(), 'quality-billing', {
-    environment: env,
+  const stack = system.create(env, {
     namespace,
-    appImage: typeof appImage === 'string' ? appImage : IMAGE_PLACEHOLDER,
+    appImages: Object.fromEntries(Object.entries(images).map(([app, plan]) => [app, 'prebuilt' in plan ? plan.prebuilt : imagePlaceholder(system.name, app)])),
     host: config.get('host'),
-    postgresImage: typeof postgresImage === 'string' ? postgresImage : postgresImage ? POSTGRES_IMAGE_PLACEHOLDER : undefined,
-    backupStorage: env.backup === false ? undefined : {
-      // The bucket's name is an Output: the manifests carry the configured name, which it is.
-      bucket: existingBucket ?? config.get('backupBucket') ?? `quality-billing-backups-${pulumi.getStack()}`,
+    postgresImage: postgresPrebuilt ? ImageRef.parse(postgresPrebuilt, 'Pulumi config', 'postgresImage').toString() : undefined,
+    backupStorage: !backups ? undefined : {
+      // The created bucket's name is an Output: the manifests carry the configured name, which it is.
+      bucket: bucketName,
       region: config.get('backupRegion') ?? new pulumi.Config('aws').get('region') ?? storageDefaults.region,
       endpoint: config.get('backupEndpoint'),
     },
   });
+  // Point-in-time recovery runs PostgreSQL with pgBackRest: built from images/ unless given, and
+  // its digest put wherever the chart names the catalog's image (its version label stays the catalog's).
+  const pgbackrest = IMAGE_CATALOG.postgresPgbackrest.toString();
+  const buildPostgres = !postgresPrebuilt && isPostgresSystem(stack) && stack.postgres.image.toString() === pgbackrest;
 
-  // The migration Job is named after a hash of its image: with a digest known only after the
+  // Secrets: what the chart reads, each from its config key, except what this program computes.
+  const requirements = secretRequirements(stack);
+  const skip = config.getBoolean('certManager') ? [...new Set(requirements.filter(r => r.type === 'kubernetes.io/tls').map(r => r.secret))] : [];
+  const createBucket = backups && !existingBucket;
+  const computed = new Set<string>();
+  const backupKeys = [storageDefaults.accessKeyId, storageDefaults.secretAccessKey].map(k => `${k.secretName}/${k.key}`);
+  if (createBucket) backupKeys.forEach(k => computed.add(k));
+  const postgres = isPostgresSystem(stack) ? stack.postgres.connection : undefined;
+  if (postgres) computed.add(`${postgres.urlSecret.secretName}/${postgres.urlSecret.key}`);
+  const secretValues: Record<string, pulumi.Input<string> | undefined> = readSecretConfig(config, requirements.filter(r => !skip.includes(r.secret)), computed);
+  // Nothing has been registered yet: from here on, resources are created.
+
+  const kubeContext = config.get('kubeContext');
+  const provider = kubeContext ? new k8s.Provider('cluster', { context: kubeContext }) : undefined;
+  const builtImages: Record<string, pulumi.Output<string> | string> = {};
+  const single = system.applications.length === 1;
+  for (const [app, plan] of Object.entries(images)) {
+    if ('prebuilt' in plan) { builtImages[app] = plan.prebuilt; continue; }
+    const repository = config.get('imageRepository');
+    builtImages[app] = buildImage(single ? 'app-image' : `${app}-image`, {
+      context: plan.context, dockerfile: config.get('imageDockerfile'), tag: config.get('imageTag') ?? 'release',
+      repository: repository && !single ? `${repository}/${app}` : repository,
+      ecrName: single ? system.name : `${system.name}/${app}`,
+    });
+  }
+  const postgresImage = buildPostgres ? buildImage('postgres-image', {
+    context: 'images/postgres-pgbackrest', tag: IMAGE_CATALOG.postgresPgbackrest.tag!,
+    repository: config.get('postgresImageRepository'), ecrName: `${system.name}/postgres-pgbackrest`,
+  }) : undefined;
+
+  // Backups: a bucket created here (AWS), or an existing S3-compatible bucket (on premises).
+  let bucket: BackupBucket | undefined;
+  if (createBucket && env.backup) {
+    const destination = stack.backupDestination();
+    // The system's own retention (QCAT keeps 30 days everywhere), as its backup CronJob applies it.
+    const logical = stack.node.findAll().filter((c): c is PostgresBackup | MongoBackup => c instanceof PostgresBackup || c instanceof MongoBackup);
+    bucket = new BackupBucket('backups', {
+      bucketName,
+      prefix: destination ? destination.replace(/^s3:\/\/[^/]+\/?/, '') : storageDefaults.prefix,
+      logicalRetentionDays: logical.length > 0 ? Math.max(...logical.map(b => b.retentionDays)) : env.backup.retentionDays,
+      iamPath: `/${system.name}/`,
+      // QCAT's weekly configuration export writes beside the database's folder.
+      extraPrefixes: isPostgresSystem(stack) && stack.configBackup ? [`${stack.configBackup.backupStorage.prefix}/config`] : [],
+    });
+    secretValues[backupKeys[0]] = pulumi.secret(bucket.accessKeyId);
+    secretValues[backupKeys[1]] = bucket.secretAccessKey;
+  }
+
+  // A migration Job is named after a hash of its image: with a digest known only after the
   // build, the name is derived from the digest here, everywhere the synthesized name appears.
   const substitutions: Record<string, pulumi.Input<string>> = {};
-  if (typeof appImage !== 'string') {
-    const synthesizedJobName = stack.migration.jobName();
-    substitutions[IMAGE_PLACEHOLDER] = appImage;
+  const migrations = stack.node.findAll().filter((c): c is MigrationJob => c instanceof MigrationJob);
+  for (const [app, image] of Object.entries(builtImages)) {
+    if (typeof image === 'string') continue;
+    const placeholder = imagePlaceholder(system.name, app);
+    substitutions[placeholder] = image;
     // The version label, as ImageRef.version gives it for a digest: its first 12 hex digits.
-    substitutions[ImageRef.parse(IMAGE_PLACEHOLDER).version] = appImage.apply(d => ImageRef.parse(d, 'docker.Image', 'repoDigest').version);
-    substitutions[synthesizedJobName] = appImage.apply(d => `${stack.migration.name}-${createHash('sha256').update(`${d}\n${synthesizedJobName}`).digest('hex').slice(0, 10)}`);
+    substitutions[ImageRef.parse(placeholder).version] = image.apply(d => ImageRef.parse(d, 'docker.Image', 'repoDigest').version);
+    for (const migration of migrations.filter(m => m.image.toString() === placeholder)) {
+      const synthesizedJobName = migration.jobName();
+      substitutions[synthesizedJobName] = image.apply(d => `${migration.name}-${createHash('sha256').update(`${d}\n${synthesizedJobName}`).digest('hex').slice(0, 10)}`);
+    }
+  }
+  if (postgresImage) substitutions[pgbackrest] = postgresImage;
+
+  // Values computed from others: the database URL from its password.
+  if (postgres) {
+    const password = secretValues[`${postgres.passwordSecret.secretName}/${postgres.passwordSecret.key}`];
+    if (password !== undefined) {
+      secretValues[`${postgres.urlSecret.secretName}/${postgres.urlSecret.key}`] = pulumi.secret(
+        pulumi.interpolate`postgresql://${postgres.user}:${pulumi.output(password).apply(encodeURIComponent)}@${postgres.host}:${postgres.port}/${postgres.database}`);
+    }
   }
 
-  if (postgresImage !== undefined && typeof postgresImage !== 'string') substitutions[POSTGRES_IMAGE_PLACEHOLDER] = postgresImage;
-
-  const secretValues: Record<string, pulumi.Input<string> | undefined> = {};
-  for (const s of SECRET_SOURCES) secretValues[s.configKey] = config.getSecret(s.configKey);
-  if (bucket) {
-    secretValues.backupAccessKeyId = pulumi.secret(bucket.accessKeyId);
-    secretValues.backupSecretAccessKey = bucket.secretAccessKey;
-  }
-  const c = stack.postgres.connection;
-  const dbPassword = secretValues.dbPassword;
-  const derived: Record<string, pulumi.Input<string>> = dbPassword === undefined ? {} : {
-    'db-credentials/url': pulumi.secret(pulumi.interpolate`postgresql://${c.user}:${pulumi.output(dbPassword).apply(encodeURIComponent)}@${c.host}:${c.port}/${c.database}`),
-  };
   let secrets: StackSecrets | undefined;
-  const chart = new Cdk8sChart('quality-billing', {
+  const chart = new Cdk8sChart(system.name, {
     chart: stack,
     provider,
     substitutions,
     workloadDependsOn: namespaces => {
-      secrets = new StackSecrets('secrets', {
-        chart: stack, values: secretValues, derived, provider, dependsOn: [...namespaces],
-        skip: config.getBoolean('certManager') ? ['quality-billing-tls'] : undefined,
-      });
+      secrets = new StackSecrets('secrets', { requirements, values: secretValues, partOf: system.name, provider, dependsOn: [...namespaces], skip });
       return Object.values(secrets.secrets);
     },
   });
 
   const grafana = stack.monitoring.grafana;
+  const entry = stack.entry;
   const outputs: ProgramOutputs = {
+    system: system.name,
     environment: env.name,
     namespace,
-    apiEndpoint: `http://${stack.api.name}.${namespace}.svc.cluster.local:${stack.api.servicePort}`,
+    apiEndpoint: entry ? `http://${entry.name}.${namespace}.svc.cluster.local:${entry.servicePort}` : '',
     grafanaUrl: grafana ? `http://${grafana.name}.${namespace}.svc.cluster.local:${grafana.port}` : undefined,
-    backupBucket: bucket ? bucket.bucketName : existingBucket,
-    appImage,
+    backupBucket: bucket ? bucket.bucketName : backups ? existingBucket : undefined,
+    appImages: builtImages,
+    appImage: single ? Object.values(builtImages)[0] : undefined,
   };
-  return { outputs, stack, chart, secrets: secrets!, secretValues, bucket };
+  return { outputs, stack, chart, secrets: secrets!, secretRequirements: requirements, secretValues, bucket };
+}
+
+/** The system config `system` names (default quality-billing); an unknown one fails listing those that exist. */
+function systemOf(config: pulumi.Config): ShippedSystem {
+  const name = config.get('system') ?? DEFAULT_SYSTEM;
+  if (!SYSTEMS.some(s => s.name === name)) {
+    throw new ValidationError(`Pulumi config ${config.name}:system`, 'system', name, `one of ${SYSTEMS.map(s => `"${s.name}"`).join(', ')} (pulumi config set system <name>)`);
+  }
+  return shippedSystem(name);
+}
+
+/**
+ * Each application's image: `appImages.<app>`, else `appImage` (prebuilt), else a build of
+ * `imageContexts.<app>`, else of `imageContext`. An application with none fails naming the keys.
+ */
+function imagePlans(config: pulumi.Config, system: ShippedSystem): Record<string, ImagePlan> {
+  const byApp = (key: string): Record<string, string> => {
+    const value = config.getObject<Record<string, string>>(key) ?? {};
+    for (const app of Object.keys(value)) {
+      if (!system.applications.includes(app)) {
+        throw new ValidationError(`Pulumi config ${config.name}:${key}`, `${key} key`, app, `one of ${system.applications.map(a => `"${a}"`).join(', ')} (the applications of ${system.name})`);
+      }
+    }
+    return value;
+  };
+  const prebuilt = byApp('appImages');
+  const contexts = byApp('imageContexts');
+  const all = config.get('appImage');
+  const plans: Record<string, ImagePlan> = {};
+  for (const app of system.applications) {
+    const ref = prebuilt[app] ?? all;
+    const context = contexts[app] ?? config.get('imageContext');
+    if (ref) plans[app] = { prebuilt: ImageRef.parse(ref, 'Pulumi config', prebuilt[app] ? `appImages.${app}` : 'appImage').toString() };
+    else if (context) plans[app] = { context };
+    else {
+      throw new Error(`Missing required configuration variable "imageContext" (the Docker build context of ${system.name}'s application "${app}"): `
+        + `\`pulumi config set ${system.applications.length === 1 ? 'imageContext' : `--path 'imageContexts.${app}'`} <directory>\`, `
+        + `or deploy a prebuilt image with \`pulumi config set ${system.applications.length === 1 ? 'appImage' : `--path 'appImages.${app}'`} <repository>@sha256:<digest>\``);
+    }
+  }
+  return plans;
 }
 
 /** The environment of this stack: `environment` (dev/staging/prod) with optional `tier`/`nodes` overrides. */

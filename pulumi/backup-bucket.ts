@@ -11,6 +11,10 @@ export interface BackupBucketArgs {
   readonly logicalRetentionDays: number;
   /** Days a deleted or overwritten object version is kept before it is purged. @default 7 */
   readonly noncurrentVersionDays?: number;
+  /** Further prefixes the backup identity may list, read, write and delete under (a configuration export's folder). @default - none */
+  readonly extraPrefixes?: readonly string[];
+  /** IAM path of the backup identity (the system's name). @default "/quality-billing/" */
+  readonly iamPath?: string;
 }
 
 /**
@@ -33,7 +37,9 @@ export class BackupBucket extends pulumi.ComponentResource {
   constructor(name: string, args: BackupBucketArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('quality-billing:index:BackupBucket', name, {}, opts);
     const parent = { parent: this };
-    const prefix = args.prefix.replace(/^\/+|\/+$/g, '');
+    const trim = (p: string) => p.replace(/^\/+|\/+$/g, '');
+    const prefix = trim(args.prefix);
+    const prefixes = [prefix, ...(args.extraPrefixes ?? []).map(trim)];
     this.bucket = new aws.s3.Bucket(`${name}-bucket`, { bucket: args.bucketName, forceDestroy: false }, parent);
     const bucket = this.bucket.id;
     new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
@@ -77,12 +83,12 @@ export class BackupBucket extends pulumi.ComponentResource {
       }),
     }, parent);
 
-    const user = new aws.iam.User(`${name}-writer`, { path: '/quality-billing/' }, parent);
+    const user = new aws.iam.User(`${name}-writer`, { path: args.iamPath ?? '/quality-billing/' }, parent);
     this.policyDocument = pulumi.jsonStringify({
       Version: '2012-10-17',
       Statement: [
-        { Sid: 'ListPrefix', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [this.bucket.arn], Condition: { StringLike: { 's3:prefix': [`${prefix}/*`, `${prefix}/`] } } },
-        { Sid: 'ObjectsUnderPrefix', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [pulumi.interpolate`${this.bucket.arn}/${prefix}/*`] },
+        { Sid: 'ListPrefix', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [this.bucket.arn], Condition: { StringLike: { 's3:prefix': prefixes.flatMap(p => [`${p}/*`, `${p}/`]) } } },
+        { Sid: 'ObjectsUnderPrefix', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: prefixes.map(p => pulumi.interpolate`${this.bucket.arn}/${p}/*`) },
       ],
     });
     new aws.iam.UserPolicy(`${name}-writer-policy`, { user: user.name, policy: this.policyDocument }, parent);

@@ -33,12 +33,16 @@ export const MERCHANT_SERVICES: readonly MicroserviceSpec[] = [
   { name: 'compliance-checker', image: 'compliance', urlEnv: 'COMPLIANCE_CHECKER_URL' },
 ];
 
+/** The API gateway in front of the services (seed 003 §4). */
+export const MERCHANT_GATEWAY = { name: 'api-gateway', image: 'api-gateway' } as const;
+
 /**
  * merchant-analysis on seed 003's hardware (8 cores / 16 GB / 100 GB SSD, the "compact" tier):
  * one node in dev, three in staging and prod; dev keeps one of each stateful member.
  */
 export const MERCHANT_ANALYSIS: SystemDefinition = {
   name: 'merchant-analysis', title: 'Merchant Analysis', database: 'merchant_analysis',
+  applications: [MERCHANT_GATEWAY.name, ...MERCHANT_SERVICES.map(s => s.name)],
   // Logs: 14 days at most of an estimated 1 GiB a day, what the compact tier's 25 GiB volume holds.
   environment: (env: EnvironmentSpec) => ({
     tier: 'compact', nodes: env.name === 'dev' ? 1 : 3, logRetentionDays: Math.min(env.logRetentionDays, 14), dailyLogVolume: '1Gi',
@@ -84,9 +88,9 @@ export class MerchantAnalysisStack extends SystemChart {
     });
 
     const replicas = single ? 1 : 2;
-    const image = (name: string) => props.appImage ?? `merchant-analysis/${name}:1.0.0`;
+    // Each application its own image (`appImages`), each placeholder its own repository.
     const service = (id: string, name: string, imageName: string) => new AppService(this, id, {
-      name: `${prefix}-${name}`, replicas, tier: env.tier, settings: { ...this.settings, image: image(imageName) }, command: [], workers: 1,
+      name: `${prefix}-${name}`, replicas, tier: env.tier, settings: { ...this.settings, image: this.applicationImage(name, `merchant-analysis/${imageName}:1.0.0`) }, command: [], workers: 1,
     })
       .connectTo(this.mongo)
       .connectTo(this.redis)
@@ -94,7 +98,7 @@ export class MerchantAnalysisStack extends SystemChart {
       .connectTo(this.jaeger)
       .connectTo(this.pushgateway);
     this.services = MERCHANT_SERVICES.map(s => service(`Service-${s.name}`, s.name, s.image));
-    this.gateway = service('Gateway', 'api-gateway', 'api-gateway');
+    this.gateway = service('Gateway', MERCHANT_GATEWAY.name, MERCHANT_GATEWAY.image);
     MERCHANT_SERVICES.forEach((s, i) => {
       const target = this.services[i];
       this.gateway.addEnv(plainEnv(s.urlEnv, `http://${target.name}:${target.servicePort}`));

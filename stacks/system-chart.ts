@@ -28,8 +28,15 @@ export interface SystemStackProps {
   readonly environment: EnvironmentSpec;
   /** Namespace everything is deployed to. @default - the system's name ("quality-billing", "qcat", …) */
   readonly namespace?: string;
-  /** Pinned application image. @default - the system's placeholder image ("<system>:1.0.0") */
+  /** Pinned image of every application of the system (see `appImages` for one each). @default - the system's placeholder image (`SystemDefinition.appImage`, else "<system>:1.0.0"; merchant-analysis: "merchant-analysis/<service>:1.0.0" each) */
   readonly appImage?: string;
+  /**
+   * Pinned image of each application, by its name in `SystemChart.applications` ("app" for the
+   * systems with one application; merchant-analysis's gateway and four services by name). An
+   * application not named here runs `appImage`.
+   * @default - `appImage` for every application
+   */
+  readonly appImages?: Readonly<Record<string, string>>;
   /** APP_SECRET_KEY. @default - Secret "app-secrets", key "secret-key" */
   readonly appSecretKey?: SecretKeyRef;
   /** Namespace of the ingress controller allowed to reach the API's HTTP port (edge "ingress"). @default "ingress-nginx" */
@@ -61,6 +68,9 @@ export interface SystemStackProps {
   readonly postgresImage?: string;
 }
 
+/** The application of a system with one (`SystemDefinition.applications`' default). */
+export const DEFAULT_APPLICATION = 'app';
+
 /** What distinguishes one seed system from another, for `SystemStack`. */
 export interface SystemDefinition {
   /** DNS-1123 label: the object-name prefix, the default namespace and the `part-of` label. */
@@ -77,6 +87,8 @@ export interface SystemDefinition {
   readonly edge?: EnvironmentSpec['edge'];
   /** The application image until the stack is given one. @default - the placeholder "<name>:1.0.0" */
   readonly appImage?: string;
+  /** The applications that each run an image of their own (keys of `appImages`). @default ["app"] */
+  readonly applications?: readonly string[];
   /** Changes the system makes to each environment (its hardware tier, replicas). @default - none */
   readonly environment?: (env: EnvironmentSpec) => Partial<EnvironmentSpec>;
 }
@@ -141,7 +153,7 @@ export abstract class SystemChart extends Chart {
   /** Prefix of every object name. */
   protected readonly prefix: string;
   protected readonly stackProps: SystemStackProps;
-  private readonly chartParts: { monitoring?: Monitoring; edge?: NginxEdge; ingress?: AppIngress; logging?: Logging; capacity?: CapacityPlan } = {};
+  private readonly chartParts: { entry?: IAppService; monitoring?: Monitoring; edge?: NginxEdge; ingress?: AppIngress; logging?: Logging; capacity?: CapacityPlan } = {};
 
   protected constructor(scope: Construct, id: string, props: SystemStackProps, system: SystemDefinition) {
     const given = defineEnvironment(props.environment, props.environment);
@@ -156,12 +168,36 @@ export abstract class SystemChart extends Chart {
     // At synth (App.synth, Chart.toJson), before anything is written: every workload counts,
     // including those a subclass or a consumer adds after this constructor.
     validateAtSynth(this, () => { this.checkCapacity(); });
+    for (const application of Object.keys(props.appImages ?? {})) {
+      if (!this.applications.includes(application)) {
+        throw new ValidationError(this.node.path, 'appImages key', application, `one of ${this.applications.map(a => `"${a}"`).join(', ')}`);
+      }
+    }
     this.settings = {
-      image: props.appImage ?? system.appImage ?? `${system.name}:1.0.0`,
+      image: this.applicationImage(DEFAULT_APPLICATION),
       appEnv: env.name === 'prod' ? 'production' : env.name,
       logLevel: env.logLevel,
       secretKey: props.appSecretKey,
     };
+  }
+
+  /** The applications of the system, each with an image of its own (`appImages` keys). */
+  public get applications(): readonly string[] {
+    return this.system.applications ?? [DEFAULT_APPLICATION];
+  }
+
+  /** The application the edge serves (the system's entry point), once the stack added its edge. */
+  public get entry(): IAppService | undefined {
+    return this.chartParts.entry;
+  }
+
+  /**
+   * The image `application` runs: its `appImages` entry, else `appImage`, else `placeholder`
+   * (the system's own per-application default), else the system's placeholder image.
+   */
+  public applicationImage(application: string, placeholder?: string): string {
+    const props = this.stackProps;
+    return props.appImages?.[application] ?? props.appImage ?? placeholder ?? this.system.appImage ?? `${this.system.name}:1.0.0`;
   }
 
   /** Monitoring (Prometheus, Alertmanager, Grafana, or the operator's objects), once `addMonitoring` ran. */
@@ -216,6 +252,7 @@ export abstract class SystemChart extends Chart {
     const env = this.environment;
     const host = props.host ?? `api.${this.system.name}.invalid`;
     const tlsSecretName = props.tlsSecretName ?? `${this.prefix}-tls`;
+    this.chartParts.entry = app;
     if (props.certManager) new TlsCertificate(this, 'Certificate', { secretName: tlsSecretName, dnsNames: [host], ...props.certManager });
     if (env.edge === 'nginx') {
       this.chartParts.edge = new NginxEdge(this, 'Edge', {

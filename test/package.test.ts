@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { parse } from 'yaml';
 import { synthAll } from '../stacks/synth-all';
 import { ENVIRONMENTS } from '../lib/environments';
 import { SYSTEMS } from '../stacks/systems';
@@ -18,7 +19,7 @@ describe('entry points (built JavaScript, as a user runs them)', () => {
     const work = mkdtempSync(join(tmpdir(), 'qb-bin-'));
     try {
       const script = `
-        const { synthAll } = require(${JSON.stringify(join(ROOT, 'build/bin/synth.js'))});
+        const { synthAll } = require(${JSON.stringify(join(ROOT, 'build/stacks/synth-all.js'))});
         const { defineEnvironment } = require(${JSON.stringify(join(ROOT, 'build/lib/environments.js'))});
         try { synthAll(process.argv[1], [defineEnvironment({ name: 'big', nodes: 1, appReplicas: 40 })]); } catch (e) { console.error(e.message); process.exit(1); }`;
       let status = 0; let stderr = '';
@@ -27,6 +28,13 @@ describe('entry points (built JavaScript, as a user runs them)', () => {
       expect(stderr).toMatch(/FAIL {2}requests fit allocatable/);
       expect(existsSync(join(work, 'dist'))).toBe(false);
     } finally { rmSync(work, { recursive: true, force: true }); }
+  });
+
+  it('Pulumi.yaml runs the built program as JavaScript: no ts-node, no type-check at pulumi up', () => {
+    const project = parse(readFileSync(join(ROOT, 'Pulumi.yaml'), 'utf8'));
+    expect(project.runtime).toEqual({ name: 'nodejs', options: { typescript: false } });
+    expect(project.main).toBe('build/bin/pulumi.js');
+    expect(existsSync(join(ROOT, project.main))).toBe(true);
   });
 
   it('npx cdk8s synth writes the same manifests as npm run synth', () => {
@@ -81,19 +89,39 @@ describe('entry points (built JavaScript, as a user runs them)', () => {
   });
 });
 
+describe('the library loads no Pulumi module', () => {
+  // In a child process: jest's module registry would hide what Node's require.cache holds.
+  const loaded = (script: string) => JSON.parse(execFileSync('node', ['-e', `${script}
+    console.log(JSON.stringify(Object.keys(require.cache).filter(p => /[\\\\/]node_modules[\\\\/]@pulumi[\\\\/]/.test(p))));`], { cwd: ROOT, encoding: 'utf8' })) as string[];
+
+  it('require of the built index loads no @pulumi module; the pulumi subpath does', () => {
+    expect(loaded(`require(${JSON.stringify(join(ROOT, 'build/index.js'))});`)).toEqual([]);
+    // The check can see a Pulumi module when one is loaded.
+    expect(loaded(`require(${JSON.stringify(join(ROOT, 'build/pulumi/index.js'))});`).length).toBeGreaterThan(0);
+  });
+});
+
 describe('the packed library', () => {
+  // Packed once for the file, without its prepack build: beforeAll built build/ already.
+  let work: string;
+  let tarball: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'qb-pack-'));
+    tarball = join(work, execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!);
+  });
+  afterAll(() => { rmSync(work, { recursive: true, force: true }); });
+
   it('installs from its npm tarball and compiles a consumer chart that imports its constructs', () => {
-    const work = mkdtempSync(join(tmpdir(), 'qb-pack-'));
+    const consumer = join(work, 'consumer');
     try {
-      // `npm pack` runs the prepack build, so this also proves the tarball carries what it needs.
-      const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
-      const consumer = join(work, 'consumer');
       execFileSync('mkdir', ['-p', consumer]);
       writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '0.0.0', private: true }));
       const pinned = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).devDependencies;
-      // Offline first: npm ci has filled the cache with the same pinned versions.
-      execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(work, tarball),
+      // Offline first: npm ci has filled the cache with the same pinned versions. The optional
+      // Pulumi peers are not installed, so neither is anything they pull in.
+      execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tarball,
         `typescript@${pinned.typescript}`, `@types/node@${pinned['@types/node']}`], { cwd: consumer, stdio: 'pipe' });
+      expect(readdirSync(join(consumer, 'node_modules')).filter(d => d.startsWith('@pulumi') || d.startsWith('pulumi'))).toEqual([]);
       writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'commonjs', esModuleInterop: true, outDir: 'out', types: ['node'] } }));
       writeFileSync(join(consumer, 'main.ts'), `
 import { App, Chart } from 'cdk8s';
@@ -121,17 +149,23 @@ console.log(plan.passed ? 'capacity PASS' : 'capacity FAIL');
       expect(readFileSync(join(consumer, 'manifests', 'my-team.k8s.yaml'), 'utf8')).toContain('name: orders-db');
       expect(readFileSync(join(consumer, 'manifests', 'my-team.k8s.yaml'), 'utf8')).toContain('name: orders-files');
       expect(existsSync(join(consumer, 'node_modules/quality-billing-infra/build/index.d.ts'))).toBe(true);
-    } finally { rmSync(work, { recursive: true, force: true }); }
+
+      // quality-billing-infra/pulumi resolves once the consumer has the peers (at runtime: linked
+      // from this project's own install, the pinned versions, rather than installed again).
+      mkdirSync(join(consumer, 'node_modules/@pulumi'));
+      for (const peer of ['pulumi', 'kubernetes', 'aws', 'docker']) symlinkSync(join(ROOT, 'node_modules/@pulumi', peer), join(consumer, 'node_modules/@pulumi', peer), 'dir');
+      const subpath = execFileSync('node', ['-e', "const p = require('quality-billing-infra/pulumi'); console.log(require.resolve('quality-billing-infra/pulumi'), typeof p.Cdk8sChart, typeof p.StackSecrets)"], { cwd: consumer, encoding: 'utf8' });
+      expect(subpath.trim()).toBe(`${join(consumer, 'node_modules/quality-billing-infra/build/pulumi/index.js')} function function`);
+    } finally { rmSync(consumer, { recursive: true, force: true }); }
   });
 
   it('runs examples/own-chart against the packed tarball: its tests (snapshot included) and its synth', () => {
-    const work = mkdtempSync(join(tmpdir(), 'qb-example-'));
+    // The layout the example's package.json expects: the tarball two folders up.
+    const example = join(work, 'examples', 'own-chart');
     try {
-      // The layout the example's package.json expects: the tarball two folders up.
-      execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' });
-      const example = join(work, 'examples', 'own-chart');
       cpSync(join(ROOT, 'examples', 'own-chart'), example, { recursive: true, filter: src => !/node_modules|[\\/]out$|manifests/.test(src) });
       execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent'], { cwd: example, stdio: 'pipe' });
+      expect(existsSync(join(example, 'node_modules/@pulumi'))).toBe(false);
       // --ci: a snapshot that differs or is missing fails instead of being written.
       const test = spawnSync('npm', ['test', '--silent'], { cwd: example, encoding: 'utf8' });
       expect(test.stderr).toMatch(/Tests:\s+4 passed, 4 total/);
@@ -139,6 +173,6 @@ console.log(plan.passed ? 'capacity PASS' : 'capacity FAIL');
       expect(test.status).toBe(0);
       execFileSync('npm', ['run', '--silent', 'synth'], { cwd: example, stdio: 'pipe' });
       expect(readFileSync(join(example, 'manifests', 'orders.k8s.yaml'), 'utf8')).toContain('name: orders-api');
-    } finally { rmSync(work, { recursive: true, force: true }); }
+    } finally { rmSync(join(work, 'examples'), { recursive: true, force: true }); }
   }, 300000);
 });

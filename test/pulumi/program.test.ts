@@ -1,10 +1,15 @@
+import { readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
 import * as pulumi from '@pulumi/pulumi';
+import { parse } from 'yaml';
 import { ENVIRONMENTS, EnvironmentSpec } from '../../lib/environments';
-import { SECRET_SOURCES } from '../../pulumi/stack-secrets';
+import { secretConfigKey, secretRequirements } from '../../pulumi/stack-secrets';
 import { IMAGE_CATALOG } from '../../lib/images';
 import { program } from '../../bin/pulumi-program';
-import { defaultBackupStorage } from '../../stacks/quality-billing-stack';
-import { K8sObject, synthStack } from '../helpers';
+import { defaultBackupStorage, QualityBillingStack } from '../../stacks/quality-billing-stack';
+import { isPostgresSystem } from '../../stacks/system-stack';
+import { SYSTEMS } from '../../stacks/systems';
+import { K8sObject, synthChart } from '../helpers';
 
 /*
  * The Pulumi program under Pulumi's own mocks (pulumi.runtime.setMocks): no Pulumi engine or
@@ -16,6 +21,19 @@ interface Registered { type: string; name: string; inputs: any }
 let registered: Registered[] = [];
 const DIGEST = `123456789012.dkr.ecr.us-east-1.amazonaws.com/quality-billing@sha256:${'ab'.repeat(32)}`;
 const PG_DIGEST = `123456789012.dkr.ecr.us-east-1.amazonaws.com/quality-billing/postgres-pgbackrest@sha256:${'cd'.repeat(32)}`;
+/** The digest the mocks give a built image: quality-billing's app DIGEST, the others one of their own. */
+const digestOf = (imageResource: string) => imageResource === 'app-image' ? DIGEST : imageResource === 'postgres-image' ? PG_DIGEST
+  : `123456789012.dkr.ecr.us-east-1.amazonaws.com/${imageResource}@sha256:${Buffer.from(imageResource.padEnd(32, '-').slice(0, 32)).toString('hex')}`;
+
+/** `f` computed once per argument (each call synthesizes charts). */
+function memo<T>(f: (arg: string) => T): (arg: string) => T {
+  const cache = new Map<string, T>();
+  return arg => (cache.has(arg) ? cache.get(arg)! : cache.set(arg, f(arg)).get(arg)!);
+}
+
+/** Every secret config key a system's environments read: values for all of them, so each stack finds its own. */
+const secretKeys = memo((system: string): string[] => [...new Set(Object.values(ENVIRONMENTS).flatMap(env =>
+  secretRequirements(synthChart(system, env).stack).map(r => r.configKey)))].sort());
 
 async function runProgram(stack: string, config: Record<string, string>) {
   registered = [];
@@ -23,8 +41,8 @@ async function runProgram(stack: string, config: Record<string, string>) {
     newResource: args => {
       registered.push({ type: args.type, name: args.name, inputs: args.inputs });
       const state: Record<string, unknown> = { ...args.inputs };
-      if (args.type === 'docker:index/image:Image') state.repoDigest = args.name === 'postgres-image' ? PG_DIGEST : DIGEST;
-      if (args.type === 'aws:ecr/repository:Repository') { state.repositoryUrl = '123456789012.dkr.ecr.us-east-1.amazonaws.com/quality-billing'; state.registryId = '123456789012'; }
+      if (args.type === 'docker:index/image:Image') state.repoDigest = digestOf(args.name);
+      if (args.type === 'aws:ecr/repository:Repository') { state.repositoryUrl = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${args.inputs.name}`; state.registryId = '123456789012'; }
       if (args.type === 'aws:s3/bucket:Bucket') state.arn = `arn:aws:s3:::${args.inputs.bucket}`;
       if (args.type === 'aws:iam/user:User') state.name = args.name;
       if (args.type === 'aws:iam/accessKey:AccessKey') state.secret = 'mock-secret-access-key';
@@ -34,7 +52,7 @@ async function runProgram(stack: string, config: Record<string, string>) {
   }, 'quality-billing', stack, false);
   const all: Record<string, string> = {};
   for (const [k, v] of Object.entries(config)) all[`quality-billing:${k}`] = v;
-  pulumi.runtime.setAllConfig(all, SECRET_SOURCES.map(s => `quality-billing:${s.configKey}`));
+  pulumi.runtime.setAllConfig(all, Object.keys(config).filter(k => SECRET_KEYS.has(k)).map(k => `quality-billing:${k}`));
   let result: ReturnType<typeof program>;
   try {
     result = program();
@@ -50,11 +68,27 @@ async function runProgram(stack: string, config: Record<string, string>) {
   return result;
 }
 
-const SECRET_CONFIG: Record<string, string> = Object.fromEntries(SECRET_SOURCES.map(s => [s.configKey, `value-of-${s.configKey}`]));
+/** Every secret config key of every system, and quality-billing's older keys: declared secret to the mocks. */
+const SECRET_KEYS = new Set([...SYSTEMS.flatMap(s => secretKeys(s.name)), 'redisPassword', 'dbPassword']);
+const secretConfig = (system: string): Record<string, string> => Object.fromEntries(secretKeys(system).map(k => [k, `value-of-${k}`]));
+/** Images given per application, so each must land on its own Deployments. */
+const appImages = (system: string): Record<string, string> =>
+  Object.fromEntries(SYSTEMS.find(s => s.name === system)!.applications.map(app => [app, `registry.example/${system}-${app}:1.0.0`]));
+/** The PostgreSQL image `npm run synth` uses for the system and environment, given as prebuilt (no build). */
+const postgresImage = (system: string, env: EnvironmentSpec): Record<string, string> => postgresImageOf(`${system}/${env.name}`);
+const postgresImageOf = memo((stackId: string): Record<string, string> => {
+  const [system, env] = stackId.split('/');
+  const stack = synthChart(system, ENVIRONMENTS[env as keyof typeof ENVIRONMENTS]).stack;
+  return isPostgresSystem(stack) ? { postgresImage: stack.postgres.image.toString() } : {};
+});
 // Prebuilt images (the catalog's, as `npm run synth` uses them), so the objects can equal the manifests.
 const baseConfig = (env: string): Record<string, string> => ({
-  environment: env, appImage: 'quality-billing:1.0.0', ...SECRET_CONFIG,
+  environment: env, appImage: 'quality-billing:1.0.0', ...secretConfig('quality-billing'),
   ...(env === 'dev' ? {} : { postgresImage: IMAGE_CATALOG.postgresPgbackrest.toString() }),
+});
+/** Another system's config: its secrets, an image per application, its PostgreSQL image. */
+const systemConfig = (system: string, env: EnvironmentSpec): Record<string, string> => ({
+  system, environment: env.name, appImages: JSON.stringify(appImages(system)), ...secretConfig(system), ...postgresImage(system, env),
 });
 // How Pulumi marks a secret value inside resource inputs (its wire format's secret signature).
 const SECRET_SIG = { '4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270' };
@@ -65,20 +99,25 @@ function secretValue(v: any): any {
 }
 const key = (o: { kind: string; metadata: { name: string; namespace?: string } }) => `${o.kind}/${o.metadata.namespace ?? '_'}/${o.metadata.name}`;
 const kubernetes = () => registered.filter(r => r.type.startsWith('kubernetes:') && !(r.type === 'kubernetes:core/v1:Secret'));
+const secretOf = (name: string) => secretValue(registered.find(r => r.type === 'kubernetes:core/v1:Secret' && r.inputs.metadata.name === name)!.inputs.stringData);
 
-/** What `npm run synth` writes for the environment, with the bucket name the stack config gives it. */
-function synthesized(env: EnvironmentSpec): K8sObject[] {
-  const backupStorage = env.backup === false ? undefined : { bucket: `quality-billing-backups-${env.name}` };
-  return synthStack(env, { backupStorage }).objects;
+/** What `npm run synth` writes for the system and environment, with the images and bucket name the stack config gives it. */
+function synthesized(system: string, env: EnvironmentSpec): K8sObject[] {
+  const backupStorage = env.backup === false ? undefined : { bucket: `${system}-backups-${env.name}` };
+  if (system === 'quality-billing') return synthChart(system, env, { backupStorage, appImage: 'quality-billing:1.0.0', ...(env.name === 'dev' ? {} : { postgresImage: IMAGE_CATALOG.postgresPgbackrest.toString() }) }).objects;
+  return synthChart(system, env, { backupStorage, appImages: appImages(system), ...postgresImage(system, env) }).objects;
 }
 
-describe.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('pulumi up --stack %s (under mocks)', (name, env) => {
+const STACKS = SYSTEMS.flatMap(sys => Object.values(ENVIRONMENTS).map(env => [sys.name, env.name, env] as const));
+
+describe.each(STACKS)('pulumi up: system %s, stack %s (under mocks)', (system, name, env) => {
   let objects: K8sObject[];
   let result: Awaited<ReturnType<typeof runProgram>>;
+  const config = () => (system === 'quality-billing' ? baseConfig(name) : systemConfig(system, env));
 
   beforeAll(async () => {
-    objects = synthesized(env);
-    result = await runProgram(name, baseConfig(name));
+    objects = synthesized(system, env);
+    result = await runProgram(name, config());
   });
 
   it('registers one Kubernetes resource per synthesized object: the same kinds, namespaces and names', () => {
@@ -94,8 +133,8 @@ describe.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('pulum
 
   it('names resources by their stable construct path, as children of the component', () => {
     const names = kubernetes().map(r => r.name);
-    expect(names).toContain('quality-billing/Postgres/StatefulSet');
-    expect(names.every(n => n.startsWith('quality-billing/'))).toBe(true);
+    if (isPostgresSystem(result.stack)) expect(names).toContain(`${system}/Postgres/StatefulSet`);
+    expect(names.every(n => n.startsWith(`${system}/`))).toBe(true);
     expect(registered.find(r => r.type === 'quality-billing:index:Cdk8sChart')).toBeDefined();
   });
 
@@ -124,18 +163,51 @@ describe.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('pulum
     }
   });
 
+  it('fills each Secret key from the config key named after the Secret and the key, or computes it', () => {
+    const computed = new Set(['db-credentials/url', 'finance-ai-secrets/database-url', 'backup-s3-credentials/access-key-id', 'backup-s3-credentials/secret-access-key']);
+    for (const r of registered.filter(x => x.type === 'kubernetes:core/v1:Secret')) {
+      for (const [k, v] of Object.entries(secretValue(r.inputs.stringData))) {
+        const ref = `${r.inputs.metadata.name}/${k}`;
+        if (!computed.has(ref)) expect([ref, v]).toEqual([ref, `value-of-${secretConfigKey(r.inputs.metadata.name, k)}`]);
+      }
+    }
+  });
+
+  it('builds the database URL Secret from the password, URL-encoded', () => {
+    if (!isPostgresSystem(result.stack)) return; // merchant-analysis runs MongoDB
+    const c = result.stack.postgres.connection;
+    const url = secretOf(c.urlSecret.secretName)[c.urlSecret.key];
+    const db = system.replace(/-/g, '_');
+    expect(url).toBe(`postgresql://${db}:value-of-dbCredentialsPassword@${system}-postgres:5432/${db}`);
+  });
+
   it('never puts a secret value into a Kubernetes object other than a Secret', () => {
     const text = JSON.stringify(kubernetes().map(r => r.inputs));
-    for (const value of Object.values(SECRET_CONFIG)) expect(text).not.toContain(value);
+    for (const value of Object.values(secretConfig(system))) expect(text).not.toContain(value);
     expect(text).not.toContain('mock-secret-access-key');
   });
 
-  it('builds the database URL Secret from the password, URL-encoded', async () => {
-    const url = secretValue(registered.find(r => r.type === 'kubernetes:core/v1:Secret' && r.inputs.metadata.name === 'db-credentials')!.inputs.stringData).url;
-    expect(url).toBe('postgresql://quality_billing:value-of-dbPassword@quality-billing-postgres:5432/quality_billing');
+  it('creates the system\'s own backup bucket when the environment has backups, and outputs what it deployed', async () => {
+    const buckets = registered.filter(r => r.type === 'aws:s3/bucket:Bucket').map(r => r.inputs.bucket);
+    expect(buckets).toEqual(env.backup === false ? [] : [`${system}-backups-${name}`]);
+    expect(result.outputs).toMatchObject({ system, environment: name, namespace: system });
+    expect(result.outputs.apiEndpoint).toMatch(new RegExp(`^http://${system}-(api|api-gateway)\\.${system}\\.svc\\.cluster\\.local:\\d+$`));
+    expect(Object.keys(result.outputs.appImages).sort()).toEqual(SYSTEMS.find(s => s.name === system)!.applications.slice().sort());
+    if (env.backup !== false) expect(await new Promise(resolve => pulumi.output(result.outputs.backupBucket).apply(resolve))).toBe(`${system}-backups-${name}`);
   });
 });
 
+describe.each(SYSTEMS.map(s => [s.name]))('secret config of %s', system => {
+  it('a missing secret fails before anything is registered, with the config key and the exact command, listing every missing key', async () => {
+    const config = system === 'quality-billing' ? baseConfig('prod') : systemConfig(system, ENVIRONMENTS.prod);
+    delete config.grafanaCredentialsAdminPassword;
+    delete config.appSecretsSecretKey;
+    await expect(runProgram('prod', config)).rejects.toThrow(
+      `Secret ${system}/app-secrets key "secret-key" has no value: pulumi config set --secret appSecretsSecretKey <value>\n`
+      + `  Secret ${system}/grafana-credentials key "admin-password" has no value: pulumi config set --secret grafanaCredentialsAdminPassword <value>`);
+    expect(registered).toEqual([]);
+  });
+});
 describe('the backup bucket (prod, created on AWS)', () => {
   beforeAll(async () => { await runProgram('prod', baseConfig('prod')); });
   const one = (type: string) => { const found = registered.filter(r => r.type === type); expect(found).toHaveLength(1); return found[0].inputs; };
@@ -169,6 +241,18 @@ describe('the backup bucket (prod, created on AWS)', () => {
   });
 });
 
+describe('the backup identity of QCAT (weekly configuration export beside the database backups)', () => {
+  it('may also write the configuration export\'s folder, and nothing else', async () => {
+    await runProgram('prod', systemConfig('qcat', ENVIRONMENTS.prod));
+    const policy = JSON.parse(registered.find(r => r.type === 'aws:iam/userPolicy:UserPolicy')!.inputs.policy);
+    expect(policy.Statement).toEqual([
+      { Sid: 'ListPrefix', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::qcat-backups-prod'], Condition: { StringLike: { 's3:prefix': ['prod/postgres/*', 'prod/postgres/', 'prod/config/*', 'prod/config/'] } } },
+      { Sid: 'ObjectsUnderPrefix', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: ['arn:aws:s3:::qcat-backups-prod/prod/postgres/*', 'arn:aws:s3:::qcat-backups-prod/prod/config/*'] },
+    ]);
+    expect(registered.find(r => r.type === 'aws:iam/user:User')!.inputs.path).toBe('/qcat/');
+  });
+});
+
 describe('switches', () => {
   it('an existing bucket: no AWS resources, the keys come from secret config', async () => {
     await runProgram('prod', { ...baseConfig('prod'), existingBackupBucket: 'onprem-backups', backupEndpoint: 'https://minio.internal:9000' });
@@ -177,7 +261,7 @@ describe('switches', () => {
     const env = Object.fromEntries(cron.spec.jobTemplate.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
     expect(env).toMatchObject({ S3_BUCKET: 'onprem-backups', S3_ENDPOINT: 'https://minio.internal:9000' });
     const creds = secretValue(registered.find(r => r.type === 'kubernetes:core/v1:Secret' && r.inputs.metadata.name === 'backup-s3-credentials')!.inputs.stringData);
-    expect(creds).toEqual({ 'access-key-id': 'value-of-backupAccessKeyId', 'secret-access-key': 'value-of-backupSecretAccessKey' });
+    expect(creds).toEqual({ 'access-key-id': 'value-of-backupS3CredentialsAccessKeyId', 'secret-access-key': 'value-of-backupS3CredentialsSecretAccessKey' });
   });
 
   it('a built image: pushed to a scanned ECR repository, and its digest pinned in the Deployment and the migration Job', async () => {
@@ -200,12 +284,12 @@ describe('switches', () => {
     expect(job.spec.template.spec.containers[0].image).toBe(DIGEST);
     // The Job's name follows the digest, and so do the waiters' Role and environment.
     expect(job.metadata.name).toMatch(/^quality-billing-migrate-[0-9a-f]{10}$/);
-    expect(job.metadata.name).not.toBe(result.stack.migration.jobName());
+    expect(job.metadata.name).not.toBe((result.stack as QualityBillingStack).migration.jobName());
     const text = JSON.stringify(kubernetes().map(r => r.inputs));
     const leftovers = (needle: string) => kubernetes().filter(r => JSON.stringify(r.inputs).includes(needle)).map(r => key(r.inputs));
     expect(leftovers('digest-pending')).toEqual([]);
     expect(leftovers('pulumi.invalid')).toEqual([]);
-    expect(leftovers(result.stack.migration.jobName())).toEqual([]);
+    expect(leftovers((result.stack as QualityBillingStack).migration.jobName())).toEqual([]);
     expect(api.metadata.labels['app.kubernetes.io/version']).toBe('abababababab');
     expect(text.split(job.metadata.name).length).toBeGreaterThan(3);
     expect(await new Promise(resolve => (result.outputs.appImage as pulumi.Output<string>).apply(resolve))).toBe(DIGEST);
@@ -221,15 +305,88 @@ describe('switches', () => {
     expect(job).toBeLessThan(order.indexOf('Deployment/quality-billing-api'));
   });
 
+  it('reads quality-billing\'s older secret config keys when the derived one is unset', async () => {
+    const config: Record<string, string> = { ...baseConfig('prod'), redisPassword: 'value-of-redisPassword', dbPassword: 'p@ss' };
+    delete config.redisCredentialsPassword;
+    delete config.dbCredentialsPassword;
+    await runProgram('prod', config);
+    expect(secretOf('redis-credentials').password).toBe('value-of-redisPassword');
+    expect(secretOf('db-credentials').url).toBe('postgresql://quality_billing:p%40ss@quality-billing-postgres:5432/quality_billing');
+  });
+
   it('a missing secret fails with the config key and the command that sets it', async () => {
     const config: Record<string, string> = baseConfig('prod');
-    delete config.redisPassword;
-    await expect(runProgram('prod', config)).rejects.toThrow('Secret quality-billing/redis-credentials key "password" has no value: pulumi config set --secret redisPassword <value>');
+    delete config.redisCredentialsPassword;
+    await expect(runProgram('prod', config)).rejects.toThrow('Secret quality-billing/redis-credentials key "password" has no value: pulumi config set --secret redisCredentialsPassword <value>');
+  });
+
+  it('an unknown system fails before anything is registered, listing the systems', async () => {
+    await expect(runProgram('prod', { ...baseConfig('prod'), system: 'billing' })).rejects.toThrow(
+      'Pulumi config quality-billing:system: invalid system "billing": expected one of "quality-billing", "qcat", "finance-ai", "merchant-analysis", "ai-bookkeeping" (pulumi config set system <name>)');
+    expect(registered).toEqual([]);
+  });
+
+  it('merchant-analysis built from five contexts: five ECR repositories of its own, each Deployment its own digest', async () => {
+    const apps = SYSTEMS.find(s => s.name === 'merchant-analysis')!.applications;
+    const config = systemConfig('merchant-analysis', ENVIRONMENTS.prod);
+    delete config.appImages;
+    config.imageContexts = JSON.stringify(Object.fromEntries(apps.map(a => [a, `../merchant-analysis/${a}`])));
+    const result = await runProgram('prod', config);
+    expect(registered.filter(r => r.type === 'docker:index/image:Image').map(i => [i.name, i.inputs.build.context]).sort())
+      .toEqual(apps.map(a => [`${a}-image`, `../merchant-analysis/${a}`]).sort());
+    expect(registered.filter(r => r.type === 'aws:ecr/repository:Repository').map(r => r.inputs.name).sort()).toEqual(apps.map(a => `merchant-analysis/${a}`).sort());
+    for (const app of apps) {
+      const d = kubernetes().find(r => r.inputs.kind === 'Deployment' && r.inputs.metadata.name === `merchant-analysis-${app}`)!.inputs;
+      expect([app, d.spec.template.spec.containers[0].image]).toEqual([app, digestOf(`${app}-image`)]);
+      expect(await new Promise(resolve => pulumi.output(result.outputs.appImages[app]).apply(resolve))).toBe(digestOf(`${app}-image`));
+    }
+    expect(kubernetes().filter(r => JSON.stringify(r.inputs).includes('pulumi.invalid')).map(r => key(r.inputs))).toEqual([]);
+    expect(registered.filter(r => r.type === 'aws:s3/bucket:Bucket').map(r => r.inputs.bucket)).toEqual(['merchant-analysis-backups-prod']);
+  });
+
+  it('an image for an application the system does not have fails naming its applications', async () => {
+    const config = { ...systemConfig('qcat', ENVIRONMENTS.prod), appImages: JSON.stringify({ gateway: 'x:1' }) };
+    await expect(runProgram('prod', config)).rejects.toThrow('invalid appImages key "gateway": expected one of "app" (the applications of qcat)');
   });
 
   it('a missing environment fails with Pulumi\'s message naming the key and the command', async () => {
     const config: Record<string, string> = baseConfig('prod');
     delete (config as any).environment;
     await expect(runProgram('prod', config)).rejects.toThrow(/quality-billing:environment[\s\S]*pulumi config set/);
+  });
+});
+
+describe('the stack files and the README', () => {
+  const ROOT = join(__dirname, '..', '..');
+  const stackFiles = readdirSync(ROOT).filter(f => /^Pulumi\.[^.]+\.yaml$/.test(f)).sort();
+
+  it('ships a stack file per environment and one for another system', () => {
+    expect(stackFiles).toEqual(['Pulumi.dev.yaml', 'Pulumi.prod.yaml', 'Pulumi.qcat-prod.yaml', 'Pulumi.staging.yaml']);
+  });
+
+  it.each(stackFiles.map(f => [f]))('%s deploys its system with its secrets set', async file => {
+    const config: Record<string, string> = {};
+    for (const [k, v] of Object.entries(parse(readFileSync(join(ROOT, file), 'utf8')).config as Record<string, unknown>)) {
+      if (k.startsWith('quality-billing:')) config[k.slice('quality-billing:'.length)] = String(v);
+    }
+    const stack = file.replace(/^Pulumi\.|\.yaml$/g, '');
+    const result = await runProgram(stack, { ...config, ...secretConfig(config.system) });
+    expect(result.outputs).toMatchObject({ system: config.system, environment: config.environment });
+    expect(registered.filter(r => r.type === 'docker:index/image:Image').map(r => r.inputs.build.context)).toContain(config.imageContext);
+  });
+
+  it('lists the secret config keys each system reads', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const row = (name: string) => {
+      const line = readme.split('\n').find(l => l.startsWith(`| ${name} | `));
+      expect([name, line]).toEqual([name, expect.any(String)]);
+      return (line!.split(' | ')[1].match(/`[a-z][A-Za-z0-9]+`/g) ?? []).map(k => k.slice(1, -1));
+    };
+    // Computed by the program, never set: the database URLs.
+    const computed = new Set(['dbCredentialsUrl', 'financeAiSecretsDatabaseUrl']);
+    for (const sys of SYSTEMS) {
+      const listed = new Set([...row('every system'), ...row(sys.name)]);
+      expect([sys.name, [...listed].sort()]).toEqual([sys.name, secretKeys(sys.name).filter(k => !computed.has(k))]);
+    }
   });
 });

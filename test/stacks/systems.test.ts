@@ -259,6 +259,29 @@ describe('merchant-analysis (seed 003)', () => {
     }
   });
 
+  it('runs each application on its own image: appImages by application name, appImage for the rest', () => {
+    expect(stack.applications).toEqual(['api-gateway', ...MERCHANT_SERVICES.map(s => s.name)]);
+    const images = { 'api-gateway': 'registry.example/gateway@sha256:' + 'a'.repeat(64), 'cost-analyzer': 'registry.example/cost@sha256:' + 'b'.repeat(64) };
+    const given = synthChart('merchant-analysis', ENVIRONMENTS.prod, { appImage: 'registry.example/all:2.0.0', appImages: images }).objects;
+    const image = (name: string) => podSpec(find(given, 'Deployment', `merchant-analysis-${name}`)).containers[0].image;
+    expect(image('api-gateway')).toBe(images['api-gateway']);
+    expect(image('cost-analyzer')).toBe(images['cost-analyzer']);
+    expect(image('data-simulator')).toBe('registry.example/all:2.0.0');
+    // Without either, each service runs its own placeholder repository.
+    expect(new Set(MERCHANT_SERVICES.map(s => podSpec(deployment(s.name)).containers[0].image)).size).toBe(MERCHANT_SERVICES.length);
+    // Only appImage: every application runs it, as before.
+    const one = synthChart('merchant-analysis', ENVIRONMENTS.prod, { appImage: 'registry.example/all:2.0.0' }).objects;
+    for (const name of ['api-gateway', ...MERCHANT_SERVICES.map(s => s.name)]) {
+      expect(podSpec(find(one, 'Deployment', `merchant-analysis-${name}`)).containers[0].image).toBe('registry.example/all:2.0.0');
+    }
+  });
+
+  it('rejects an image for an application the system does not have, naming those it has', () => {
+    expect(() => synthChart('merchant-analysis', ENVIRONMENTS.prod, { appImages: { gateway: 'x:1' } }))
+      .toThrow('merchant-analysis: invalid appImages key "gateway": expected one of "api-gateway", "data-simulator", "cashflow-predictor", "cost-analyzer", "compliance-checker"');
+    expect(() => synthChart('qcat', ENVIRONMENTS.prod, { appImages: { api: 'x:1' } })).toThrow('expected one of "app"');
+  });
+
   it('gives every service MongoDB rs0, Redis Sentinel, Consul, Jaeger (OTLP) and the Pushgateway', () => {
     for (const name of ['api-gateway', ...MERCHANT_SERVICES.map(s => s.name)]) {
       const env = envOf(podSpec(deployment(name)).containers[0]);
