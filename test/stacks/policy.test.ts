@@ -142,6 +142,17 @@ describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
     }
   });
 
+  it('states each NetworkPolicy rule once', () => {
+    // Keys sorted, so a peer written in another field order still counts as the same rule.
+    const canonical = (v: unknown): string => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+    for (const p of objects.filter(o => o.kind === 'NetworkPolicy')) {
+      for (const rules of [p.spec.ingress ?? [], p.spec.egress ?? []]) {
+        const repeated = rules.map(canonical).filter((r: string, i: number, all: string[]) => all.indexOf(r) !== i);
+        expect({ policy: p.metadata.name, repeated }).toEqual({ policy: p.metadata.name, repeated: [] });
+      }
+    }
+  });
+
   it('has no Secret objects and no secret values inline', () => {
     expect(objects.filter(o => o.kind === 'Secret')).toEqual([]);
     for (const [, c] of containers) {
