@@ -77,6 +77,7 @@ export * from './constructs/monitoring/celery-exporter';
 export * from './constructs/monitoring/exporter-deployment';
 export * from './constructs/monitoring/pushgateway';
 export * from './constructs/monitoring/jaeger';
+export * from './constructs/monitoring/jaeger-index-cleaner';
 export * from './constructs/logging/logging';
 export * from './constructs/logging/elasticsearch';
 export * from './constructs/logging/kibana';
