@@ -104,6 +104,12 @@ export function placeholderReceivers(system: string): AlertReceivers {
   };
 }
 
+/** The call that sets up each part a stack must have before it is read. */
+const PART_SETUP = {
+  monitoring: 'the Monitoring that addMonitoring() creates',
+  capacity: 'the capacity plan that finish() checks',
+} as const;
+
 /** Options of `SystemStack.addEdge`. */
 export interface EdgeOptions {
   /** Pass WebSocket upgrades through, with long read timeouts. @default false */
@@ -280,7 +286,7 @@ export abstract class SystemChart extends Chart {
 
   private required<K extends 'monitoring' | 'capacity'>(part: K): NonNullable<SystemChart['chartParts'][K]> {
     const value = this.chartParts[part];
-    if (!value) throw new ValidationError(this.node.path, part, undefined, `a ${part} set up by the stack before it is read`);
+    if (!value) throw new ValidationError(this.node.path, part, 'not set up', `${PART_SETUP[part]}, called by the stack's constructor before stack.${part} is read`);
     return value as NonNullable<SystemChart['chartParts'][K]>;
   }
 

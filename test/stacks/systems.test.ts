@@ -1,8 +1,10 @@
+import { App } from 'cdk8s';
 import { ENVIRONMENTS } from '../../lib/environments';
+import { SystemChart } from '../../stacks/system-chart';
 import { metricNames } from '../../lib/monitoring/dashboards';
 import { QCAT_BUSINESS_METRICS } from '../../stacks/qcat-stack';
 import { SYSTEMS } from '../../stacks/systems';
-import { envOf, find, K8sObject, podSpec, synthChart, synthSystem } from '../helpers';
+import { envOf, expectValidationError, find, K8sObject, podSpec, synthChart, synthSystem } from '../helpers';
 import { MERCHANT_SERVICES } from '../../stacks/merchant-analysis-stack';
 import { alertGroups } from '../../lib/monitoring/alert-rules';
 
@@ -315,5 +317,21 @@ describe('merchant-analysis (seed 003)', () => {
     expect(dump).toContain('--oplog');
     expect(dump).toContain('mongorestore --dryRun');
     expect(synthChart('merchant-analysis', ENVIRONMENTS.dev).objects.some(o => o.metadata.name === 'merchant-analysis-mongodb-backup')).toBe(false);
+  });
+});
+
+describe('a system chart read before its parts are set up', () => {
+  /** A system that sets up nothing: no monitoring, no capacity check. */
+  class BareSystem extends SystemChart {
+    constructor() {
+      super(new App(), 'bare', { environment: ENVIRONMENTS.dev }, { name: 'bare', title: 'Bare', database: 'bare' });
+    }
+  }
+
+  it('names the part, says it is not set up and which call sets it up', () => {
+    const bare = new BareSystem();
+    expectValidationError(() => bare.monitoring, { path: 'bare', field: 'monitoring', value: 'not set up', allowed: /addMonitoring\(\)/ });
+    expectValidationError(() => bare.capacity, { path: 'bare', field: 'capacity', value: 'not set up', allowed: /finish\(\)/ });
+    expect(() => bare.monitoring).not.toThrow(/\(undefined\)/);
   });
 });
