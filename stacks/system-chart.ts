@@ -27,7 +27,7 @@ export interface SystemStackProps {
   readonly environment: EnvironmentSpec;
   /** Namespace everything is deployed to. @default - the system's name ("quality-billing", "qcat", …) */
   readonly namespace?: string;
-  /** Pinned application image. @default - the system's placeholder image ("<system>:1.0.0") */
+  /** Pinned application image. @default - the system definition's `appImage` (quality-billing: the catalog's pinned app image), else the placeholder "<system>:1.0.0" */
   readonly appImage?: string;
   /** APP_SECRET_KEY. @default - Secret "app-secrets", key "secret-key" */
   readonly appSecretKey?: SecretKeyRef;
