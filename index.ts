@@ -43,6 +43,7 @@ export * from './constructs/core/component';
 export * from './constructs/core/workload';
 export * from './constructs/core/pod-spec';
 export * from './constructs/core/connections';
+export * from './constructs/core/metrics-service';
 export * from './constructs/core/stateful-server';
 export * from './constructs/core/autoscaler';
 export * from './constructs/core/restricted-namespace';

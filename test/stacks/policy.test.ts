@@ -153,6 +153,18 @@ describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
     }
   });
 
+  it('puts only public ports on LoadBalancer and NodePort Services, never a metrics port', () => {
+    const exposed = objects.filter(o => o.kind === 'Service' && ['LoadBalancer', 'NodePort'].includes(o.spec.type));
+    const scrapedPorts = new Set(objects.filter(o => o.kind === 'Service').flatMap(o => o.spec.ports.filter((p: any) => p.name === 'metrics').map((p: any) => p.port)));
+    for (const svc of exposed) {
+      for (const port of svc.spec.ports) {
+        expect(`${svc.metadata.name}:${port.name}`).not.toMatch(/:metrics$/);
+        expect(port.targetPort).not.toBe('metrics');
+        expect({ service: svc.metadata.name, port: port.port, scraped: scrapedPorts.has(port.port) }).toEqual({ service: svc.metadata.name, port: port.port, scraped: false });
+      }
+    }
+  });
+
   it('has no Secret objects and no secret values inline', () => {
     expect(objects.filter(o => o.kind === 'Secret')).toEqual([]);
     for (const [, c] of containers) {

@@ -52,7 +52,7 @@ describe('QCAT (seed 001)', () => {
     expect(conf).toContain('server qcat-api:8082 ');
     expect(conf).toMatch(/add_header Strict-Transport-Security/);
     expect(conf).toMatch(/add_header Content-Security-Policy/);
-    expect(find(objects, 'Service', 'qcat-edge').spec.ports.map((p: any) => p.port)).toEqual([80, 443, 9113]);
+    expect(find(objects, 'Service', 'qcat-edge').spec.ports.map((p: any) => p.port)).toEqual([80, 443]);
   });
 
   it('gives the Ingress (staging) an hour-long read timeout for WebSockets', () => {
@@ -135,7 +135,11 @@ describe('finance-ai (seed 002)', () => {
   it('exposes a LoadBalancer Service on port 80 to 8000 and an Ingress', () => {
     const service = find(objects, 'Service', 'finance-ai-api');
     expect(service.spec.type).toBe('LoadBalancer');
-    expect(service.spec.ports[0]).toEqual({ name: 'http', port: 80, targetPort: 'http' });
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http' }]);
+    // Prometheus reads the API's 9090 through a Service that stays inside the cluster.
+    expect(find(objects, 'Service', 'finance-ai-api-metrics').spec).toMatchObject({ ports: [{ name: 'metrics', port: 9090, targetPort: 'metrics' }] });
+    expect(find(objects, 'Service', 'finance-ai-api-metrics').spec.type).toBeUndefined();
+    expect(find(objects, 'ConfigMap', 'finance-ai-prometheus-config').data['prometheus.yml']).toContain('regex: finance-ai-api-metrics;metrics');
     const ingress = find(objects, 'Ingress', 'finance-ai-api');
     expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'finance-ai-api', port: { name: 'http' } });
     const clusterIp = synthSystem('finance-ai', ENVIRONMENTS.prod, { apiServiceType: 'ClusterIP' } as never).objects;
