@@ -61,12 +61,21 @@ export interface ApiServerAddress {
   readonly ports: readonly number[];
 }
 
+/** Any IPv4 address: the default where an address is cluster-specific (the API server, the nodes). */
+export const ANY_ADDRESS = '0.0.0.0/0';
+
 /** The default: the API server's address is cluster-specific, so any address on 443 and 6443. */
-export const ANY_API_SERVER: ApiServerAddress = { cidr: '0.0.0.0/0', ports: [443, 6443] };
+export const ANY_API_SERVER: ApiServerAddress = { cidr: ANY_ADDRESS, ports: [443, 6443] };
+
+/** Checks an IPv4 CIDR ("10.0.0.0/8"); errors name `path` and `field`. */
+export function checkCidr(path: string, field: string, value: string): string {
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value)) throw new ValidationError(path, field, value, 'an IPv4 CIDR such as "10.0.0.0/8"');
+  return value;
+}
 
 /** Checks an API server address (the default when none is given); errors name `path` and the field. */
 export function checkApiServer(path: string, value: ApiServerAddress = ANY_API_SERVER): ApiServerAddress {
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value.cidr)) throw new ValidationError(path, 'apiServer.cidr', value.cidr, 'an IPv4 CIDR such as "10.0.0.1/32"');
+  checkCidr(path, 'apiServer.cidr', value.cidr);
   value.ports.forEach(p => checkInteger(path, 'apiServer.ports', p, 1, 65535));
   return value;
 }

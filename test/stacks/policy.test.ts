@@ -120,9 +120,15 @@ describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
     expect(roles.map(r => r.metadata.name)).toEqual([`${sys}-${sys}-prometheus-kubelets`]);
     for (const rule of roles[0].rules) {
       expect(rule.apiGroups).toEqual(['']);
-      expect(rule.resources.every((r: string) => ['nodes', 'nodes/proxy', 'nodes/metrics'].includes(r))).toBe(true);
+      expect(rule.resources.every((r: string) => ['nodes', 'nodes/metrics', 'nodes/stats'].includes(r))).toBe(true);
       expect(rule.verbs.every((v: string) => ['get', 'list', 'watch'].includes(v))).toBe(true);
     }
+  });
+
+  it('grants nodes/proxy to no role: its GET runs commands in any container of the node (kubernetes/kubernetes#83465)', () => {
+    const rules = objects.filter(o => ['Role', 'ClusterRole'].includes(o.kind)).flatMap(o => (o.rules ?? []).map((r: any) => ({ role: `${o.kind}/${o.metadata.name}`, ...r })));
+    const proxy = rules.filter((r: any) => (r.resources ?? []).some((res: string) => res === 'nodes/proxy' || res === '*' || res === 'nodes/*'));
+    expect(proxy).toEqual([]);
   });
 
   it('denies all traffic by default and allows DNS', () => {
