@@ -1,5 +1,5 @@
 import { parseArgs } from 'util';
-import { CapacityPlan, renderCapacityReport } from '../lib/capacity';
+import { CapacityPlan, nodeLossTable, renderCapacityReport } from '../lib/capacity';
 import { environment, ENVIRONMENTS } from '../lib/environments';
 import { CapacityError } from '../lib/errors';
 import { ConnectionBudget } from '../lib/tuning';
@@ -24,6 +24,7 @@ function asJson(system: string, plan: CapacityPlan, budget: ConnectionBudget | u
       storage: r.workload.storagePerReplica?.toString() ?? null,
     })),
     checks: plan.checks,
+    nodeLoss: plan.nodeLoss ?? null,
     passed: plan.passed,
     postgresConnections: budget ?? null,
   };
@@ -41,7 +42,16 @@ function asMarkdown(plan: CapacityPlan): string {
     '',
     ...plan.checks.map(c => `- ${c.passed ? '✅' : '❌'} **${c.name}**: ${c.detail}`),
     '',
+    ...markdownNodeLoss(plan),
   ].join('\n');
+}
+
+/** The workloads with Pending pods after losing a node, as a Markdown table. */
+function markdownNodeLoss(plan: CapacityPlan): string[] {
+  const [header, ...body] = nodeLossTable(plan);
+  if (!header) return [];
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [`After losing one node (${plan.environment.nodes - 1} node(s) left):`, '', row(header), row(header.map(() => '---')), ...body.map(row), ''];
 }
 
 /** Prints the capacity report of each system (or `--system NAME`) and environment (or `--env NAME`); exits 1 if any fails. */

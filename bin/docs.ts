@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { CapacityPlan } from '../lib/capacity';
 import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
 import { isPostgresSystem, SystemChart } from '../stacks/system-stack';
 import { ShippedSystem, SYSTEMS } from '../stacks/systems';
@@ -92,13 +93,25 @@ export function capacityTable(system: ShippedSystem): string {
     const stack = system.create(env);
     const t = requestTotals(stack);
     const plan = stack.capacity;
-    return `| ${env.name} | ${stack.environment.tier} x ${stack.environment.nodes} | ${plan.rows.length} | ${cores(t.cpuRequests)} of ${cores(t.cpuAllocatable)} | ${gib(t.memoryRequests)} of ${gib(t.memoryAllocatable)} GiB | ${isPostgresSystem(stack) ? stack.postgres.maxConnections() : '-'} | ${plan.passed ? 'PASS' : 'FAIL'} |`;
+    return `| ${env.name} | ${stack.environment.tier} x ${stack.environment.nodes} | ${plan.rows.length} | ${cores(t.cpuRequests)} of ${cores(t.cpuAllocatable)} | ${gib(t.memoryRequests)} of ${gib(t.memoryAllocatable)} GiB | ${isPostgresSystem(stack) ? stack.postgres.maxConnections() : '-'} | ${nodeLossCell(plan)} | ${plan.passed ? 'PASS' : 'FAIL'} |`;
   });
   return [
-    '| environment | tier x nodes | workloads | CPU requests (cores) | memory requests | PostgreSQL max_connections | checks |',
-    '|---|---|---|---|---|---|---|',
+    '| environment | tier x nodes | workloads | CPU requests (cores) | memory requests | PostgreSQL max_connections | after losing a node | checks |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+/** The README's word on losing a node: not checked, every pod placed, or the Pending pods and whether availability holds. */
+function nodeLossCell(plan: CapacityPlan): string {
+  if (!plan.nodeLoss) return '-';
+  const pending = plan.nodeLoss.filter(o => o.pending > 0);
+  if (pending.length === 0) return 'every pod placed';
+  const lost = pending.filter(o => !o.available);
+  const count = pending.reduce((n, o) => n + o.pending, 0);
+  return lost.length === 0
+    ? `${count} pod(s) Pending, every quorum and budget kept`
+    : `${count} pod(s) Pending, availability lost: ${lost.map(o => o.workload).join(', ')}`;
 }
 
 /** `text` with each system's capacity table between its `<!-- capacity:NAME -->` markers replaced by a fresh one. */

@@ -28,6 +28,24 @@ export interface CapacityRow {
   readonly totalStorage: number;
 }
 
+/** What one workload keeps after losing a node: the pods that still run and the minimum it needs. */
+export interface NodeLossOutcome {
+  /** The workload's name. */
+  readonly workload: string;
+  /** Pods it runs on the nodes left (a DaemonSet's pod on the lost node is not counted). */
+  readonly replicas: number;
+  /** Pods that find room on the nodes left. */
+  readonly running: number;
+  /** Pods that stay Pending: no node left has room for them, or each already runs one of a one-per-node set. */
+  readonly pending: number;
+  /** Pods it needs running to stay available. */
+  readonly needed: number;
+  /** Where `needed` comes from: its quorum, its PodDisruptionBudget (replicas - 1), a singleton's one pod, or none for Jobs and CronJobs (they wait). */
+  readonly basis: 'quorum' | 'disruption budget' | 'singleton' | 'batch';
+  /** Whether `running` covers `needed`. */
+  readonly available: boolean;
+}
+
 /** The capacity plan of an environment: rows, totals and checks. */
 export interface CapacityPlan {
   readonly environment: EnvironmentSpec;
@@ -36,6 +54,8 @@ export interface CapacityPlan {
   readonly rows: readonly CapacityRow[];
   readonly checks: readonly CapacityCheck[];
   readonly passed: boolean;
+  /** Each workload after losing one node, where the environment asks for that check. @default - not checked */
+  readonly nodeLoss?: readonly NodeLossOutcome[];
 }
 
 interface PodDemand { workload: string; cpu: number; memory: number; onePerNode: boolean; daemon?: boolean }
@@ -104,16 +124,26 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
       : `no room for: ${summarize(placement.unplaced)}`,
   });
 
+  let nodeLoss: NodeLossOutcome[] | undefined;
   if (env.survivesNodeLoss) {
-    // The lost node's DaemonSet pod goes with it; every other pod must find room on the rest.
-    const degradedPods = podsOf(r => (r.workload.kind === 'DaemonSet' ? Math.max(0, r.workload.replicas - 1) : r.workload.replicas));
-    const degraded = binPack(degradedPods.map(p => ({ ...p, onePerNode: p.daemon ?? false })), env.nodes - 1, node);
+    // The lost node's DaemonSet pod goes with it; every other pod is scheduled again on the rest
+    // under the same constraints: a one-per-node set never gets two members on one node, so what
+    // finds no room stays Pending. A workload survives while its quorum or PodDisruptionBudget
+    // minimum still runs.
+    const degradedReplicas = (r: CapacityRow) => (r.workload.kind === 'DaemonSet' ? Math.max(0, r.workload.replicas - 1) : r.workload.replicas);
+    const degradedPods = podsOf(degradedReplicas);
+    const degraded = binPack(degradedPods, env.nodes - 1, node);
+    nodeLoss = rows.map(r => nodeLossOutcome(r.workload, degradedReplicas(r), degraded.unplaced.filter(p => p.workload === r.workload.name).length));
+    const lost = nodeLoss.filter(o => !o.available);
+    const pending = degraded.unplaced.length === 0
+      ? `all ${degradedPods.length} pod(s) fit on ${env.nodes - 1} node(s)`
+      : `on ${env.nodes - 1} node(s) ${degraded.unplaced.length} pod(s) stay Pending: ${summarize(degraded.unplaced)}`;
     checks.push({
       name: 'survives losing one node',
-      passed: env.nodes >= 2 && degraded.unplaced.length === 0,
-      detail: degraded.unplaced.length === 0 && env.nodes >= 2
-        ? `all ${pods.length} pod(s) fit on ${env.nodes - 1} node(s)`
-        : `on ${env.nodes - 1} node(s) no room for: ${summarize(degraded.unplaced)}`,
+      passed: env.nodes >= 2 && lost.length === 0,
+      detail: lost.length === 0
+        ? `${pending}${degraded.unplaced.length ? '; every workload keeps its quorum or disruption-budget minimum' : ''}`
+        : `${pending}; loses availability: ${lost.map(o => `${o.workload} (${o.running} of ${o.replicas} run, ${neededText(o)})`).join(', ')}`,
     });
   }
 
@@ -147,7 +177,24 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
   }
 
   checks.push(...extraChecks);
-  return { environment: env, tier: t, node, rows, checks, passed: checks.every(c => c.passed) };
+  return { environment: env, tier: t, node, rows, checks, passed: checks.every(c => c.passed), nodeLoss };
+}
+
+/** What `w` needs running after losing a node, against what still runs. */
+function nodeLossOutcome(w: WorkloadSizing, replicas: number, pending: number): NodeLossOutcome {
+  const basis: NodeLossOutcome['basis'] = w.quorum !== undefined ? 'quorum'
+    : w.kind === 'Job' || w.kind === 'CronJob' ? 'batch'
+      : w.kind === 'DaemonSet' || replicas > 1 ? 'disruption budget' : 'singleton';
+  const needed = basis === 'quorum' ? w.quorum!
+    : basis === 'batch' ? 0
+      // A DaemonSet's pods on the nodes left are all it should run; others may lose one pod (their PDB).
+      : w.kind === 'DaemonSet' ? replicas : basis === 'disruption budget' ? replicas - 1 : 1;
+  const running = replicas - pending;
+  return { workload: w.name, replicas, running, pending, needed, basis, available: running >= needed };
+}
+
+function neededText(o: NodeLossOutcome): string {
+  return o.basis === 'batch' ? 'waits for room' : `${o.basis} ${o.needed}`;
 }
 
 /** Plans and throws a CapacityError carrying the rendered report when any check fails. */
@@ -190,8 +237,31 @@ export function renderCapacityReport(plan: CapacityPlan): string {
     '',
     ...plan.checks.map(c => `${c.passed ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`),
     '',
+    ...renderNodeLoss(plan),
     plan.passed ? 'RESULT: PASS' : 'RESULT: FAIL',
   ].join('\n');
+}
+
+/**
+ * The node-loss table: a header and one row per workload with Pending pods after losing a node
+ * (what runs, what stays Pending, what it needs, "kept" or "LOST"); empty when none has.
+ */
+export function nodeLossTable(plan: CapacityPlan): string[][] {
+  const affected = (plan.nodeLoss ?? []).filter(o => o.pending > 0);
+  if (affected.length === 0) return [];
+  return [
+    ['workload', 'running', 'pending', 'needs', 'availability'],
+    ...affected.map(o => [o.workload, `${o.running} of ${o.replicas}`, String(o.pending), neededText(o), o.available ? 'kept' : 'LOST']),
+  ];
+}
+
+function renderNodeLoss(plan: CapacityPlan): string[] {
+  const table = nodeLossTable(plan);
+  if (table.length === 0) return [];
+  const [header, ...body] = table;
+  const widths = header.map((_, i) => Math.max(...table.map(row => row[i].length)));
+  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  return [`After losing one node (${plan.environment.nodes - 1} node(s) left):`, line(header), ...body.map(line), ''];
 }
 
 /** First-fit decreasing over CPU and memory; pods of a one-per-node workload never share a node. */

@@ -98,6 +98,17 @@ export interface WorkloadSizing {
   readonly storagePerReplica?: ByteQuantity;
   /** Whether two replicas must never share a node (required anti-affinity or a hard topology spread). */
   readonly onePerNode?: boolean;
+  /**
+   * Members a consensus set needs running to stay available (MongoDB's or Raft's majority,
+   * Sentinel's quorum); the capacity planner holds the pods left after losing a node against it.
+   * @default - no quorum: the PodDisruptionBudget's minimum applies (replicas - 1 when replicated, 1 for a singleton, none for Jobs and CronJobs)
+   */
+  readonly quorum?: number;
+}
+
+/** The members a consensus set of `members` needs to stay available: a strict majority. */
+export function majority(members: number): number {
+  return Math.floor(members / 2) + 1;
 }
 
 /** Checks a WorkloadSizing's replica count; resource specs are checked when they are built. */

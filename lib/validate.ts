@@ -61,8 +61,11 @@ export interface ApiServerAddress {
   readonly ports: readonly number[];
 }
 
+/** Any IPv4 address: the default where an address is cluster-specific (the API server, the nodes). */
+export const ANY_ADDRESS = '0.0.0.0/0';
+
 /** The default: the API server's address is cluster-specific, so any address on 443 and 6443. */
-export const ANY_API_SERVER: ApiServerAddress = { cidr: '0.0.0.0/0', ports: [443, 6443] };
+export const ANY_API_SERVER: ApiServerAddress = { cidr: ANY_ADDRESS, ports: [443, 6443] };
 
 /** Checks an API server address (the default when none is given); errors name `path` and the field. */
 export function checkApiServer(path: string, value: ApiServerAddress = ANY_API_SERVER): ApiServerAddress {

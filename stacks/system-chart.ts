@@ -28,7 +28,7 @@ export interface SystemStackProps {
   readonly environment: EnvironmentSpec;
   /** Namespace everything is deployed to. @default - the system's name ("quality-billing", "qcat", …) */
   readonly namespace?: string;
-  /** Pinned image of every application of the system (see `appImages` for one each). @default - the system's placeholder image (`SystemDefinition.appImage`, else "<system>:1.0.0"; merchant-analysis: "merchant-analysis/<service>:1.0.0" each) */
+  /** Pinned image of every application of the system (see `appImages` for one each). @default - the system definition's `appImage` (quality-billing: the catalog's pinned app image), else the placeholder "<system>:1.0.0" (merchant-analysis: "merchant-analysis/<service>:1.0.0" each) */
   readonly appImage?: string;
   /**
    * Pinned image of each application, by its name in `SystemChart.applications` ("app" for the
@@ -116,6 +116,11 @@ export function placeholderReceivers(system: string): AlertReceivers {
     smtpPasswordSecret: SecretKeyRef.of('alertmanager-credentials', 'smtp-password'),
   };
 }
+
+/** The call that sets up each part a stack must have before it is read. */
+const PART_SETUP = {
+  monitoring: 'the Monitoring that addMonitoring() creates',
+} as const;
 
 /** Options of `SystemStack.addEdge`. */
 export interface EdgeOptions {
@@ -320,9 +325,9 @@ export abstract class SystemChart extends Chart {
     return [];
   }
 
-  private required<K extends 'monitoring' | 'capacity'>(part: K): NonNullable<SystemChart['chartParts'][K]> {
+  private required<K extends keyof typeof PART_SETUP>(part: K): NonNullable<SystemChart['chartParts'][K]> {
     const value = this.chartParts[part];
-    if (!value) throw new ValidationError(this.node.path, part, undefined, `a ${part} set up by the stack before it is read`);
+    if (!value) throw new ValidationError(this.node.path, part, 'not set up', `${PART_SETUP[part]}, called by the stack's constructor before stack.${part} is read`);
     return value as NonNullable<SystemChart['chartParts'][K]>;
   }
 

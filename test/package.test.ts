@@ -78,6 +78,11 @@ describe('entry points (built JavaScript, as a user runs them)', () => {
     const md = execFileSync('node', [join(ROOT, 'build/bin/capacity.js'), '--system', 'quality-billing', '--env', 'dev', '--format', 'markdown'], { encoding: 'utf8' });
     expect(md).toMatch(/^### dev: minimum tier x 1 node\(s\) — PASS$/m);
     expect(md).toMatch(/^\| quality-billing-api \| Deployment \| 1-2 \|/m);
+    // After losing a node, a member of each three-member set stays Pending and its quorum holds.
+    const merchant = JSON.parse(execFileSync('node', [join(ROOT, 'build/bin/capacity.js'), '--system', 'merchant-analysis', '--env', 'prod', '--format', 'json'], { encoding: 'utf8' }));
+    expect(merchant[0].nodeLoss).toContainEqual({ workload: 'merchant-analysis-mongodb', replicas: 3, running: 2, pending: 1, needed: 2, basis: 'quorum', available: true });
+    const merchantMd = execFileSync('node', [join(ROOT, 'build/bin/capacity.js'), '--system', 'merchant-analysis', '--env', 'prod', '--format', 'markdown'], { encoding: 'utf8' });
+    expect(merchantMd).toContain('| merchant-analysis-mongodb | 2 of 3 | 1 | quorum 2 | kept |');
   });
 
   it('npm run capacity prints a PASS report for every shipped system and environment', () => {

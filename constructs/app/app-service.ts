@@ -6,6 +6,7 @@ import { ValidationError } from '../../lib/errors';
 import { checkInteger, checkOneOf, checkPort, checkReplicas } from '../../lib/validate';
 import { AppWorkload, AppWorkloadProps } from './app-workload';
 import { AutoscaleOptions } from '../core/autoscaler';
+import { metricsExposure } from '../core/metrics-service';
 import { emptyDir, plainEnv } from '../core/pod-spec';
 import { MetricsEndpoint, Workload } from '../core/workload';
 
@@ -64,6 +65,8 @@ export interface IAppService extends IConstruct {
 export class AppService extends AppWorkload implements IAppService {
   public readonly deployment: k8s.KubeDeployment;
   public readonly service: k8s.KubeService;
+  /** The ClusterIP Service Prometheus scrapes through, when `service` is a LoadBalancer or NodePort. */
+  public readonly metricsService?: k8s.KubeService;
   public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
   public readonly replicas: number;
   /** Port the server listens on in the pod. */
@@ -92,7 +95,6 @@ export class AppService extends AppWorkload implements IAppService {
       ? checkInteger(path, 'workers', props.workers, 1, 64)
       : uvicornWorkers(this.resources.cpuLimit, this.resources.memoryLimit);
     this.databasePoolSize = this.checkPoolSize(props.databasePoolSize ?? SEED_DATABASE_POOL_SIZE);
-    this.metrics = { serviceName: this.name, portName: 'metrics', port: this.metricsPort, path: '/metrics' };
     const asgiApp = props.asgiApp ?? 'main:app';
 
     this.addEnv(
@@ -127,6 +129,10 @@ export class AppService extends AppWorkload implements IAppService {
     // A load balancer hands over connections from anywhere: the HTTP port (only) is open to all.
     if (serviceType !== 'ClusterIP') this.allowIngressFrom({ ipBlock: { cidr: '0.0.0.0/0' } }, [this.port]);
 
+    // Only the HTTP port goes on a LoadBalancer or NodePort Service; the metrics port stays in the cluster.
+    const exposure = metricsExposure(this, { serviceType, port: this.metricsPort });
+    this.metrics = exposure.metrics;
+    this.metricsService = exposure.service;
     this.service = new k8s.KubeService(this, 'Service', {
       metadata: { name: this.name, labels: this.labels },
       spec: {
@@ -136,7 +142,7 @@ export class AppService extends AppWorkload implements IAppService {
         selector: this.selector,
         ports: [
           { name: 'http', port: this.servicePort, targetPort: k8s.IntOrString.fromString('http') },
-          { name: 'metrics', port: this.metricsPort, targetPort: k8s.IntOrString.fromString('metrics') },
+          ...exposure.servicePorts,
         ],
       },
     });

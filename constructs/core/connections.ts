@@ -9,7 +9,10 @@ import { Workload } from './workload';
 export interface IConnectionClient {
   /** The client's pods, for NetworkPolicy rules. */
   readonly workload: Workload;
-  /** Adds environment variables to every container of the client that runs the app (kept in order, first wins). */
+  /**
+   * Adds environment variables to every container of the client that runs the app, in order. Adding
+   * a variable again with the same value does nothing; with another value it throws a ValidationError.
+   */
   addEnv(...vars: k8s.EnvVar[]): void;
   /** The most PostgreSQL connections the client can hold at once, rolling-update surge included. */
   maxDatabaseConnections(): number;

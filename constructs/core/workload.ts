@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
+import { isDeepStrictEqual } from 'util';
 import { ValidationError } from '../../lib/errors';
 import { recommendedLabels, RecommendedLabels, selectorLabels } from '../../lib/labels';
 import { WorkloadSizing } from '../../lib/sizing';
@@ -96,14 +97,17 @@ export abstract class Workload extends Construct implements ISizedWorkload {
 
   public abstract sizings(): WorkloadSizing[];
 
-  /** Lets `peer` reach this workload's pods on `ports` (TCP unless `protocol` says UDP). */
+  /**
+   * Lets `peer` reach this workload's pods on `ports` (TCP unless `protocol` says UDP). Idempotent:
+   * a rule that is already there (e.g. a client of several logical Redis databases) is not added again.
+   */
   public allowIngressFrom(peer: k8s.NetworkPolicyPeer, ports: readonly number[], protocol: 'TCP' | 'UDP' = 'TCP'): void {
-    this.ingressRules.push({ from: [peer], ports: ports.map(port => ({ protocol, port: k8s.IntOrString.fromNumber(port) })) });
+    addOnce(this.ingressRules, { from: [peer], ports: policyPorts(ports, protocol) });
   }
 
-  /** Lets this workload's pods reach `peer` on `ports` (TCP unless `protocol` says UDP). */
+  /** Lets this workload's pods reach `peer` on `ports` (TCP unless `protocol` says UDP). Idempotent, as `allowIngressFrom`. */
   public allowEgressTo(peer: k8s.NetworkPolicyPeer, ports: readonly number[], protocol: 'TCP' | 'UDP' = 'TCP'): void {
-    this.egressRules.push({ to: [peer], ports: ports.map(port => ({ protocol, port: k8s.IntOrString.fromNumber(port) })) });
+    addOnce(this.egressRules, { to: [peer], ports: policyPorts(ports, protocol) });
   }
 
   /** Lets this workload's pods reach the Kubernetes API server (checked; the default is any address on 443 and 6443). */
@@ -134,6 +138,15 @@ export abstract class Workload extends Construct implements ISizedWorkload {
     this.allowIngressFrom(client.peerFor(this), [port]);
     client.allowEgressTo(this.peerFor(client), [port]);
   }
+}
+
+function policyPorts(ports: readonly number[], protocol: 'TCP' | 'UDP'): k8s.NetworkPolicyPort[] {
+  return ports.map(port => ({ protocol, port: k8s.IntOrString.fromNumber(port) }));
+}
+
+/** Appends `rule` unless an equal one is there; equality ignores the order of an object's fields. */
+function addOnce<T>(rules: T[], rule: T): void {
+  if (!rules.some(r => isDeepStrictEqual(r, rule))) rules.push(rule);
 }
 
 /** `app.kubernetes.io/part-of` of the chart, so a workload belongs to the system its stack deploys. */

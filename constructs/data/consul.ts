@@ -4,7 +4,7 @@ import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
-import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { majority, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 import { IConnectable, IConnectionClient } from '../core/connections';
@@ -130,6 +130,6 @@ export class Consul extends Workload implements IConnectable {
   }
 
   public sizings(): WorkloadSizing[] {
-    return [{ name: this.name, kind: 'StatefulSet', replicas: this.servers, containers: [this.resources], storagePerReplica: this.storage, onePerNode: this.servers > 1 }];
+    return [{ name: this.name, kind: 'StatefulSet', replicas: this.servers, containers: [this.resources], storagePerReplica: this.storage, onePerNode: this.servers > 1, quorum: this.servers > 1 ? majority(this.servers) : undefined }];
   }
 }

@@ -7,7 +7,7 @@ import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { majority, ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { mongoCacheSizeGb } from '../../lib/tuning';
 import { checkInteger, checkPort } from '../../lib/validate';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
@@ -261,7 +261,7 @@ export class MongoReplicaSet extends Workload implements IMongoReplicaSet {
   }
 
   public sizings(): WorkloadSizing[] {
-    return [{ name: this.name, kind: 'StatefulSet', replicas: this.members, containers: [this.resources, this.exporterResources], initContainers: [this.initResources], storagePerReplica: this.storage, onePerNode: this.members > 1 }];
+    return [{ name: this.name, kind: 'StatefulSet', replicas: this.members, containers: [this.resources, this.exporterResources], initContainers: [this.initResources], storagePerReplica: this.storage, onePerNode: this.members > 1, quorum: this.members > 1 ? majority(this.members) : undefined }];
   }
 }
 

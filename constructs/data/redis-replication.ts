@@ -9,7 +9,7 @@ import { renderRedisConf } from '../../lib/redis-config';
 import { REDIS_START_SCRIPT, SENTINEL_START_SCRIPT } from '../../lib/redis-replication';
 import { SecretKeyRef } from '../../lib/secrets';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
-import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { majority, ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { redisMaxMemory } from '../../lib/tuning';
 import { checkInteger, checkPort } from '../../lib/validate';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
@@ -217,7 +217,7 @@ export class RedisSentinel extends Workload {
   }
 
   public sizings(): WorkloadSizing[] {
-    return [{ name: this.name, kind: 'StatefulSet', replicas: this.replicas, containers: [this.resources], onePerNode: this.replicas > 1 }];
+    return [{ name: this.name, kind: 'StatefulSet', replicas: this.replicas, containers: [this.resources], onePerNode: this.replicas > 1, quorum: this.replicas > 1 ? majority(this.replicas) : undefined }];
   }
 }
 

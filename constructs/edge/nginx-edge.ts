@@ -10,6 +10,7 @@ import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkDnsSubdomain, checkInteger, checkOneOf, checkReplicas } from '../../lib/validate';
 import { IAppService } from '../app/app-service';
 import { emptyDir, podSecurityContext, restrictedContainer } from '../core/pod-spec';
+import { metricsExposure } from '../core/metrics-service';
 import { rollingDeployment } from '../core/rolling-deployment';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { ComponentProps, resolveComponent } from '../core/component';
@@ -65,6 +66,8 @@ export class NginxEdge extends Workload {
   public readonly deployment: k8s.KubeDeployment;
   public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
   public readonly service: k8s.KubeService;
+  /** The ClusterIP Service Prometheus scrapes the exporter through, when `service` is public. */
+  public readonly metricsService?: k8s.KubeService;
   public readonly configMap: k8s.KubeConfigMap;
   public readonly resources: ResourceSpec;
   public readonly exporterResources: ResourceSpec;
@@ -91,7 +94,6 @@ export class NginxEdge extends Workload {
     if (props.backupApp && props.backupUpstream) throw new ValidationError(path, 'backupUpstream', props.backupUpstream, 'left out when backupApp is given (one backup upstream)');
     const backupUpstream = props.backupApp ? `${props.backupApp.name}:${props.backupApp.servicePort}` : props.backupUpstream;
     const websocket = props.websocket ?? false;
-    this.metrics = { serviceName: this.name, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
 
     const options: NginxConfigOptions = checkNginxOptions(path, {
       httpPort: HTTP_PORT,
@@ -169,6 +171,10 @@ export class NginxEdge extends Workload {
         ],
       }),
     }));
+    // Only the public ports go on a LoadBalancer or NodePort Service; the exporter's stays in the cluster.
+    const exposure = metricsExposure(this, { serviceType, port: EXPORTER_PORT });
+    this.metrics = exposure.metrics;
+    this.metricsService = exposure.service;
     this.service = new k8s.KubeService(this, 'Service', {
       metadata: { name: this.name, labels: this.labels },
       spec: {
@@ -179,7 +185,7 @@ export class NginxEdge extends Workload {
         ports: [
           { name: 'http', port: 80, targetPort: k8s.IntOrString.fromString('http') },
           { name: 'https', port: 443, targetPort: k8s.IntOrString.fromString('https') },
-          { name: 'metrics', port: EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics') },
+          ...exposure.servicePorts,
         ],
       },
     });

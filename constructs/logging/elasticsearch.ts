@@ -7,7 +7,7 @@ import { elasticsearchHeap, renderElasticsearchYml, retentionFit, RetentionFit }
 import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
-import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { majority, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
 import { podDisruptionBudgetOfOne } from '../core/rolling-deployment';
@@ -174,7 +174,7 @@ export class Elasticsearch extends Workload {
   }
 
   public sizings(): WorkloadSizing[] {
-    return [{ name: this.name, kind: 'StatefulSet', replicas: this.nodes, containers: [this.resources], storagePerReplica: this.storage, onePerNode: this.nodes > 1 }];
+    return [{ name: this.name, kind: 'StatefulSet', replicas: this.nodes, containers: [this.resources], storagePerReplica: this.storage, onePerNode: this.nodes > 1, quorum: this.nodes > 1 ? majority(this.nodes) : undefined }];
   }
 }
 

@@ -9,7 +9,8 @@ import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkInteger, checkOneOf, checkReplicas } from '../../lib/validate';
 import { IConnectable, IConnectionClient } from '../core/connections';
 import { Elasticsearch } from '../logging/elasticsearch';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../core/pod-spec';
+import { JaegerIndexCleaner } from './jaeger-index-cleaner';
+import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
 import { rollingDeployment } from '../core/rolling-deployment';
 import { MetricsEndpoint, Workload } from '../core/workload';
 
@@ -88,8 +89,7 @@ export class Jaeger extends Workload implements IConnectable {
       env: [...storageEnv, plainEnv('COLLECTOR_OTLP_ENABLED', 'true')],
       ports,
       volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-      livenessProbe: { httpGet: { path: '/', port: admin }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
-      readinessProbe: { httpGet: { path: '/', port: admin }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2, initialDelaySeconds: 5 },
+      ...adminProbes(admin),
     });
     rollingDeployment(this, {
       replicas: this.replicas, maxSurge: 1,
@@ -128,6 +128,8 @@ export class Jaeger extends Workload implements IConnectable {
 export class JaegerQuery extends Workload {
   public readonly service: k8s.KubeService;
   public readonly resources: ResourceSpec;
+  /** The daily CronJob deleting span indices older than the retention. */
+  public readonly indexCleaner: JaegerIndexCleaner;
 
   constructor(scope: Construct, id: string, o: { name: string; tier: TierName; elasticsearch: Elasticsearch; storageEnv: k8s.EnvVar[]; retentionDays: number }) {
     super(scope, id, { name: o.name, component: 'tracing-query', version: IMAGE_CATALOG.jaegerQuery.version });
@@ -138,8 +140,7 @@ export class JaegerQuery extends Workload {
       env: o.storageEnv,
       ports: [{ name: 'query', containerPort: QUERY_PORT }, { name: 'admin', containerPort: QUERY_ADMIN_PORT }],
       volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-      livenessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('admin') }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
-      readinessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('query') }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 },
+      ...adminProbes(k8s.IntOrString.fromString('admin')),
     });
     rollingDeployment(this, {
       replicas: 1, maxSurge: 1,
@@ -150,31 +151,25 @@ export class JaegerQuery extends Workload {
       spec: { selector: this.selector, ports: [{ name: 'query', port: QUERY_PORT, targetPort: k8s.IntOrString.fromString('query') }] },
     });
     // Span indices are daily; the cleaner deletes those older than the retention (Jaeger's own tool).
-    new k8s.KubeCronJob(this, 'IndexCleaner', {
-      metadata: { name: `${this.name}-index-cleaner`, labels: this.labels },
-      spec: scheduledJobSpec({
-        schedule: '30 0 * * *', timeZone: 'UTC', backoffLimit: 2, activeDeadlineSeconds: 3600,
-        template: {
-          metadata: { labels: this.labels },
-          spec: {
-            restartPolicy: 'Never', automountServiceAccountToken: false, enableServiceLinks: false, securityContext: podSecurityContext(EXPORTER_UID),
-            containers: [restrictedContainer({
-              name: 'cleaner', image: IMAGE_CATALOG.jaegerIndexCleaner, uid: EXPORTER_UID, resources: this.resources,
-              args: [String(o.retentionDays), es.url],
-              env: [plainEnv('ES_USERNAME', 'elastic'), secretEnv('ES_PASSWORD', es.passwordSecret)],
-            })],
-          },
-        },
-      }),
-    });
+    this.indexCleaner = new JaegerIndexCleaner(this, 'IndexCleaner', { name: `${this.name}-index-cleaner`, elasticsearch: es, retentionDays: o.retentionDays, resources: this.resources });
     this.allowEgressTo(es.peerFor(this), [es.port]);
     es.allowIngressFrom(this.peerFor(es), [es.port]);
   }
 
   public sizings(): WorkloadSizing[] {
-    return [
-      { name: this.name, kind: 'Deployment', replicas: 1, containers: [this.resources] },
-      { name: `${this.name}-index-cleaner`, kind: 'CronJob', replicas: 1, containers: [this.resources] },
-    ];
+    return [{ name: this.name, kind: 'Deployment', replicas: 1, containers: [this.resources] }];
   }
+}
+
+/**
+ * Probes on a Jaeger admin port. Its `/` is the health check, 503 while the service is unavailable
+ * (starting, stopping, or its storage failing): that takes the pod out of the Service. `/version`
+ * answers whenever the process serves HTTP, so only a hung process is restarted
+ * (jaegertracing/jaeger cmd/internal/flags/admin.go and pkg/version/handler.go).
+ */
+function adminProbes(admin: k8s.IntOrString): Pick<k8s.Container, 'livenessProbe' | 'readinessProbe'> {
+  return {
+    livenessProbe: { httpGet: { path: '/version', port: admin }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
+    readinessProbe: { httpGet: { path: '/', port: admin }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2, initialDelaySeconds: 5 },
+  };
 }

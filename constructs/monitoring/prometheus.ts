@@ -8,7 +8,7 @@ import { renderPrometheusConfig, renderRules, ScrapeTarget } from '../../lib/mon
 import { ByteQuantity } from '../../lib/quantity';
 import { EXPORTER_UID } from '../../lib/security';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { ApiServerAddress, checkInteger } from '../../lib/validate';
+import { ANY_ADDRESS, ApiServerAddress, checkCidr, checkInteger } from '../../lib/validate';
 import { emptyDir, restrictedContainer } from '../core/pod-spec';
 import { statefulServer } from '../core/stateful-server';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
@@ -27,10 +27,16 @@ export interface PrometheusProps extends PersistentComponentProps {
   /** Seconds between scrapes (seed 000 §6.1: 15 s). @default 15 */
   readonly scrapeIntervalSeconds?: number;
   /**
-   * Scrape the kubelets' cAdvisor and volume metrics through the API server, for the CPU, memory
-   * and volume alerts. Needs a ClusterRole to read nodes and their proxy. @default true
+   * Scrape the kubelets' cAdvisor and volume metrics on their port 10250, for the CPU, memory and
+   * volume alerts. Needs a ClusterRole to list nodes and read `nodes/metrics`. @default true
    */
   readonly scrapeKubelets?: boolean;
+  /**
+   * IPv4 CIDR of the nodes' addresses, where Prometheus may reach the kubelets on 10250. Node
+   * addresses are cluster-specific, as the API server's are: set your nodes' subnet.
+   * @default "0.0.0.0/0" - any address, on port 10250 only
+   */
+  readonly nodeCidr?: string;
   /** Where the Kubernetes API server listens, for discovery. @default - any address on 443 and 6443 */
   readonly apiServer?: ApiServerAddress;
 }
@@ -38,11 +44,14 @@ export interface PrometheusProps extends PersistentComponentProps {
 /** Port Prometheus serves on (seed 001). */
 export const PROMETHEUS_PORT = 9090;
 
+/** The kubelet's authenticated HTTPS port. */
+const KUBELET_PORT = 10250;
+
 /**
  * Prometheus on 9090 with a 15 s scrape interval, 200 h retention and a size bound of 80 % of its
  * volume so the disk never fills. Targets are the components handed to `monitor()`, found by
  * endpoint discovery in this namespace only; its Role may read endpoints, services and pods here
- * and nothing else (plus nodes and their proxy, cluster-wide, when kubelets are scraped).
+ * and nothing else (plus nodes and their metrics, cluster-wide, when kubelets are scraped).
  */
 export class Prometheus extends Workload {
   public readonly statefulSet: k8s.KubeStatefulSet;
@@ -113,7 +122,8 @@ export class Prometheus extends Workload {
         metadata: { name: clusterName, labels: this.labels },
         rules: [
           { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
-          { apiGroups: [''], resources: ['nodes/proxy', 'nodes/metrics'], verbs: ['get'] },
+          // Not nodes/proxy: the kubelet authorizes /metrics and /metrics/cadvisor as nodes/metrics.
+          { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
         ],
       });
       const binding = new k8s.KubeClusterRoleBinding(this, 'KubeletReaderBinding', {
@@ -122,6 +132,7 @@ export class Prometheus extends Workload {
         subjects: [{ kind: 'ServiceAccount', name: this.serviceAccountName, namespace: lazy(namespace) }],
       });
       for (const o of [role, binding]) ApiObject.of(o).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+      this.allowEgressTo({ ipBlock: { cidr: checkCidr(path, 'nodeCidr', props.nodeCidr ?? ANY_ADDRESS) } }, [KUBELET_PORT]);
     }
     this.allowEgressToApiServer(props.apiServer);
 

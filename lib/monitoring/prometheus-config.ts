@@ -28,7 +28,7 @@ export interface PrometheusConfigOptions {
   readonly targets: readonly ScrapeTarget[];
   /** `host:port` of Alertmanager. @default - no alerting section */
   readonly alertmanager?: string;
-  /** Scrape the kubelets (cAdvisor and volume stats) through the API server, for CPU, memory and disk alerts. */
+  /** Scrape the kubelets (cAdvisor and volume stats) on their port 10250, for CPU, memory and disk alerts. */
   readonly scrapeKubelets: boolean;
   /** Folder the rule files are mounted in. */
   readonly rulesDir: string;
@@ -57,14 +57,17 @@ export function renderPrometheusConfig(o: PrometheusConfigOptions): string {
     for (const [job, path] of [['kubelet-cadvisor', '/metrics/cadvisor'], ['kubelet', '/metrics']] as const) {
       scrapeConfigs.push({
         job_name: job,
+        // Straight to each kubelet: node discovery's address is the node's InternalIP and the
+        // kubelet's port (10250). The kubelet authorizes /metrics and /metrics/cadvisor as
+        // nodes/metrics; going through the API server's node proxy would need nodes/proxy, whose
+        // GET can run commands in any container (kubernetes/kubernetes#83465). kube-prometheus-stack
+        // scrapes the kubelets the same way.
         scheme: 'https',
+        metrics_path: path,
         kubernetes_sd_configs: [{ role: 'node' }],
         tls_config: { ca_file: `${SA}/ca.crt` },
         authorization: { credentials_file: `${SA}/token` },
-        // Through the API server's node proxy: no direct route to the kubelets is needed.
         relabel_configs: [
-          { target_label: '__address__', replacement: 'kubernetes.default.svc:443' },
-          { source_labels: ['__meta_kubernetes_node_name'], regex: '(.+)', target_label: '__metrics_path__', replacement: `/api/v1/nodes/$1/proxy${path}` },
           { source_labels: ['__meta_kubernetes_node_name'], target_label: 'node' },
         ],
         // Only this system's series are kept; the rest of the cluster is someone else's.

@@ -51,7 +51,48 @@ describe('Jaeger', () => {
     const rule = policy.spec.ingress.find((r: any) => r.from[0].podSelector?.matchLabels['app.kubernetes.io/name'] === 'api');
     expect(rule.ports.map((p: any) => p.port)).toEqual([4317, 4318]);
   });
+
+  // Jaeger's admin port (14269; the query's 16687) answers `/` with its health check, 503 while the
+  // service is unavailable (starting, stopping, its storage failing), and `/version` whenever the
+  // process serves HTTP (jaegertracing/jaeger cmd/internal/flags/admin.go, pkg/version/handler.go).
+  const probes = (objects: ReturnType<typeof synth>, name: string) => {
+    const main = podSpec(find(objects, 'Deployment', name)).containers[0];
+    return { liveness: main.livenessProbe.httpGet, readiness: main.readinessProbe.httpGet };
+  };
+
+  it.each([
+    ['all-in-one', 'jaeger'], ['production', 'jaeger-collector'], ['production', 'jaeger-query'],
+  ] as const)('in %s, %s leaves the Service on a failing health check and restarts only when the process stops answering', (mode, name) => {
+    const c = testChart();
+    const es = mode === 'production' ? new Elasticsearch(c, 'Es', { retentionDays: 7, dailyLogVolume: '1Gi' }) : undefined;
+    new Jaeger(c, 'J', { mode, elasticsearch: es });
+    const { liveness, readiness } = probes(synth(c), name);
+    expect(readiness).toEqual({ path: '/', port: 'admin' });
+    expect(liveness).toEqual({ path: '/version', port: 'admin' });
+  });
+
+  it('gives the index cleaner its own labels, so the query Service and policy do not select its pods, and its own policy to Elasticsearch', () => {
+    const c = testChart();
+    const es = new Elasticsearch(c, 'Es', { retentionDays: 7, dailyLogVolume: '1Gi' });
+    new Jaeger(c, 'J', { mode: 'production', elasticsearch: es });
+    const objects = synth(c);
+    const cleanerLabels = find(objects, 'CronJob', 'jaeger-query-index-cleaner').spec.jobTemplate.spec.template.metadata.labels;
+    const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => cleanerLabels[k] === v);
+    expect(selects(find(objects, 'Service', 'jaeger-query').spec.selector)).toBe(false);
+    expect(selects(find(objects, 'NetworkPolicy', 'jaeger-query').spec.podSelector.matchLabels)).toBe(false);
+    expect(selects(find(objects, 'Deployment', 'jaeger-query').spec.selector.matchLabels)).toBe(false);
+    const own = find(objects, 'NetworkPolicy', 'jaeger-query-index-cleaner');
+    expect(selects(own.spec.podSelector.matchLabels)).toBe(true);
+    expect(own.spec.egress.flatMap((r: any) => r.ports.map((p: any) => p.port))).toEqual([9200]);
+    expect(own.spec.ingress).toBeUndefined();
+    const esIngress = find(objects, 'NetworkPolicy', es.name).spec.ingress.filter((r: any) => r.from.some((p: any) => p.podSelector && selectsPeer(p.podSelector.matchLabels, cleanerLabels)));
+    expect(esIngress.flatMap((r: any) => r.ports.map((p: any) => p.port))).toEqual([9200]);
+  });
 });
+
+function selectsPeer(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
 
 describe('Consul', () => {
   it('refuses an even number of servers, or two', () => {

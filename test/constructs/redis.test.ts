@@ -50,4 +50,26 @@ describe('Redis', () => {
     expect(podSpec(sts).containers[1].ports[0].containerPort).toBe(9121);
     expect(redis.metrics.port).toBe(9121);
   });
+
+  it('lets a client of three logical databases in with one NetworkPolicy rule, not one per database', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis');
+    const app = new AppService(chart, 'Api');
+    app.connectTo(redis.cache).connectTo(redis.broker).connectTo(redis.results);
+    const objects = synth(chart);
+    const fromApi = (rules: any[]) => rules.filter(r => JSON.stringify(r).includes('"app.kubernetes.io/name":"api"') && r.ports.some((p: any) => p.port === 6379));
+    expect(fromApi(find(objects, 'NetworkPolicy', 'redis').spec.ingress)).toHaveLength(1);
+    const toRedis = find(objects, 'NetworkPolicy', 'api').spec.egress.filter((r: any) => JSON.stringify(r).includes('"app.kubernetes.io/name":"redis"'));
+    expect(toRedis).toHaveLength(1);
+  });
+
+  it('treats a rule given again with its peer\'s fields in another order as the same rule', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis');
+    redis.allowIngressFrom({ podSelector: { matchLabels: { a: '1' } }, namespaceSelector: { matchLabels: { b: '2' } } }, [6379]);
+    redis.allowIngressFrom({ namespaceSelector: { matchLabels: { b: '2' } }, podSelector: { matchLabels: { a: '1' } } }, [6379]);
+    redis.allowIngressFrom({ podSelector: { matchLabels: { a: '1' } }, namespaceSelector: { matchLabels: { b: '2' } } }, [6380]);
+    const rules = find(synth(chart), 'NetworkPolicy', 'redis').spec.ingress.filter((r: any) => r.from[0].namespaceSelector);
+    expect(rules.map((r: any) => r.ports[0].port)).toEqual([6379, 6380]);
+  });
 });

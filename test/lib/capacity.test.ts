@@ -49,11 +49,58 @@ describe('capacity planner', () => {
     expect(check(plan, 'pods can be placed').detail).toContain('batch x1');
   });
 
-  it('fails the node-loss check when the pods fit on N nodes but not on N-1', () => {
-    // 3 nodes x 3920m; 5 pods of 1800m: two per node on 3 nodes, but only 4 on 2.
-    const plan = planCapacity(env(3, { survivesNodeLoss: true }), [pod('api', 5, '1800m', '256Mi')]);
+  it('fails the node-loss check when more pods stay Pending on N-1 nodes than the disruption budget allows', () => {
+    // 3 nodes x 3920m; 6 pods of 1800m: two per node on 3 nodes, only 4 on 2: 2 Pending, the budget allows 1.
+    const plan = planCapacity(env(3, { survivesNodeLoss: true }), [pod('api', 6, '1800m', '256Mi')]);
     expect(check(plan, 'pods can be placed').passed).toBe(true);
     expect(check(plan, 'survives losing one node').passed).toBe(false);
+    expect(plan.nodeLoss).toEqual([expect.objectContaining({ workload: 'api', replicas: 6, running: 4, pending: 2, needed: 5, basis: 'disruption budget', available: false })]);
+    expect(check(plan, 'survives losing one node').detail).toContain('api x2');
+  });
+
+  it('passes the node-loss check when the one pod left Pending is within the disruption budget', () => {
+    // 5 pods of 1800m: 4 fit on 2 nodes; a PodDisruptionBudget of one keeps 4 of 5.
+    const plan = planCapacity(env(3, { survivesNodeLoss: true }), [pod('api', 5, '1800m', '256Mi')]);
+    expect(check(plan, 'survives losing one node').passed).toBe(true);
+    expect(plan.nodeLoss).toEqual([expect.objectContaining({ workload: 'api', running: 4, pending: 1, needed: 4, available: true })]);
+  });
+
+  it('keeps one-per-node members apart after losing a node: the third of three stays Pending and the quorum of 2 holds', () => {
+    const mongo = pod('mongo', 3, '100m', '128Mi', { kind: 'StatefulSet', onePerNode: true, quorum: 2 });
+    const plan = planCapacity(env(3, { survivesNodeLoss: true }), [mongo, pod('api', 2, '100m', '128Mi')]);
+    const nodeLoss = check(plan, 'survives losing one node');
+    expect(nodeLoss.passed).toBe(true);
+    expect(nodeLoss.detail).not.toMatch(/all \d+ pod\(s\) fit/);
+    expect(nodeLoss.detail).toContain('mongo x1');
+    expect(plan.nodeLoss).toEqual([
+      expect.objectContaining({ workload: 'mongo', replicas: 3, running: 2, pending: 1, needed: 2, basis: 'quorum', available: true }),
+      expect.objectContaining({ workload: 'api', replicas: 2, running: 2, pending: 0, available: true }),
+    ]);
+  });
+
+  it('fails the node-loss check when a one-per-node set loses its quorum', () => {
+    // Two members that both vote: one node lost, one member left, below the quorum of 2.
+    const plan = planCapacity(env(2, { survivesNodeLoss: true }), [pod('es', 2, '100m', '128Mi', { kind: 'StatefulSet', onePerNode: true, quorum: 2 })]);
+    expect(check(plan, 'survives losing one node').passed).toBe(false);
+    expect(check(plan, 'survives losing one node').detail).toMatch(/loses availability: es \(1 of 2 run, quorum 2\)/);
+  });
+
+  it('fails when a singleton finds no room on the nodes left, and only reports a scheduled job that waits', () => {
+    const big = (name: string, kind: WorkloadSizing['kind']) => pod(name, 1, '3', '256Mi', { kind });
+    const singleton = planCapacity(env(2, { survivesNodeLoss: true }), [big('db', 'StatefulSet'), big('cache', 'StatefulSet')]);
+    expect(check(singleton, 'survives losing one node').passed).toBe(false);
+    const batch = planCapacity(env(2, { survivesNodeLoss: true }), [big('db', 'StatefulSet'), big('backup', 'CronJob')]);
+    expect(check(batch, 'survives losing one node').passed).toBe(true);
+    expect(batch.nodeLoss).toEqual(expect.arrayContaining([expect.objectContaining({ workload: 'backup', pending: 1, needed: 0, basis: 'batch', available: true })]));
+  });
+
+  it('shows, in the report, each workload with Pending pods after losing a node and whether it stays available', () => {
+    const report = renderCapacityReport(planCapacity(env(3, { survivesNodeLoss: true }), [
+      pod('mongo', 3, '100m', '128Mi', { kind: 'StatefulSet', onePerNode: true, quorum: 2 }), pod('api', 6, '1800m', '256Mi'),
+    ]));
+    expect(report).toMatch(/^After losing one node \(2 node\(s\) left\):$/m);
+    expect(report).toMatch(/^mongo +2 of 3 +1 +quorum 2 +kept$/m);
+    expect(report).toMatch(/^api +4 of 6 +2 +disruption budget 5 +LOST$/m);
   });
 
   it('does not check node loss where the environment does not ask for it', () => {

@@ -298,7 +298,7 @@ describe('switches', () => {
   it('the migration Job before the app, namespaces before what lives in them', async () => {
     const result = await runProgram('prod', baseConfig('prod'));
     void result;
-    // The mocks see the registration order, which follows the dependencies: namespace first, the Job before the Deployments.
+    // Only the order of registration is visible to the mocks, not the dependsOn edges Pulumi orders its operations by.
     const order = kubernetes().map(r => `${r.inputs.kind}/${r.inputs.metadata.name}`);
     expect(order.findIndex(o => o.startsWith('Namespace/'))).toBe(0);
     const job = order.findIndex(o => o.startsWith('Job/quality-billing-migrate'));

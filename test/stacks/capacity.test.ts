@@ -144,6 +144,16 @@ describe('capacity of the other seed systems', () => {
     expect(sizings.reduce((n: number, s: any) => n + s.replicas * podMem(s), 0)).toBeLessThanOrEqual(node.memory.bytes * usable);
   });
 
+  it('merchant-analysis prod keeps each three-member set one per node after losing a node: one member Pending, the quorum kept', () => {
+    const { stack } = synthChart('merchant-analysis', ENVIRONMENTS.prod);
+    expect(stack.environment.nodes).toBe(3);
+    const mongo = stack.capacity.nodeLoss!.find((o: any) => o.workload === 'merchant-analysis-mongodb');
+    expect(mongo).toEqual({ workload: 'merchant-analysis-mongodb', replicas: 3, running: 2, pending: 1, needed: 2, basis: 'quorum', available: true });
+    const nodeLoss = stack.capacity.checks.find((c: any) => c.name === 'survives losing one node');
+    expect(nodeLoss.passed).toBe(true);
+    expect(nodeLoss.detail).toContain('merchant-analysis-mongodb x1');
+  });
+
   it('fails finance-ai at synth when the seed\'s 3 pods of 1Gi cannot fit one minimum node beside the rest', () => {
     const { FinanceAiStack } = require('../../stacks/finance-ai-stack');
     const tiny = defineEnvironment({ name: 'tiny', tier: 'minimum', nodes: 1, logging: true, backup: { retentionDays: 7, pointInTimeRecovery: true } });

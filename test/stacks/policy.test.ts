@@ -120,9 +120,15 @@ describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
     expect(roles.map(r => r.metadata.name)).toEqual([`${sys}-${sys}-prometheus-kubelets`]);
     for (const rule of roles[0].rules) {
       expect(rule.apiGroups).toEqual(['']);
-      expect(rule.resources.every((r: string) => ['nodes', 'nodes/proxy', 'nodes/metrics'].includes(r))).toBe(true);
+      expect(rule.resources.every((r: string) => ['nodes', 'nodes/metrics', 'nodes/stats'].includes(r))).toBe(true);
       expect(rule.verbs.every((v: string) => ['get', 'list', 'watch'].includes(v))).toBe(true);
     }
+  });
+
+  it('grants nodes/proxy to no role: its GET runs commands in any container of the node (kubernetes/kubernetes#83465)', () => {
+    const rules = objects.filter(o => ['Role', 'ClusterRole'].includes(o.kind)).flatMap(o => (o.rules ?? []).map((r: any) => ({ role: `${o.kind}/${o.metadata.name}`, ...r })));
+    const proxy = rules.filter((r: any) => (r.resources ?? []).some((res: string) => res === 'nodes/proxy' || res === '*' || res === 'nodes/*'));
+    expect(proxy).toEqual([]);
   });
 
   it('denies all traffic by default and allows DNS', () => {
@@ -139,6 +145,29 @@ describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
       const labels = (w.kind === 'CronJob' ? w.spec.jobTemplate.spec.template.metadata.labels : w.spec.template.metadata.labels) as Record<string, string>;
       const selecting = policies.filter(p => Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) && p.spec.podSelector.matchLabels);
       expect(selecting.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('states each NetworkPolicy rule once', () => {
+    // Keys sorted, so a peer written in another field order still counts as the same rule.
+    const canonical = (v: unknown): string => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+    for (const p of objects.filter(o => o.kind === 'NetworkPolicy')) {
+      for (const rules of [p.spec.ingress ?? [], p.spec.egress ?? []]) {
+        const repeated = rules.map(canonical).filter((r: string, i: number, all: string[]) => all.indexOf(r) !== i);
+        expect({ policy: p.metadata.name, repeated }).toEqual({ policy: p.metadata.name, repeated: [] });
+      }
+    }
+  });
+
+  it('puts only public ports on LoadBalancer and NodePort Services, never a metrics port', () => {
+    const exposed = objects.filter(o => o.kind === 'Service' && ['LoadBalancer', 'NodePort'].includes(o.spec.type));
+    const scrapedPorts = new Set(objects.filter(o => o.kind === 'Service').flatMap(o => o.spec.ports.filter((p: any) => p.name === 'metrics').map((p: any) => p.port)));
+    for (const svc of exposed) {
+      for (const port of svc.spec.ports) {
+        expect(`${svc.metadata.name}:${port.name}`).not.toMatch(/:metrics$/);
+        expect(port.targetPort).not.toBe('metrics');
+        expect({ service: svc.metadata.name, port: port.port, scraped: scrapedPorts.has(port.port) }).toEqual({ service: svc.metadata.name, port: port.port, scraped: false });
+      }
     }
   });
 

@@ -1,8 +1,10 @@
+import { App } from 'cdk8s';
 import { ENVIRONMENTS } from '../../lib/environments';
+import { SystemChart } from '../../stacks/system-chart';
 import { metricNames } from '../../lib/monitoring/dashboards';
 import { QCAT_BUSINESS_METRICS } from '../../stacks/qcat-stack';
 import { SYSTEMS } from '../../stacks/systems';
-import { envOf, find, K8sObject, podSpec, synthChart, synthSystem } from '../helpers';
+import { envOf, expectValidationError, find, K8sObject, podSpec, synthChart, synthSystem } from '../helpers';
 import { MERCHANT_SERVICES } from '../../stacks/merchant-analysis-stack';
 import { alertGroups } from '../../lib/monitoring/alert-rules';
 
@@ -50,7 +52,7 @@ describe('QCAT (seed 001)', () => {
     expect(conf).toContain('server qcat-api:8082 ');
     expect(conf).toMatch(/add_header Strict-Transport-Security/);
     expect(conf).toMatch(/add_header Content-Security-Policy/);
-    expect(find(objects, 'Service', 'qcat-edge').spec.ports.map((p: any) => p.port)).toEqual([80, 443, 9113]);
+    expect(find(objects, 'Service', 'qcat-edge').spec.ports.map((p: any) => p.port)).toEqual([80, 443]);
   });
 
   it('gives the Ingress (staging) an hour-long read timeout for WebSockets', () => {
@@ -133,7 +135,11 @@ describe('finance-ai (seed 002)', () => {
   it('exposes a LoadBalancer Service on port 80 to 8000 and an Ingress', () => {
     const service = find(objects, 'Service', 'finance-ai-api');
     expect(service.spec.type).toBe('LoadBalancer');
-    expect(service.spec.ports[0]).toEqual({ name: 'http', port: 80, targetPort: 'http' });
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http' }]);
+    // Prometheus reads the API's 9090 through a Service that stays inside the cluster.
+    expect(find(objects, 'Service', 'finance-ai-api-metrics').spec).toMatchObject({ ports: [{ name: 'metrics', port: 9090, targetPort: 'metrics' }] });
+    expect(find(objects, 'Service', 'finance-ai-api-metrics').spec.type).toBeUndefined();
+    expect(find(objects, 'ConfigMap', 'finance-ai-prometheus-config').data['prometheus.yml']).toContain('regex: finance-ai-api-metrics;metrics');
     const ingress = find(objects, 'Ingress', 'finance-ai-api');
     expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'finance-ai-api', port: { name: 'http' } });
     const clusterIp = synthSystem('finance-ai', ENVIRONMENTS.prod, { apiServiceType: 'ClusterIP' } as never).objects;
@@ -338,5 +344,20 @@ describe('merchant-analysis (seed 003)', () => {
     expect(dump).toContain('--oplog');
     expect(dump).toContain('mongorestore --dryRun');
     expect(synthChart('merchant-analysis', ENVIRONMENTS.dev).objects.some(o => o.metadata.name === 'merchant-analysis-mongodb-backup')).toBe(false);
+  });
+});
+
+describe('a system chart read before its parts are set up', () => {
+  /** A system that sets up nothing: no monitoring, no capacity check. */
+  class BareSystem extends SystemChart {
+    constructor() {
+      super(new App(), 'bare', { environment: ENVIRONMENTS.dev }, { name: 'bare', title: 'Bare', database: 'bare' });
+    }
+  }
+
+  it('names the part, says it is not set up and which call sets it up', () => {
+    const bare = new BareSystem();
+    expectValidationError(() => bare.monitoring, { path: 'bare', field: 'monitoring', value: 'not set up', allowed: /addMonitoring\(\)/ });
+    expect(() => bare.monitoring).not.toThrow(/\(undefined\)/);
   });
 });

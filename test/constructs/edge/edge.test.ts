@@ -4,7 +4,8 @@ import { AppIngress } from '../../../constructs/edge/app-ingress';
 import { NginxEdge } from '../../../constructs/edge/nginx-edge';
 import { TlsCertificate } from '../../../constructs/edge/tls-certificate';
 import { defineEnvironment, ENVIRONMENTS } from '../../../lib/environments';
-import { QualityBillingStack } from '../../../stacks/quality-billing-stack';
+import { Monitoring } from '../../../constructs/monitoring/monitoring';
+import { PLACEHOLDER_RECEIVERS, QualityBillingStack } from '../../../stacks/quality-billing-stack';
 import { expectValidationError, find, podSpec, synth, synthStack, testChart } from '../../helpers';
 
 function edge(props: Partial<ConstructorParameters<typeof NginxEdge>[2]> = {}) {
@@ -36,9 +37,39 @@ describe('NginxEdge', () => {
     const { objects } = edge();
     const svc = find(objects, 'Service', 'edge');
     expect(svc.spec.type).toBe('LoadBalancer');
-    expect(svc.spec.ports.map((p: any) => [p.port, p.targetPort])).toEqual([[80, 'http'], [443, 'https'], [9113, 'metrics']]);
+    expect(svc.spec.ports.map((p: any) => [p.port, p.targetPort])).toEqual([[80, 'http'], [443, 'https']]);
     expect(find(objects, 'ConfigMap', 'edge-config').data['nginx.conf']).toMatch(/location = \/metrics \{\s+return 404;/);
     expect(find(objects, 'ConfigMap', 'edge-config').data['nginx.conf']).not.toContain(':9090');
+  });
+
+  it.each(['LoadBalancer', 'NodePort'] as const)('as a %s, serves its exporter to Prometheus through a ClusterIP Service of its own, scraped in both monitoring modes', serviceType => {
+    const { chart, edge: e } = edge({ serviceType });
+    new Monitoring(chart, 'Monitoring', { receivers: PLACEHOLDER_RECEIVERS }).monitor(e);
+    const objects = synth(chart);
+    expect(find(objects, 'Service', 'edge').spec.ports.map((p: any) => p.name)).toEqual(['http', 'https']);
+    const metrics = find(objects, 'Service', 'edge-metrics');
+    expect(metrics.spec.type).toBeUndefined();
+    expect(metrics.spec.selector).toEqual(e.selector);
+    expect(metrics.spec.ports).toEqual([{ name: 'metrics', port: 9113, targetPort: 'metrics' }]);
+    expect(e.metrics).toMatchObject({ serviceName: 'edge-metrics', portName: 'metrics', port: 9113 });
+    expect(find(objects, 'ConfigMap', 'prometheus-config').data['prometheus.yml']).toContain('regex: edge-metrics;metrics');
+    const operatorChart = testChart();
+    const app = new AppService(operatorChart, 'Api');
+    const viaOperator = new NginxEdge(operatorChart, 'Edge', { app, serviceType });
+    new Monitoring(operatorChart, 'Monitoring', { receivers: PLACEHOLDER_RECEIVERS, mode: 'prometheus-operator' }).monitor(viaOperator);
+    const operatorObjects = synth(operatorChart);
+    const monitor = find(operatorObjects, 'ServiceMonitor', 'edge-metrics');
+    const selected = operatorObjects.filter(o => o.kind === 'Service' && Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v));
+    // The endpoints it scrapes: ports named as the ServiceMonitor's endpoint on the Services it selects.
+    const scraped = selected.flatMap(o => o.spec.ports.filter((p: any) => p.name === monitor.spec.endpoints[0].port).map((p: any) => `${o.metadata.name}:${p.port}`));
+    expect(scraped).toEqual(['edge-metrics:9113']);
+  });
+
+  it('as a ClusterIP Service, keeps its exporter port on that Service', () => {
+    const { objects, edge: e } = edge({ serviceType: 'ClusterIP' });
+    expect(find(objects, 'Service', 'edge').spec.ports.map((p: any) => p.name)).toEqual(['http', 'https', 'metrics']);
+    expect(objects.filter(o => o.kind === 'Service' && o.metadata.name === 'edge-metrics')).toEqual([]);
+    expect(e.metrics.serviceName).toBe('edge');
   });
 
   it('is replicated with a PDB and spread, and restarts when its configuration changes', () => {

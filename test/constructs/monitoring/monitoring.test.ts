@@ -68,7 +68,36 @@ describe('Prometheus', () => {
     expect(find(objects, 'Role', 'prometheus').rules).toEqual([{ apiGroups: [''], resources: ['endpoints', 'services', 'pods'], verbs: ['get', 'list', 'watch'] }]);
     const cluster = objects.filter(o => o.kind === 'ClusterRole');
     expect(cluster).toHaveLength(1);
-    expect(cluster[0].rules.flatMap((r: any) => r.resources)).toEqual(['nodes', 'nodes/proxy', 'nodes/metrics']);
+    // Not nodes/proxy: its GET lets the holder run commands in any container on the node (kubernetes/kubernetes#83465).
+    expect(cluster[0].rules).toEqual([
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
+    ]);
+  });
+
+  it('scrapes cAdvisor and the volume stats from each kubelet on 10250 over HTTPS with its token, not through the API server', () => {
+    const { objects } = build();
+    const config = parse(find(objects, 'ConfigMap', 'prometheus-config').data['prometheus.yml']);
+    const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+    for (const [job, path] of [['kubelet-cadvisor', '/metrics/cadvisor'], ['kubelet', '/metrics']]) {
+      const sc = config.scrape_configs.find((s: any) => s.job_name === job);
+      expect(sc).toMatchObject({
+        scheme: 'https', metrics_path: path, kubernetes_sd_configs: [{ role: 'node' }],
+        tls_config: { ca_file: `${sa}/ca.crt` }, authorization: { credentials_file: `${sa}/token` },
+      });
+      // Node discovery's own address is the kubelet's (its InternalIP and daemon port): nothing rewrites it.
+      expect(sc.relabel_configs.filter((r: any) => ['__address__', '__metrics_path__'].includes(r.target_label))).toEqual([]);
+    }
+    const toNodes = find(objects, 'NetworkPolicy', 'prometheus').spec.egress.filter((r: any) => r.ports.some((p: any) => p.port === 10250));
+    expect(toNodes).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 10250 }] }]);
+  });
+
+  it('reaches the kubelets only in the node CIDR it is given, and refuses one that is not a CIDR', () => {
+    const chart = testChart();
+    new Prometheus(chart, 'Prometheus', { nodeCidr: '10.128.0.0/20' });
+    const egress = find(synth(chart), 'NetworkPolicy', 'prometheus').spec.egress.filter((r: any) => r.ports.some((p: any) => p.port === 10250));
+    expect(egress.map((r: any) => r.to)).toEqual([[{ ipBlock: { cidr: '10.128.0.0/20' } }]]);
+    expectValidationError(() => new Prometheus(testChart(), 'Prometheus', { nodeCidr: '10.128.0.0' }), { path: 'test/Prometheus', field: 'nodeCidr', value: '10.128.0.0', allowed: /IPv4 CIDR/ });
   });
 
   it('can be kept inside its namespace entirely, without kubelet metrics', () => {
@@ -184,7 +213,7 @@ describe('prometheus-operator mode', () => {
 
   it('emits a ServiceMonitor per component, selected by kube-prometheus-stack\'s release label', () => {
     const monitors = objects.filter(o => o.kind === 'ServiceMonitor');
-    expect(monitors.map(m => m.metadata.name).sort()).toEqual(['quality-billing-api', 'quality-billing-celery-exporter', 'quality-billing-edge', 'quality-billing-postgres', 'quality-billing-redis']);
+    expect(monitors.map(m => m.metadata.name).sort()).toEqual(['quality-billing-api', 'quality-billing-celery-exporter', 'quality-billing-edge-metrics', 'quality-billing-postgres', 'quality-billing-redis']);
     for (const m of monitors) {
       expect(m.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
       const service = find(objects, 'Service', m.metadata.name);
