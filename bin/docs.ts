@@ -5,6 +5,7 @@ import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
 import { isPostgresSystem, SystemChart } from '../stacks/system-stack';
 import { ShippedSystem, SYSTEMS } from '../stacks/systems';
 import { capacityChartSvg } from './capacity-chart';
+import { criticalPathTable } from './rehearse';
 import { requestTotals } from '../stacks/synth-all';
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
@@ -125,6 +126,13 @@ export function withCapacityTables(text: string): string {
   return out;
 }
 
+/** `text` with the rehearsal's critical-path table between its `<!-- rehearsal -->` markers replaced by a fresh one. */
+export function withRehearsalTable(text: string): string {
+  const re = /(<!-- rehearsal -->)[\s\S]*?(<!-- \/rehearsal -->)/;
+  if (!re.test(text)) throw new Error('README.md has no <!-- rehearsal --> ... <!-- /rehearsal --> block');
+  return text.replace(re, (_m, open: string, close: string) => `${open}\n${criticalPathTable()}\n${close}`);
+}
+
 /** Where the generated pages of a system go. */
 export function docsDir(system: ShippedSystem): string {
   return join('docs', system.name);
@@ -144,8 +152,8 @@ async function main(): Promise<void> {
       console.log(`wrote ${file}`);
     }
   }
-  writeFileSync('README.md', withCapacityTables(readFileSync('README.md', 'utf8')));
-  console.log('wrote the capacity tables in README.md');
+  writeFileSync('README.md', withRehearsalTable(withCapacityTables(readFileSync('README.md', 'utf8'))));
+  console.log('wrote the capacity tables and the rehearsal\'s critical paths in README.md');
 }
 
 if (require.main === module) {

@@ -147,6 +147,21 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
     });
   }
 
+  if (rows.some(r => (r.workload.releaseSurge ?? 0) > 0)) {
+    // A release (a new application image, `pulumi up` or `kubectl apply`) rolls every application
+    // Deployment at once; with maxUnavailable 0 each first starts its surge pods beside the old
+    // ones (Kubernetes' rolling update rules), so they must find room or the rollout never ends.
+    const surging = podsOf(r => r.workload.replicas + (r.workload.releaseSurge ?? 0));
+    const release = binPack(surging, env.nodes, node);
+    checks.push({
+      name: 'room for a release\'s rolling update',
+      passed: release.unplaced.length === 0,
+      detail: release.unplaced.length === 0
+        ? `the ${surging.length - pods.length} surge pod(s) of a release fit beside the running pods on ${env.nodes} node(s)`
+        : `a release's surge pods find no room (the rollout would stall): ${summarize(release.unplaced)}`,
+    });
+  }
+
   if (rows.some(r => (r.workload.maxReplicas ?? r.workload.replicas) > r.workload.replicas)) {
     // Every autoscaler at its maximum at once: the worst case the HPA bounds allow.
     const scaled = podsOf(r => r.workload.maxReplicas ?? r.workload.replicas);

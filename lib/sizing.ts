@@ -104,6 +104,13 @@ export interface WorkloadSizing {
    * @default - no quorum: the PodDisruptionBudget's minimum applies (replicas - 1 when replicated, 1 for a singleton, none for Jobs and CronJobs)
    */
   readonly quorum?: number;
+  /**
+   * Extra pods its rolling update starts on a release of the application (maxSurge with
+   * maxUnavailable 0): a new image rolls every application Deployment at once, so the capacity
+   * planner must find room for all of these pods beside the running ones, or the rollout stalls.
+   * @default - none: it does not roll on an application release
+   */
+  readonly releaseSurge?: number;
 }
 
 /** The members a consensus set of `members` needs to stay available: a strict majority. */

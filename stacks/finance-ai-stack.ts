@@ -19,6 +19,10 @@ export const FINANCE_AI: SystemDefinition = {
   backup: { retentionDays: 30, pointInTimeRecovery: true },
   edge: 'ingress',
   databaseUrlSecret: SecretKeyRef.of(FINANCE_AI_SECRETS, 'database-url'),
+  // dev runs on two minimum-tier nodes, not one: the seed's three 1 GiB API replicas leave one
+  // node 808 MiB, so a release's surge pod (maxUnavailable 0) would never be placed and every
+  // rolling update would stall (the capacity check "room for a release's rolling update").
+  environment: env => (env.name === 'dev' ? { nodes: Math.max(env.nodes, 2) } : {}),
 };
 
 /**

@@ -77,6 +77,8 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
   private wait?: { readonly target: IWaitable; readonly binding: WaitBinding };
   /** Set by `autoscale()`. */
   protected maxReplicasValue?: number;
+  /** Extra pods its rolling update starts (a release rolls every application workload at once). */
+  private rolloutSurge?: number;
 
   protected constructor(scope: Construct, id: string, identity: Omit<WorkloadIdentity, 'version'>, component: ComponentName, props: AppWorkloadProps) {
     const settings = props.settings ?? {};
@@ -195,6 +197,7 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
    */
   protected rollingDeployment(main: k8s.Container, o: RollingDeploymentOptions): RollingDeployment {
     const config = this.settings.config;
+    this.rolloutSurge = o.maxSurge;
     return rollingDeployment(this, {
       ...o,
       podAnnotations: config ? () => ({ 'quality-billing.io/config-checksum': config.configMap.checksum }) : undefined,
@@ -205,7 +208,7 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
 
   /** The sizing of this workload's pods: the main container, and the wait container when it waits. */
   protected podSizing(kind: WorkloadSizing['kind'], replicas: number): WorkloadSizing {
-    return { name: this.name, kind, replicas, maxReplicas: this.maxReplicasValue, containers: [this.resources], initContainers: this.wait ? [this.waitResources] : [] };
+    return { name: this.name, kind, replicas, maxReplicas: this.maxReplicasValue, containers: [this.resources], initContainers: this.wait ? [this.waitResources] : [], releaseSurge: this.rolloutSurge };
   }
 
   /** Scales the Deployment on CPU from `minReplicas` to `o.maxReplicas`; budgets and capacity count the maximum. */

@@ -103,6 +103,16 @@ describe('capacity planner', () => {
     expect(report).toMatch(/^api +4 of 6 +2 +disruption budget 5 +LOST$/m);
   });
 
+  it('finds room for a release\'s surge pods beside the running ones, or fails naming the workload whose rollout would stall', () => {
+    // One minimum node (6248.8 MiB): 3 x 1Gi API + 2.5Gi rest fits (5.5Gi), the surge pod (6.5Gi) does not.
+    const workloads = (surge: number) => [pod('api', 3, '500m', '1Gi', { releaseSurge: surge }), pod('db', 1, '500m', '2560Mi', { kind: 'StatefulSet' })];
+    expect(check(planCapacity(env(1), workloads(1)), 'pods can be placed').passed).toBe(true);
+    const stalled = check(planCapacity(env(1), workloads(1)), 'room for a release\'s rolling update');
+    expect(stalled).toEqual({ name: 'room for a release\'s rolling update', passed: false, detail: expect.stringContaining('api x1') });
+    expect(check(planCapacity(env(2), workloads(1)), 'room for a release\'s rolling update').passed).toBe(true);
+    expect(planCapacity(env(1), workloads(0)).checks.map(c => c.name)).not.toContain('room for a release\'s rolling update');
+  });
+
   it('does not check node loss where the environment does not ask for it', () => {
     expect(planCapacity(env(3), [pod('api', 5, '1800m', '256Mi')]).checks.map(c => c.name)).not.toContain('survives losing one node');
   });
