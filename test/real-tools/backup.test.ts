@@ -1,4 +1,4 @@
-import { execFile } from 'child_process';
+import { execFile, spawn } from 'child_process';
 import { ChildProcess } from 'child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -75,6 +75,14 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     const r = await exec(debianBinary('psql'), ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', pgDir, '-p', String(pgPort), '-U', 'postgres', '-d', db, '-c', sql], {});
     if (r.code !== 0) throw new Error(`psql failed: ${r.stderr}`);
     return r.stdout.trim();
+  };
+  /** A psql session held open on `db` as the exporter holds one: the database's user over TCP, named postgres_exporter. */
+  const sessionCommand = (db: string): [string, string[], { env: NodeJS.ProcessEnv; stdio: ['pipe', 'pipe', 'pipe'] }] => {
+    const env = { PATH: '/usr/bin:/bin', PGPASSWORD: SECRETS['db-credentials/password'], PGAPPNAME: 'postgres_exporter' };
+    const argv = ['-X', '-h', '127.0.0.1', '-p', String(pgPort), '-U', 'quality_billing', '-d', db];
+    return isRoot
+      ? ['runuser', ['-u', 'postgres', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), debianBinary('psql'), ...argv], { env: { PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'pipe'] }]
+      : [debianBinary('psql'), argv, { env, stdio: ['pipe', 'pipe', 'pipe'] }];
   };
   const pgCtl = async (action: 'start' | 'stop') => {
     const args = action === 'start'
@@ -245,6 +253,41 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/database quality_billing already has 3 tables; set REPLACE=true/);
     expect(await fingerprint()).toEqual(before);
+  }, 120000);
+
+  it.each([
+    ['an existing, empty database', false],
+    ['a database with tables, REPLACE=true', true],
+  ])('restores into %s while a session is connected to it (as the exporter sidecar keeps one): the session is terminated after a log line', async (_label, withTables) => {
+    const target = 'quality_billing_held';
+    await psql(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`, 'postgres');
+    await psql(`CREATE DATABASE ${target}`, 'postgres');
+    if (withTables) await psql('CREATE TABLE leftover (id int)', target);
+    // A session like postgres_exporter's: the database's own user over TCP, held open.
+    const held = spawn(...sessionCommand(target));
+    let heldOutput = '';
+    held.stdout!.on('data', d => { heldOutput += d; });
+    held.stderr!.on('data', d => { heldOutput += d; });
+    const exited = new Promise<number | null>(resolve => held.once('exit', code => resolve(code)));
+    held.stdin!.write('SELECT 1 AS connected;\n');
+    for (let i = 0; i < 50 && !heldOutput.includes('connected'); i++) await new Promise(r => setTimeout(r, 100));
+    expect(await psql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${target}' AND application_name = 'postgres_exporter'`, 'postgres')).toBe('1');
+
+    const r = await runRestore(restoreJob, backupDir(`restore-held-${withTables}`), { TARGET_DATABASE: target, REPLACE: String(withTables) });
+    // The held session learns of its end at its next statement.
+    held.stdin!.end('SELECT 2 AS still_here;\n');
+    const code = await Promise.race([exited, new Promise(r => setTimeout(() => r('still connected'), 5000))]);
+    held.kill('SIGKILL');
+    expect(r.stderr).toMatch(new RegExp(`database ${target} has 1 connected session \\(postgres_exporter@127\\.0\\.0\\.1\\): refusing new connections and terminating it before dropping the database`));
+    expect(r.stderr).toMatch(new RegExp(`restored \\d{8}T\\d{6}Z into ${target}: 3 tables and 6700 rows match the manifest`));
+    expect(r.stderr).not.toMatch(/ERROR:|psql:/);
+    expect(r.code).toBe(0);
+    expect(code).not.toBe('still connected');
+    expect(heldOutput).toMatch(/terminating connection due to administrator command/);
+    expect(heldOutput).not.toContain('still_here');
+    // The restored database accepts connections again.
+    expect(await psql('SELECT count(*) FROM public.invoices', target)).toBe('3000');
+    await psql(`DROP DATABASE ${target}`, 'postgres');
   }, 120000);
 
   it('the restore test restores into a scratch database, checks it against the manifest and drops it', async () => {
