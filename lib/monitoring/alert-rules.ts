@@ -1,3 +1,6 @@
+import { ValidationError } from '../errors';
+import { WAL_ARCHIVE_METRICS } from './postgres-exporter-queries';
+
 /**
  * The alert rules of the quality-billing system, as data. Each rule carries the test cases that
  * prove it (fed to `promtool test rules`): input series in promtool's expanding notation, the
@@ -9,9 +12,6 @@
  * warnings (CPU < 70 %, memory < 80 %, p95 < 500 ms, error rate < 0.1 %), and backups, volumes
  * and restarts.
  */
-
-import { ValidationError } from '../errors';
-import { WAL_ARCHIVE_METRICS } from './postgres-exporter-queries';
 
 export type Severity = 'warning' | 'critical';
 
