@@ -159,6 +159,8 @@ export abstract class SystemChart extends Chart {
   protected readonly prefix: string;
   protected readonly stackProps: SystemStackProps;
   private readonly chartParts: { entry?: IAppService; monitoring?: Monitoring; edge?: NginxEdge; ingress?: AppIngress; logging?: Logging; capacity?: CapacityPlan } = {};
+  /** What parts added before `addMonitoring` ask of the monitoring (their alerts). */
+  private readonly monitoringRequests: Array<(m: Monitoring) => void> = [];
 
   protected constructor(scope: Construct, id: string, props: SystemStackProps, system: SystemDefinition) {
     const given = defineEnvironment(props.environment, props.environment);
@@ -288,7 +290,14 @@ export abstract class SystemChart extends Chart {
     }).monitor(...targets, ...this.dataStores());
     if (this.chartParts.edge) monitoring.monitor(this.chartParts.edge);
     this.chartParts.monitoring = monitoring;
+    for (const request of this.monitoringRequests.splice(0)) request(monitoring);
     return monitoring;
+  }
+
+  /** Applies `request` to the monitoring: now when `addMonitoring` ran, else as soon as it runs. */
+  protected withMonitoring(request: (m: Monitoring) => void): void {
+    if (this.chartParts.monitoring) request(this.chartParts.monitoring);
+    else this.monitoringRequests.push(request);
   }
 
   /** Elasticsearch, Kibana and Filebeat for the namespace, when the environment ships logs. */

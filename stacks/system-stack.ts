@@ -82,7 +82,7 @@ export abstract class SystemStack extends SystemChart {
     this.backupParts.backup = new PostgresBackup(this, 'Backup', { ...common, retentionDays: policy.retentionDays, schedule: o.logicalSchedule });
     this.backupParts.restoreTest = new RestoreTest(this, 'RestoreTest', common);
     if (policy.pointInTimeRecovery) {
-      this.backupParts.pointInTimeRecovery = new PointInTimeRecovery(this, 'PointInTimeRecovery', {
+      const pitr = this.backupParts.pointInTimeRecovery = new PointInTimeRecovery(this, 'PointInTimeRecovery', {
         ...common,
         fullSchedule: o.fullSchedule,
         incrementalSchedule: o.incrementalSchedule,
@@ -90,6 +90,8 @@ export abstract class SystemStack extends SystemChart {
         incrementalRetentionDays: Math.min(7, policy.retentionDays),
         apiServer: props.apiServer,
       });
+      // Archiving nobody watches fails silently: its failures, age and backlog alert (issue 18 §3).
+      this.withMonitoring(m => m.alertOnWalArchiving(pitr));
     }
     if (o.weeklyConfigBackup) {
       // Beside the database's folder: "<environment>/postgres" → "<environment>", then "config/<id>/".

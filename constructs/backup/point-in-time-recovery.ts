@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { ARCHIVE_PUSH_SCRIPT, archiveSettings, PHYSICAL_BACKUP_SCRIPT, PITR_RESTORE_SCRIPT, renderPgBackRestConf } from '../../lib/backup/pgbackrest';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
 import { ValidationError } from '../../lib/errors';
+import { checkArchiveAgeThreshold, WAL_ARCHIVE_ALERT_DEFAULTS } from '../../lib/monitoring/alert-rules';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
@@ -31,6 +32,12 @@ export interface PointInTimeRecoveryProps {
   readonly incrementalRetentionDays?: number;
   /** Longest time a quiet server keeps a WAL segment before archiving it: the most data lost with the volume. @default 60 */
   readonly archiveTimeoutSeconds?: number;
+  /**
+   * Alert (WalArchiveStale) when no segment was archived for longer than this while WAL is
+   * written; no shorter than `archiveTimeoutSeconds`, or a quiet server would fire it.
+   * @default 600
+   */
+  readonly archiveAgeAlertSeconds?: number;
   /** Stanza (the cluster's name in the repository). @default - the server's name */
   readonly stanza?: string;
   /** Image of the pods that trigger the backups. @default - the catalog's kubectl */
@@ -65,6 +72,10 @@ export class PointInTimeRecovery extends Workload {
   public readonly fullBackup: k8s.KubeCronJob;
   public readonly incrementalBackup: k8s.KubeCronJob;
   public readonly resources: ResourceSpec;
+  /** The server's archive_timeout, in seconds. */
+  public readonly archiveTimeoutSeconds: number;
+  /** The WAL archiving alerts' age threshold, in seconds (see `Monitoring.alertOnWalArchiving`). */
+  public readonly archiveAgeAlertSeconds: number;
 
   constructor(scope: Construct, id: string, props: PointInTimeRecoveryProps) {
     const path = childPath(scope, id);
@@ -78,6 +89,8 @@ export class PointInTimeRecovery extends Workload {
     this.fullRetentionDays = checkInteger(path, 'fullRetentionDays', props.fullRetentionDays ?? 30, 1, 3650);
     this.incrementalRetentionDays = checkInteger(path, 'incrementalRetentionDays', props.incrementalRetentionDays ?? 7, 1, this.fullRetentionDays);
     const archiveTimeout = checkInteger(path, 'archiveTimeoutSeconds', props.archiveTimeoutSeconds ?? 60, 30, 3600);
+    this.archiveTimeoutSeconds = archiveTimeout;
+    this.archiveAgeAlertSeconds = checkArchiveAgeThreshold(path, 'archiveAgeAlertSeconds', props.archiveAgeAlertSeconds ?? WAL_ARCHIVE_ALERT_DEFAULTS.maxArchiveAgeSeconds, archiveTimeout);
     const t = lookupTier(props.tier ?? 'recommended', path).name;
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].backupTrigger, path, 'resources');
     const timeZone = props.timeZone ?? 'UTC';

@@ -13,7 +13,12 @@ export interface PostgresRestoreProps extends LogicalBackupProps {
   readonly backupId?: string;
   /** Database restored into. @default - the server's database */
   readonly targetDatabase?: string;
-  /** Drop and recreate a target that already has tables; otherwise such a target is refused. @default false */
+  /**
+   * Drop and recreate a target that already has tables; otherwise such a target is refused. Either
+   * way, sessions connected to a target that is dropped (the exporter sidecar's, apps not scaled
+   * down) are terminated after a log line naming them, with new connections refused until the drop.
+   * @default false
+   */
   readonly replace?: boolean;
   /** Name of the Job (Jobs are immutable: each restore gets its own). @default "<server>-restore" */
   readonly jobName?: string;

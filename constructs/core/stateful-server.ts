@@ -14,6 +14,8 @@ export interface ExporterSidecar {
   readonly resources: ResourceSpec;
   readonly port: number;
   readonly env: k8s.EnvVar[];
+  /** Volumes of the pod the exporter mounts (its query file). @default - none */
+  readonly volumeMounts?: k8s.VolumeMount[];
 }
 
 /** What differs between the stateful servers (PostgreSQL, Redis). */
@@ -87,6 +89,7 @@ export function statefulServer(w: Workload, o: StatefulServerOptions): { service
               uid,
               resources: e.resources,
               env: e.env,
+              volumeMounts: e.volumeMounts,
               ports: [{ name: 'metrics', containerPort: e.port }],
               livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(e.port) }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
               readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromNumber(e.port) }, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },

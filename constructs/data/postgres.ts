@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
+import { WAL_ARCHIVE_EXPORTER_QUERIES } from '../../lib/monitoring/postgres-exporter-queries';
 import { renderPostgresqlConf } from '../../lib/postgres-config';
 import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
@@ -48,6 +49,9 @@ export interface PostgresProps extends PersistentComponentProps {
 }
 
 const EXPORTER_PORT = 9187;
+/** Where the exporter mounts the server's ConfigMap, and the name of its query file there. */
+const EXPORTER_QUERIES_DIR = '/etc/postgres-exporter';
+const EXPORTER_QUERIES_FILE = 'exporter-queries.yaml';
 
 /**
  * PostgreSQL 14 as a single-replica StatefulSet with a persistent volume, a generated
@@ -88,6 +92,8 @@ export class Postgres extends Workload implements IPostgres {
   private readonly serverEnv: k8s.EnvVar[];
   private readonly serverMounts: k8s.VolumeMount[];
   private readonly podVolumes: k8s.Volume[];
+  private readonly exporterEnv: k8s.EnvVar[];
+  private readonly exporterMounts: k8s.VolumeMount[] = [];
   private archiving?: WalArchiving;
 
   constructor(scope: Construct, id: string, props: PostgresProps = {}) {
@@ -119,9 +125,11 @@ export class Postgres extends Workload implements IPostgres {
     const renderConfig = () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: this.socketDirectory, extra: this.archiving?.settings });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
-      data: {
-        'postgresql.conf': lazy(renderConfig),
-      },
+      // With WAL archiving, the exporter's query file for the archive backlog sits beside it.
+      data: lazy((): Record<string, string> => ({
+        'postgresql.conf': renderConfig(),
+        ...this.archiving ? { [EXPORTER_QUERIES_FILE]: WAL_ARCHIVE_EXPORTER_QUERIES } : {},
+      })),
     });
 
     const pgEnv: k8s.EnvVar[] = [
@@ -162,11 +170,12 @@ export class Postgres extends Workload implements IPostgres {
         image: exporterImage,
         resources: this.exporterResources,
         port: EXPORTER_PORT,
-        env: [
+        env: this.exporterEnv = [
           plainEnv('DATA_SOURCE_URI', `127.0.0.1:${port}/${database}?sslmode=disable`),
           plainEnv('DATA_SOURCE_USER', user),
           secretEnv('DATA_SOURCE_PASS', passwordSecret),
         ],
+        volumeMounts: lazy(() => (this.exporterMounts.length > 0 ? this.exporterMounts : undefined)),
       },
       storage: this.storage,
       storageClassName: props.storageClassName,
@@ -179,7 +188,8 @@ export class Postgres extends Workload implements IPostgres {
       ],
       // A fast shutdown writes a checkpoint; give it time rather than SIGKILL a database.
       terminationGracePeriodSeconds: 120,
-      config: renderConfig,
+      // The exporter reads its query file once, at its first scrape: a change rolls the pod too.
+      config: () => renderConfig() + (this.archiving ? WAL_ARCHIVE_EXPORTER_QUERIES : ''),
     }));
 
     // Seed 000 §5.3: VACUUM ANALYZE and REINDEX on a schedule. CONCURRENTLY keeps the tables writable.
@@ -248,7 +258,8 @@ export class Postgres extends Workload implements IPostgres {
   }
 
   /**
-   * Ships every WAL segment with `archive_command` and mounts what the archiver needs: called by
+   * Ships every WAL segment with `archive_command` and mounts what the archiver needs, and has the
+   * exporter report the archive backlog (lib/monitoring/postgres-exporter-queries.ts): called by
    * `PointInTimeRecovery`. The image must contain the archiver (see IMAGE_CATALOG.postgresPgbackrest).
    */
   public enableWalArchiving(archiving: WalArchiving): void {
@@ -257,6 +268,9 @@ export class Postgres extends Workload implements IPostgres {
     this.serverEnv.push(...archiving.env);
     this.serverMounts.push(...archiving.volumeMounts);
     this.podVolumes.push(...archiving.volumes);
+    // Archiving that nobody watches fails silently (issue 18 §3): the exporter also reports the backlog.
+    this.exporterEnv.push(plainEnv('PG_EXPORTER_EXTEND_QUERY_PATH', `${EXPORTER_QUERIES_DIR}/${EXPORTER_QUERIES_FILE}`));
+    this.exporterMounts.push({ name: 'config', mountPath: EXPORTER_QUERIES_DIR, readOnly: true });
   }
 
   /** Whether WAL archiving is on, and what it ships to. */

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
-import { alertGroups, AlertGroupSpec, AlertRuleOptions } from '../../lib/monitoring/alert-rules';
+import { alertGroups, AlertGroupSpec, AlertRuleOptions, walArchiveAlertGroups } from '../../lib/monitoring/alert-rules';
 import { dashboardJson, overviewPanels, PanelSpec } from '../../lib/monitoring/dashboards';
 import { ruleObject } from '../../lib/monitoring/prometheus-config';
 import { SecretKeyRef } from '../../lib/secrets';
@@ -83,8 +83,8 @@ export class Monitoring extends Construct {
   public readonly grafana?: Grafana;
   public readonly kubeStateMetrics?: KubeStateMetrics;
   public readonly celeryExporter?: CeleryExporter;
-  /** The alert groups, in either mode. */
-  public readonly alertGroups: readonly AlertGroupSpec[];
+  private readonly groups: AlertGroupSpec[];
+  private readonly runbookBaseUrl?: string;
   private readonly operator: Required<PrometheusOperatorOptions>;
   private readonly name: (n: string) => string;
   private readonly monitored = new Set<string>();
@@ -102,7 +102,8 @@ export class Monitoring extends Construct {
     };
     const celery = props.celeryBroker !== undefined;
     const postgres = props.postgres ?? true;
-    this.alertGroups = alertGroups({ ...props.alerts, namespace, celery, postgres });
+    this.groups = alertGroups({ ...props.alerts, namespace, celery, postgres });
+    this.runbookBaseUrl = props.alerts?.runbookBaseUrl;
     const dashboard = {
       uid: checkDnsLabel(this.node.path, 'dashboard.uid', props.dashboard?.uid ?? 'quality-billing-overview'),
       title: props.dashboard?.title ?? 'Quality Billing — system overview',
@@ -114,12 +115,12 @@ export class Monitoring extends Construct {
       this.alertmanager = new Alertmanager(this, 'Alertmanager', { name: this.name('alertmanager'), tier: props.tier, receivers: props.receivers });
       this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', { name: this.name('kube-state-metrics'), tier: props.tier, apiServer: props.apiServer });
       this.grafana = new Grafana(this, 'Grafana', { name: this.name('grafana'), tier: props.tier, prometheus: this.prometheus, adminPasswordSecret: props.grafanaAdminPasswordSecret, dashboards: [dashboard] });
-      this.prometheus.sendAlertsTo(this.alertmanager).addAlertGroups(...this.alertGroups);
+      this.prometheus.sendAlertsTo(this.alertmanager).addAlertGroups(...this.groups);
       this.monitor(this.alertmanager, this.kubeStateMetrics, this.grafana);
     } else {
       this.operatorObject('PrometheusRule', new (operatorModels().PrometheusRule)({
         metadata: { name: this.name('alerts'), labels: { ...this.operator.selectorLabels } },
-        spec: { groups: this.alertGroups.map(g => ({ name: g.alert, rules: g.rules.map(r => ruleObject(r)) as never })) },
+        spec: { groups: this.groups.map(g => ({ name: g.alert, rules: g.rules.map(r => ruleObject(r)) as never })) },
       }));
       new k8s.KubeConfigMap(this, 'Dashboard', {
         metadata: { name: this.name('dashboard-overview'), labels: { ...this.operator.dashboardLabels } },
@@ -131,6 +132,35 @@ export class Monitoring extends Construct {
       // Its series describe the workers: the worker alerts and ComponentDown use that component.
       this.monitorAs(this.celeryExporter, 'worker');
     }
+  }
+
+  /** The alert groups, in either mode. */
+  public get alertGroups(): readonly AlertGroupSpec[] {
+    return [...this.groups];
+  }
+
+  /**
+   * Adds the WAL archiving alerts (failures, no archive while WAL is written, the `.ready` backlog)
+   * for a server that archives WAL; the server's exporter reports what they read once archiving is
+   * enabled (`Postgres.enableWalArchiving`). In prometheus-operator mode they form a PrometheusRule
+   * of their own, "<prefix>-alerts-wal-archiving".
+   */
+  public alertOnWalArchiving(archiving: { readonly archiveTimeoutSeconds: number; readonly archiveAgeAlertSeconds: number }): this {
+    const groups = walArchiveAlertGroups({
+      namespace: Chart.of(this).namespace ?? 'default', runbookBaseUrl: this.runbookBaseUrl, path: this.node.path,
+      archiveTimeoutSeconds: archiving.archiveTimeoutSeconds, maxArchiveAgeSeconds: archiving.archiveAgeAlertSeconds,
+    });
+    if (groups.some(g => this.groups.some(h => h.alert === g.alert))) throw new ValidationError(this.node.path, 'alertOnWalArchiving', groups[0].alert, 'the WAL archiving alerts added once');
+    this.groups.push(...groups);
+    if (this.prometheus) {
+      this.prometheus.addAlertGroups(...groups);
+    } else {
+      this.operatorObject('WalArchivingRule', new (operatorModels().PrometheusRule)({
+        metadata: { name: this.name('alerts-wal-archiving'), labels: { ...this.operator.selectorLabels } },
+        spec: { groups: groups.map(g => ({ name: g.alert, rules: g.rules.map(r => ruleObject(r)) as never })) },
+      }));
+    }
+    return this;
   }
 
   /** Scrapes each component's metrics endpoint and opens its metrics port to the scraper. */

@@ -154,7 +154,9 @@ log "downloaded and verified $id"
 /**
  * Step 2 of a restore (postgres image): verify again, restore into TARGET_DATABASE in one
  * transaction, and compare the result with the manifest. An existing, non-empty target is
- * refused unless REPLACE=true (then it is dropped and created again). DROP_AFTER=true drops the
+ * refused unless REPLACE=true (then it is dropped and created again); an existing empty one is
+ * dropped and created again. Sessions connected to a target that is dropped (the exporter
+ * sidecar's) are terminated after a log line that names them. DROP_AFTER=true drops the
  * target when the check is done (the restore test's scratch database).
  * Env: PGHOST, PGPORT, PGUSER, PGPASSWORD, BACKUP_DIR, TARGET_DATABASE, REPLACE, DROP_AFTER.
  */
@@ -171,16 +173,27 @@ pg_restore --list "$dump" >/dev/null || fail "$dump is not a readable archive; n
 
 sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 --dbname "$1" -c "$2"; }
 if [[ -n "$(sql postgres "SELECT 1 FROM pg_database WHERE datname = '$target'")" ]]; then
-  tables=$(sql "$target" "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'")
+  tables=$(sql "$target" "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'") \\
+    || fail "cannot connect to database $target to see whether it is empty (if an earlier restore stopped after refusing its connections: ALTER DATABASE $target ALLOW_CONNECTIONS true)"
   if [[ "$tables" != 0 ]]; then
     [[ "\${REPLACE:-false}" == true ]] || fail "database $target already has $tables tables; set REPLACE=true to drop and recreate it"
     log "dropping database $target (REPLACE=true)"
-    sql postgres "DROP DATABASE \\"$target\\" WITH (FORCE)"
-  else
-    sql postgres "DROP DATABASE \\"$target\\""
   fi
+  # Sessions on the target (the exporter sidecar keeps one; apps not scaled down keep more) make
+  # DROP DATABASE fail. New connections are refused first, so none arrives between the
+  # termination and the drop; the database created again below accepts connections as usual.
+  others="datname = '$target' AND pid <> pg_backend_pid()"
+  sessions=$(sql postgres "SELECT count(*) FROM pg_stat_activity WHERE $others")
+  if [[ "$sessions" != 0 ]]; then
+    who=$(sql postgres "SELECT string_agg(DISTINCT coalesce(nullif(application_name, ''), 'unnamed') || '@' || coalesce(host(client_addr), 'local'), ', ') FROM pg_stat_activity WHERE $others")
+    log "database $target has $sessions connected session$([[ $sessions == 1 ]] || echo s) ($who): refusing new connections and terminating $([[ $sessions == 1 ]] && echo it || echo them) before dropping the database"
+    sql postgres "ALTER DATABASE \\"$target\\" ALLOW_CONNECTIONS false" >/dev/null || fail "could not refuse new connections to $target"
+    sql postgres "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE $others" >/dev/null || fail "could not terminate the sessions on $target"
+  fi
+  # FORCE: a session that connected before ALLOW_CONNECTIONS took effect is terminated too.
+  sql postgres "DROP DATABASE \\"$target\\" WITH (FORCE)" || fail "could not drop database $target; nothing restored"
 fi
-sql postgres "CREATE DATABASE \\"$target\\" TEMPLATE template0 ENCODING 'UTF8'"
+sql postgres "CREATE DATABASE \\"$target\\" TEMPLATE template0 ENCODING 'UTF8'" || fail "could not create database $target; nothing restored"
 log "restoring backup $id into $target"
 # One transaction: a restore that fails part-way leaves an empty database, never half the data.
 pg_restore --exit-on-error --single-transaction --no-owner --dbname "$target" "$dump" \\

@@ -1,3 +1,6 @@
+import { ValidationError } from '../errors';
+import { WAL_ARCHIVE_METRICS } from './postgres-exporter-queries';
+
 /**
  * The alert rules of the quality-billing system, as data. Each rule carries the test cases that
  * prove it (fed to `promtool test rules`): input series in promtool's expanding notation, the
@@ -345,6 +348,116 @@ export function alertGroups(o: AlertRuleOptions): AlertGroupSpec[] {
   return groups
     .filter(g => o.celery !== false || g.testLabels.component !== 'worker')
     .filter(g => o.postgres !== false || !POSTGRES_ALERTS.includes(g.alert));
+}
+
+/** The defaults of the WAL archiving alerts' thresholds, and why. */
+export const WAL_ARCHIVE_ALERT_DEFAULTS = {
+  /**
+   * No successful archive for 10 minutes while WAL is written: with archive_timeout at 60 s a
+   * segment closes at least once a minute under writes, so 10 minutes is ten missed segments,
+   * well past pgBackRest's ~38 s of retries for one.
+   */
+  maxArchiveAgeSeconds: 600,
+  /** More than 8 segments (128 MiB of WAL, not yet in the repository) waiting: archiving falls behind. */
+  backlogWarningSegments: 8,
+  /** More than 64 segments (1 GiB, half of max_wal_size): pg_wal cannot recycle them and fills its volume. */
+  backlogCriticalSegments: 64,
+} as const;
+
+/** Settings of the WAL archiving alerts (systems with point-in-time recovery). */
+export interface WalArchiveAlertOptions {
+  /** The namespace of the monitored system; every rule is limited to it. */
+  readonly namespace: string;
+  /** Base URL of the runbooks. @default - the README's alert section */
+  readonly runbookBaseUrl?: string;
+  /** The server's archive_timeout: the longest a quiet server keeps a segment before archiving it. */
+  readonly archiveTimeoutSeconds: number;
+  /** Alert when no segment was archived for longer than this while WAL is written; at least archive_timeout. @default 600 */
+  readonly maxArchiveAgeSeconds?: number;
+  /** Names the construct whose settings these are, in errors. @default "WalArchiveAlerts" */
+  readonly path?: string;
+}
+
+/**
+ * Checks an archive-age threshold against archive_timeout: a quiet server that writes a little
+ * archives only every archive_timeout, so a shorter threshold would fire while all is well.
+ */
+export function checkArchiveAgeThreshold(path: string, field: string, maxArchiveAgeSeconds: number, archiveTimeoutSeconds: number): number {
+  if (typeof maxArchiveAgeSeconds !== 'number' || !Number.isInteger(maxArchiveAgeSeconds) || maxArchiveAgeSeconds < archiveTimeoutSeconds) {
+    throw new ValidationError(path, field, maxArchiveAgeSeconds, `whole seconds no shorter than archive_timeout (${archiveTimeoutSeconds} s): a quiet server archives only that often`);
+  }
+  return maxArchiveAgeSeconds;
+}
+
+/**
+ * The WAL archiving alerts (issue 18 §3), for a server that archives WAL: failures that keep
+ * coming, no successful archive for too long while WAL is written, and the `.ready` backlog.
+ * With pgBackRest an unreachable repository makes archive-push block and retry, and
+ * `failed_count` may stay 0 through the outage: the age and backlog alerts fire anyway.
+ */
+export function walArchiveAlertGroups(o: WalArchiveAlertOptions): AlertGroupSpec[] {
+  const ns = o.namespace;
+  const path = o.path ?? 'WalArchiveAlerts';
+  const maxAge = checkArchiveAgeThreshold(path, 'maxArchiveAgeSeconds', o.maxArchiveAgeSeconds ?? WAL_ARCHIVE_ALERT_DEFAULTS.maxArchiveAgeSeconds, o.archiveTimeoutSeconds);
+  const { backlogWarningSegments: warnSegments, backlogCriticalSegments: critSegments } = WAL_ARCHIVE_ALERT_DEFAULTS;
+  const m = WAL_ARCHIVE_METRICS;
+  const sel = `{namespace="${ns}"}`;
+  const runbook = (name: string) => `${o.runbookBaseUrl ?? 'https://github.com/quality-billing/quality-billing-infra/blob/main/README.md'}#${name.toLowerCase()}`;
+  const rule = (r: Omit<AlertRuleSpec, 'runbook'>): AlertRuleSpec => ({ ...r, runbook: runbook(r.alert) });
+  const labels = `namespace="${ns}", pod="p-0"`;
+  const testLabels = { namespace: ns, pod: 'p-0', component: 'database' };
+  const series = (metric: string, values: string): TestSeries => ({ series: `${metric}{${labels}}`, values });
+  const backlog = `max by (namespace, pod) (${m.readySegments}${sel})`;
+  return [
+    {
+      alert: 'WalArchiveFailing',
+      testLabels,
+      rules: [
+        // A failure in every 5-minute window for 10 minutes: failures that keep coming, not one blip.
+        rule({ alert: 'WalArchiveFailing', severity: 'warning', for: '10m', component: 'database',
+          expr: `sum by (namespace, pod) (rate(${m.failed}${sel}[5m])) > 0`,
+          summary: 'WAL archiving keeps failing', description: 'archive_command failed {{ $value | humanize }} times a second over 5 minutes, for 10 minutes: the WAL repository is unreachable or refuses the segments; read the postgres container\'s log.' }),
+      ],
+      cases: [
+        { name: 'a failure a minute for 20 minutes', evalTime: '20m', firing: ['warning'], series: [series(m.failed, '0+1x30')] },
+        { name: 'one failure, then none', evalTime: '20m', firing: [], series: [series(m.failed, '0x5 1x25')] },
+        { name: 'failing for 8 minutes', evalTime: '8m', firing: [], series: [series(m.failed, '0+1x30')] },
+      ],
+    },
+    {
+      alert: 'WalArchiveStale',
+      testLabels,
+      rules: [
+        rule({ alert: 'WalArchiveStale', severity: 'critical', for: '5m', component: 'database',
+          expr: `max by (namespace, pod) (${m.lastArchiveAge}${sel}) > ${maxAge} and on (namespace, pod) sum by (namespace, pod) (increase(${m.writtenBytes}${sel}[${maxAge}s])) > 0`,
+          summary: `No WAL archived for more than ${maxAge / 60} minutes while WAL is written`, description: `The last segment was archived {{ $value | humanizeDuration }} ago (threshold ${maxAge} s, archive_timeout ${o.archiveTimeoutSeconds} s): point-in-time recovery falls behind and a lost volume loses that much data.` }),
+      ],
+      cases: [
+        { name: `no archive for 20 minutes while writing`, evalTime: '20m', firing: ['critical'], series: [series(m.lastArchiveAge, '0+60x40'), series(m.writtenBytes, '0+1000000x40')] },
+        { name: `archived ${maxAge - 10} s ago while writing`, evalTime: '20m', firing: [], series: [series(m.lastArchiveAge, `${maxAge - 10}x40`), series(m.writtenBytes, '0+1000000x40')] },
+        { name: 'no archive for 20 minutes, no WAL written', evalTime: '20m', firing: [], series: [series(m.lastArchiveAge, '0+60x40'), series(m.writtenBytes, '5000000x40')] },
+        { name: `past ${maxAge} s for less than 5 minutes`, evalTime: `${Math.floor(maxAge / 60) + 4}m`, firing: [], series: [series(m.lastArchiveAge, '0+60x40'), series(m.writtenBytes, '0+1000000x40')] },
+      ],
+    },
+    {
+      alert: 'WalArchiveBacklog',
+      testLabels,
+      rules: [
+        rule({ alert: 'WalArchiveBacklog', severity: 'warning', for: '10m', component: 'database',
+          expr: `${backlog} > ${warnSegments}`,
+          summary: `More than ${warnSegments} WAL segments wait to be archived`, description: `{{ $value }} segments (16 MiB each) are not in the repository yet (threshold ${warnSegments}): archiving is stuck or falls behind the writes.` }),
+        rule({ alert: 'WalArchiveBacklog', severity: 'critical', for: '5m', component: 'database',
+          expr: `${backlog} > ${critSegments}`,
+          summary: `More than ${critSegments} WAL segments wait to be archived`, description: `{{ $value }} segments wait (threshold ${critSegments}, 1 GiB): pg_wal keeps them until they are archived and fills its volume.` }),
+      ],
+      cases: [
+        { name: `${critSegments + 1} segments`, evalTime: '15m', firing: ['warning', 'critical'], series: [series(m.readySegments, `${critSegments + 1}x30`)] },
+        { name: `${warnSegments + 1} segments`, evalTime: '15m', firing: ['warning'], series: [series(m.readySegments, `${warnSegments + 1}x30`)] },
+        { name: `${warnSegments} segments`, evalTime: '15m', firing: [], series: [series(m.readySegments, `${warnSegments}x30`)] },
+        { name: `${critSegments + 1} segments for 4 minutes`, evalTime: '4m', firing: [], series: [series(m.readySegments, `${critSegments + 1}x30`)] },
+      ],
+    },
+  ];
 }
 
 /** Histogram buckets growing by `perMinute[le]` requests a minute (the +Inf bucket takes the largest). */

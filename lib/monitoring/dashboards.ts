@@ -4,6 +4,8 @@
  * check each metric name against that list.
  */
 
+import { WAL_ARCHIVE_METRICS } from './postgres-exporter-queries';
+
 /** The metrics each scraped component is known to export, for checking dashboards and alerts. */
 export const EXPORTED_METRICS: Readonly<Record<string, readonly string[]>> = {
   // prometheus-fastapi-instrumentator / prometheus_client in the app (seed 000 §6.2).
@@ -11,7 +13,9 @@ export const EXPORTED_METRICS: Readonly<Record<string, readonly string[]>> = {
   // danihodovic/celery-exporter.
   worker: ['celery_task_failed_total', 'celery_task_succeeded_total', 'celery_task_received_total', 'celery_queue_length', 'celery_worker_up'],
   // prometheus-community/postgres_exporter.
-  database: ['pg_up', 'pg_stat_activity_count', 'pg_settings_max_connections', 'pg_database_size_bytes'],
+  database: ['pg_up', 'pg_stat_activity_count', 'pg_settings_max_connections', 'pg_database_size_bytes',
+    // WAL archiving (lib/monitoring/postgres-exporter-queries.ts): built in, and the custom backlog query.
+    ...Object.values(WAL_ARCHIVE_METRICS)],
   // oliver006/redis_exporter.
   cache: ['redis_up', 'redis_memory_used_bytes', 'redis_memory_max_bytes', 'redis_connected_clients', 'redis_db_keys'],
   // kube-state-metrics.

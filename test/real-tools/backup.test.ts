@@ -1,8 +1,9 @@
-import { execFile } from 'child_process';
+import { execFile, spawn } from 'child_process';
 import { ChildProcess } from 'child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { parse } from 'yaml';
 import { ENVIRONMENTS } from '../../lib/environments';
 import { SecretKeyRef } from '../../lib/secrets';
 import { restoreObjects } from '../../bin/restore';
@@ -76,6 +77,14 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     if (r.code !== 0) throw new Error(`psql failed: ${r.stderr}`);
     return r.stdout.trim();
   };
+  /** A psql session held open on `db` as the exporter holds one: the database's user over TCP, named postgres_exporter. */
+  const sessionCommand = (db: string): [string, string[], { env: NodeJS.ProcessEnv; stdio: ['pipe', 'pipe', 'pipe'] }] => {
+    const env = { PATH: '/usr/bin:/bin', PGPASSWORD: SECRETS['db-credentials/password'], PGAPPNAME: 'postgres_exporter' };
+    const argv = ['-X', '-h', '127.0.0.1', '-p', String(pgPort), '-U', 'quality_billing', '-d', db];
+    return isRoot
+      ? ['runuser', ['-u', 'postgres', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), debianBinary('psql'), ...argv], { env: { PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'pipe'] }]
+      : [debianBinary('psql'), argv, { env, stdio: ['pipe', 'pipe', 'pipe'] }];
+  };
   const pgCtl = async (action: 'start' | 'stop') => {
     const args = action === 'start'
       ? ['-D', join(pgDir, 'data'), '-o', [`-c config_file=${join(pgDir, 'postgresql.conf')}`, `-c hba_file=${join(pgDir, 'data', 'pg_hba.conf')}`,
@@ -92,6 +101,10 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
   const aws = (args: string[]) => exec('/usr/bin/aws', ['--endpoint-url', `https://localhost:${s3Port}`, ...args], {
     PATH: '/usr/bin:/bin', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1', AWS_CA_BUNDLE: join(work, 'tls', 'cert.pem'), HOME: join(work, 'home'),
   });
+  /** s3rver over TLS on s3Port, keeping its objects in work/s3 (so a restart finds the repository again). */
+  const startS3 = () => startServer(process.execPath, [require.resolve('s3rver/bin/s3rver.js'), '--directory', join(work, 's3'), '--address', 'localhost', '--port', String(s3Port),
+    '--key', join(work, 'tls', 'key.pem'), '--cert', join(work, 'tls', 'cert.pem'), '--configure-bucket', BUCKET, '--no-vhost-buckets', '--silent'],
+  () => { run('curl', ['-sf', '--cacert', join(work, 'tls', 'cert.pem'), `https://localhost:${s3Port}/`]); return true; });
   let pgUid = 0;
   let pgGid = 0;
   const chownPostgres = (p: string) => { if (isRoot) chownSync(p, pgUid, pgGid); };
@@ -134,9 +147,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
       '-keyout', join(work, 'tls', 'key.pem'), '-out', join(work, 'tls', 'cert.pem')]);
     chmodSync(join(work, 'tls', 'cert.pem'), 0o644);
-    s3 = await startServer(process.execPath, [require.resolve('s3rver/bin/s3rver.js'), '--directory', join(work, 's3'), '--address', 'localhost', '--port', String(s3Port),
-      '--key', join(work, 'tls', 'key.pem'), '--cert', join(work, 'tls', 'cert.pem'), '--configure-bucket', BUCKET, '--no-vhost-buckets', '--silent'],
-    () => { run('curl', ['-sf', '--cacert', join(work, 'tls', 'cert.pem'), `https://localhost:${s3Port}/`]); return true; });
+    s3 = await startS3();
 
     // pgBackRest as in the database container: the manifest's config file and environment; only the
     // data directory, port, socket and CA bundle are this machine's.
@@ -215,6 +226,60 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     expect(keys).toMatch(/archive\/quality-billing-postgres\/14-1\/|archive\/quality-billing-postgres\/15-1\//);
   }, 60000);
 
+  it('an S3 outage: the WAL backlog the WalArchiveBacklog alert reads passes its threshold while the archive age grows; with S3 back it drains to 0', async () => {
+    // What the exporter runs: the custom query from the manifest's ConfigMap, and postgres_exporter
+    // v0.16.0's own pg_stat_archiver query (cmd/postgres_exporter/queries.go).
+    const backlogSql: string = parse(find(objects, 'ConfigMap', 'quality-billing-postgres-config').data['exporter-queries.yaml']).pg_wal_archive.query;
+    const archiverSql = 'SELECT *, extract(epoch from now() - last_archived_time) AS last_archive_age FROM pg_stat_archiver';
+    // The thresholds of the shipped rules.
+    const rules = parse(find(objects, 'ConfigMap', 'quality-billing-prometheus-rules').data['alerts.yml']).groups.flatMap((g: any) => g.rules);
+    const backlogRule = rules.find((r: any) => r.alert === 'WalArchiveBacklog' && r.labels.severity === 'warning');
+    expect(backlogRule.expr).toMatch(/^max by \(namespace, pod\) \(pg_wal_archive_ready_segments\{namespace="quality-billing"\}\) > \d+$/);
+    const threshold = Number(/> (\d+)$/.exec(backlogRule.expr)![1]);
+    const staleRule = rules.find((r: any) => r.alert === 'WalArchiveStale');
+    expect(staleRule.expr).toContain('pg_stat_archiver_last_archive_age');
+    const read = async () => {
+      const [ready, written] = (await psql(backlogSql)).split('|').map(Number);
+      const [archived, failed, age] = (await psql(`SELECT archived_count, failed_count, round(last_archive_age::numeric, 1) FROM (${archiverSql}) a`)).split('|').map(Number);
+      return { ready, written, archived, failed, age };
+    };
+    const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+    const segments = threshold + 2;
+    // The churn goes to the postgres database: quality_billing's tables are the backups' fixture.
+    const churn = (sql: string) => psql(sql, 'postgres');
+    await churn('CREATE TABLE wal_churn (id serial, pad text)');
+
+    const before = await read();
+    expect(before.ready).toBe(0);
+    await stop(s3);
+    const outageStarted = Date.now();
+    // Each switch closes a segment that has WAL in it (a switch with nothing written is a no-op).
+    for (let i = 0; i < segments; i++) await churn(`INSERT INTO wal_churn (pad) SELECT repeat('x', 100) FROM generate_series(1, 1000); SELECT pg_switch_wal()`);
+    await sleep(10000);
+    const during = await read();
+    const outageSeconds = (Date.now() - outageStarted) / 1000;
+    expect(during.ready).toBeGreaterThan(threshold);
+    expect(during.ready).toBeGreaterThanOrEqual(segments - 1);
+    expect(during.written - before.written).toBeGreaterThanOrEqual(segments * 16 * 2 ** 20 - 16 * 2 ** 20);
+    expect(during.archived).toBe(before.archived);
+    expect(during.age).toBeGreaterThanOrEqual(before.age + outageSeconds - 1);
+
+    s3 = await startS3();
+    const restarted = Date.now();
+    // A new segment wakes the archiver, which after failed attempts otherwise waits up to 60 s.
+    await churn(`INSERT INTO wal_churn (pad) VALUES ('wake'); SELECT pg_switch_wal()`);
+    let after = await read();
+    for (let i = 0; i < 240 && after.ready > 0; i++) { await sleep(1000); after = await read(); }
+    const drainSeconds = (Date.now() - restarted) / 1000;
+    expect(after.ready).toBe(0);
+    expect(after.archived).toBeGreaterThanOrEqual(before.archived + segments);
+    expect(after.age).toBeLessThan(during.age);
+    await churn('DROP TABLE wal_churn');
+    // The figures of the issue's note.
+    process.stdout.write(`WAL archive outage: threshold ${threshold} segments; before ${JSON.stringify(before)}; after ${outageSeconds.toFixed(1)} s of outage ${JSON.stringify(during)}; `
+      + `S3 back: drained in ${drainSeconds.toFixed(1)} s ${JSON.stringify(after)}\n`);
+  }, 360000);
+
   it('the CronJob\'s scripts back up to S3: dump, manifest and checksums, checksums uploaded last', async () => {
     before = await fingerprint();
     expect(before.rows).toBe(1200 + 3000 + 2500);
@@ -245,6 +310,41 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/database quality_billing already has 3 tables; set REPLACE=true/);
     expect(await fingerprint()).toEqual(before);
+  }, 120000);
+
+  it.each([
+    ['an existing, empty database', false],
+    ['a database with tables, REPLACE=true', true],
+  ])('restores into %s while a session is connected to it (as the exporter sidecar keeps one): the session is terminated after a log line', async (_label, withTables) => {
+    const target = 'quality_billing_held';
+    await psql(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`, 'postgres');
+    await psql(`CREATE DATABASE ${target}`, 'postgres');
+    if (withTables) await psql('CREATE TABLE leftover (id int)', target);
+    // A session like postgres_exporter's: the database's own user over TCP, held open.
+    const held = spawn(...sessionCommand(target));
+    let heldOutput = '';
+    held.stdout!.on('data', d => { heldOutput += d; });
+    held.stderr!.on('data', d => { heldOutput += d; });
+    const exited = new Promise<number | null>(resolve => held.once('exit', code => resolve(code)));
+    held.stdin!.write('SELECT 1 AS connected;\n');
+    for (let i = 0; i < 50 && !heldOutput.includes('connected'); i++) await new Promise(r => setTimeout(r, 100));
+    expect(await psql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${target}' AND application_name = 'postgres_exporter'`, 'postgres')).toBe('1');
+
+    const r = await runRestore(restoreJob, backupDir(`restore-held-${withTables}`), { TARGET_DATABASE: target, REPLACE: String(withTables) });
+    // The held session learns of its end at its next statement.
+    held.stdin!.end('SELECT 2 AS still_here;\n');
+    const code = await Promise.race([exited, new Promise(r => setTimeout(() => r('still connected'), 5000))]);
+    held.kill('SIGKILL');
+    expect(r.stderr).toMatch(new RegExp(`database ${target} has 1 connected session \\(postgres_exporter@127\\.0\\.0\\.1\\): refusing new connections and terminating it before dropping the database`));
+    expect(r.stderr).toMatch(new RegExp(`restored \\d{8}T\\d{6}Z into ${target}: 3 tables and 6700 rows match the manifest`));
+    expect(r.stderr).not.toMatch(/ERROR:|psql:/);
+    expect(r.code).toBe(0);
+    expect(code).not.toBe('still connected');
+    expect(heldOutput).toMatch(/terminating connection due to administrator command/);
+    expect(heldOutput).not.toContain('still_here');
+    // The restored database accepts connections again.
+    expect(await psql('SELECT count(*) FROM public.invoices', target)).toBe('3000');
+    await psql(`DROP DATABASE ${target}`, 'postgres');
   }, 120000);
 
   it('the restore test restores into a scratch database, checks it against the manifest and drops it', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse, stringify } from 'yaml';
 import { ENVIRONMENTS } from '../../lib/environments';
-import { alertGroups } from '../../lib/monitoring/alert-rules';
+import { alertGroups, walArchiveAlertGroups } from '../../lib/monitoring/alert-rules';
 import { EXPORTED_METRICS, metricNames, overviewPanels } from '../../lib/monitoring/dashboards';
 import { renderRules, renderRuleTests } from '../../lib/monitoring/prometheus-config';
 import { find, synthChart, synthStack } from '../helpers';
@@ -72,7 +72,8 @@ describe.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('gener
   it('passes promtool check config', () => {
     const r = promtoolCheckConfig(prometheusYml, alertsYml, join(work, name, 'config'), NAMESPACE);
     expect(r.output).toContain('SUCCESS');
-    expect(r.output).toMatch(/23 rules found/);
+    // 23, and 4 more where WAL is archived (WalArchiveFailing, WalArchiveStale, WalArchiveBacklog x 2).
+    expect(r.output).toMatch(env.backup && env.backup.pointInTimeRecovery ? /27 rules found/ : /23 rules found/);
     expect(r.code).toBe(0);
   });
 
@@ -96,8 +97,11 @@ describe.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('gener
   });
 });
 
+/** Every alert group a system can carry: the seeds' rules and, with point-in-time recovery, the WAL archiving ones. */
+const allAlertGroups = () => [...alertGroups({ namespace: NAMESPACE }), ...walArchiveAlertGroups({ namespace: NAMESPACE, archiveTimeoutSeconds: 60 })];
+
 describe('alert rules under promtool test rules', () => {
-  const groups = alertGroups({ namespace: NAMESPACE });
+  const groups = allAlertGroups();
 
   function runTests(rules: string): { code: number; output: string } {
     const dir = mkdtempSync(join(work, 'rule-tests-'));
@@ -123,6 +127,9 @@ describe('alert rules under promtool test rules', () => {
     ['a 5xx threshold moved from 10 to 20 a minute', (s: string) => s.replace('* 60 > 10', '* 60 > 20')],
     ['a for: shortened from 5m to 1m', (s: string) => s.replace(/for: 5m/, 'for: 1m')],
     ['a severity label changed', (s: string) => s.replace('severity: critical', 'severity: page')],
+    ['the WAL backlog threshold moved from 8 to 9 segments', (s: string) => s.replace('pg_wal_archive_ready_segments{namespace="quality-billing"}) > 8', 'pg_wal_archive_ready_segments{namespace="quality-billing"}) > 9')],
+    ['the archive-age alert no longer asks for WAL being written', (s: string) => s.replace(/ and on \(namespace, pod\) sum by \(namespace, pod\) \(increase\(pg_wal_archive_written_bytes[^\n]*\) > 0/, '')],
+    ['the archive-failure alert fires on one failure', (s: string) => s.replace(/(alert: WalArchiveFailing\n\s+expr: [^\n]*\n\s+for: )10m/, '$10m')],
   ])('fails when %s', (_name, mutate) => {
     const rules = renderRules(groups, { annotations: false });
     const mutated = mutate(rules);
@@ -156,7 +163,7 @@ describe('Grafana dashboards and alert expressions', () => {
   });
 
   it('every alert reads only metrics a scraped component exports', () => {
-    for (const g of alertGroups({ namespace: NAMESPACE })) {
+    for (const g of allAlertGroups()) {
       for (const r of g.rules) for (const n of metricNames(r.expr)) expect([g.alert, exported.has(n) ? n : `unknown ${n}`]).toEqual([g.alert, n]);
     }
   });

@@ -223,9 +223,11 @@ describe('prometheus-operator mode', () => {
   });
 
   it('emits the same alert rules as a PrometheusRule and the dashboard for Grafana\'s sidecar', () => {
-    const rule = objects.find(o => o.kind === 'PrometheusRule')!;
+    const rules = objects.filter(o => o.kind === 'PrometheusRule');
+    expect(rules.map(r => r.metadata.name)).toEqual(['quality-billing-alerts', 'quality-billing-alerts-wal-archiving']);
     const standalone = parse(find(synthStack(ENVIRONMENTS.prod).objects, 'ConfigMap', 'quality-billing-prometheus-rules').data['alerts.yml']);
-    expect(rule.spec.groups).toEqual(standalone.groups);
+    expect(rules.flatMap(r => r.spec.groups)).toEqual(standalone.groups);
+    expect(rules[1].spec.groups.map((g: any) => g.name)).toEqual(['WalArchiveFailing', 'WalArchiveStale', 'WalArchiveBacklog']);
     const dashboard = objects.find(o => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1')!;
     expect(Object.keys(dashboard.data)).toEqual(['quality-billing-overview.json']);
   });
@@ -236,5 +238,51 @@ describe('prometheus-operator mode', () => {
       from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
       ports: [{ protocol: 'TCP', port: 9187 }],
     });
+  });
+});
+
+describe('WAL archiving you can see (issue 18 §3)', () => {
+  const alertNames = (objects: any[], system: string) => parse(find(objects, 'ConfigMap', `${system}-prometheus-rules`).data['alerts.yml']).groups.map((g: any) => g.name);
+  const exporter = (objects: any[], system: string) => podSpec(find(objects, 'StatefulSet', `${system}-postgres`)).containers.find((c: any) => c.name === 'exporter');
+
+  it.each(['staging', 'prod'] as const)('%s: the exporter runs the backlog query from the server\'s ConfigMap, and the three archive alerts are loaded', env => {
+    const { objects } = synthStack(ENVIRONMENTS[env]);
+    const e = exporter(objects, 'quality-billing');
+    expect(envOf(e).PG_EXPORTER_EXTEND_QUERY_PATH).toBe('/etc/postgres-exporter/exporter-queries.yaml');
+    expect(e.volumeMounts).toEqual([{ name: 'config', mountPath: '/etc/postgres-exporter', readOnly: true }]);
+    const queries = parse(find(objects, 'ConfigMap', 'quality-billing-postgres-config').data['exporter-queries.yaml']);
+    expect(queries.pg_wal_archive.query).toContain('pg_ls_archive_statusdir()');
+    expect(queries.pg_wal_archive.metrics.map((m: any) => Object.keys(m)[0])).toEqual(['ready_segments', 'written_bytes']);
+    expect(alertNames(objects, 'quality-billing')).toEqual(expect.arrayContaining(['WalArchiveFailing', 'WalArchiveStale', 'WalArchiveBacklog']));
+    const rules = parse(find(objects, 'ConfigMap', 'quality-billing-prometheus-rules').data['alerts.yml']).groups.flatMap((g: any) => g.rules);
+    expect(rules.find((r: any) => r.alert === 'WalArchiveStale').expr).toContain('pg_stat_archiver_last_archive_age{namespace="quality-billing"}) > 600 and');
+  });
+
+  it('dev (no WAL archiving) has neither the query nor the alerts; a system without point-in-time recovery neither', () => {
+    const dev = synthStack(ENVIRONMENTS.dev).objects;
+    expect(envOf(exporter(dev, 'quality-billing')).PG_EXPORTER_EXTEND_QUERY_PATH).toBeUndefined();
+    expect(exporter(dev, 'quality-billing').volumeMounts).toBeUndefined();
+    expect(find(dev, 'ConfigMap', 'quality-billing-postgres-config').data['exporter-queries.yaml']).toBeUndefined();
+    expect(alertNames(dev, 'quality-billing').filter((n: string) => n.startsWith('WalArchive'))).toEqual([]);
+    const { synthChart } = require('../../helpers');
+    const bookkeeping = synthChart('ai-bookkeeping', ENVIRONMENTS.prod).objects;
+    expect(alertNames(bookkeeping, 'ai-bookkeeping').filter((n: string) => n.startsWith('WalArchive'))).toEqual([]);
+  });
+
+  it('an archive-age threshold shorter than archive_timeout is a ValidationError naming the field, the value and archive_timeout', () => {
+    const { PointInTimeRecovery } = require('../../../constructs/backup/point-in-time-recovery');
+    const chart = testChart();
+    const postgres = new Postgres(chart, 'Postgres');
+    const backupStorage = { bucket: 'qb-backups', prefix: 'test/postgres', region: 'eu-west-1', accessKeyId: SecretKeyRef.of('s3', 'id'), secretAccessKey: SecretKeyRef.of('s3', 'secret') };
+    expectValidationError(() => new PointInTimeRecovery(chart, 'Pitr', { postgres, backupStorage, archiveAgeAlertSeconds: 59 }),
+      { path: /Pitr$/, field: 'archiveAgeAlertSeconds', value: 59, allowed: /no shorter than archive_timeout \(60 s\)/ });
+    // The default 600 s under a longer archive_timeout.
+    expectValidationError(() => new PointInTimeRecovery(chart, 'Pitr2', { postgres, backupStorage, archiveTimeoutSeconds: 900 }),
+      { path: /Pitr2$/, field: 'archiveAgeAlertSeconds', value: 600, allowed: /no shorter than archive_timeout \(900 s\)/ });
+    // Equal is allowed, and the alert reads the threshold given.
+    const pitr = new PointInTimeRecovery(chart, 'Pitr3', { postgres, backupStorage, archiveAgeAlertSeconds: 60 });
+    const monitoring = new Monitoring(chart, 'Monitoring', { receivers }).monitor(postgres).alertOnWalArchiving(pitr);
+    expect(monitoring.alertGroups.find(g => g.alert === 'WalArchiveStale')!.rules[0].expr).toMatch(/_last_archive_age\{namespace="test"\}\) > 60 and .*\[60s\]\)\) > 0$/);
+    expectValidationError(() => monitoring.alertOnWalArchiving(pitr), { field: 'alertOnWalArchiving', value: 'WalArchiveFailing', allowed: /once/ });
   });
 });
