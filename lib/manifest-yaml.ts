@@ -20,6 +20,17 @@ class Unsupported extends Error {}
  * test/stacks/manifest-yaml.test.ts compares both on every shipped manifest.
  */
 export function manifestDocument(doc: unknown): string {
+  prestyle([doc]);
+  return writeDocument(doc);
+}
+
+/** Several objects as a multi-document YAML file, as `manifestDocument` writes each. */
+export function manifestDocuments(docs: readonly unknown[]): string {
+  prestyle(docs);
+  return docs.map(writeDocument).join('---\n');
+}
+
+function writeDocument(doc: unknown): string {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || Object.keys(doc).length === 0) return dump(doc, OPTIONS);
   try {
     const out: string[] = [];
@@ -43,6 +54,55 @@ const styled: Record<Position, Map<unknown, string>> = { key: new Map(), value: 
  */
 const PLAIN = /^[A-Za-z][A-Za-z0-9_./-]*$/;
 
+/**
+ * Styles every scalar of `docs` not styled yet with one js-yaml call per position (a map of them
+ * under generated keys, a sequence of them), instead of one call each: js-yaml's fixed cost per
+ * call is most of what a lone scalar costs. Each is then read back from its own entry; anything
+ * unexpected leaves it to `scalar`, which asks js-yaml for it alone.
+ */
+function prestyle(docs: readonly unknown[]): void {
+  const pending: Record<Position, Set<unknown>> = { key: new Set(), value: new Set(), item: new Set() };
+  const visit = (v: unknown, position: 'value' | 'item'): void => {
+    if (v === null || typeof v !== 'object') {
+      if (!(typeof v === 'string' && v.length >= 6 && PLAIN.test(v)) && !styled[position].has(v) && !Object.is(v, -0)) pending[position].add(v);
+    } else if (Array.isArray(v)) {
+      for (const x of v) visit(x, 'item');
+    } else {
+      for (const k of Object.keys(v)) {
+        if (!(k.length >= 6 && PLAIN.test(k)) && !styled.key.has(k)) pending.key.add(k);
+        visit((v as Record<string, unknown>)[k], 'value');
+      }
+    }
+  };
+  for (const d of docs) visit(d, 'value');
+  const batch = (position: Position, pendingValues: unknown[], render: (vs: unknown[]) => [string, unknown[]], entry: RegExp) => {
+    if (pendingValues.length < 2 || pendingValues.some(v => v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')) return;
+    const [text, values] = render(pendingValues);
+    const lines = text.replace(/\n$/, '').split('\n');
+    const parts: string[] = [];
+    for (const line of lines) {
+      if (entry.test(line)) parts.push(line.replace(entry, ''));
+      else if (parts.length > 0) parts[parts.length - 1] += `\n${line}`;
+      else return;
+    }
+    if (parts.length !== values.length) return;
+    values.forEach((v, i) => {
+      const s = parts[i];
+      if (position === 'key' ? !s.endsWith(': null') || s.includes('\n') || s.startsWith('? ') : /^[|>]\d?\+/.test(s)) return;
+      styled[position].set(v, position === 'key' ? s.slice(0, -': null'.length) : s);
+    });
+  };
+  // Keys as keys of one map (whose values are null), values as values of one map under keys that
+  // are plain and unique (k0, k1, …), items as items of one sequence: the position each sits in.
+  // A map lists integer-like keys first: the keys are read back in the map's own order.
+  batch('key', [...pending.key], ks => {
+    const map = Object.fromEntries(ks.map(k => [k, null]));
+    return [dump(map, OPTIONS), Object.keys(map)];
+  }, /^(?=[^ ])/);
+  batch('value', [...pending.value], vs => [dump(Object.fromEntries(vs.map((v, i) => [`k${i}`, v])), OPTIONS), vs], /^k\d+: /);
+  batch('item', [...pending.item], vs => [dump(vs, OPTIONS), vs], /^- /);
+}
+
 /** The scalar as js-yaml writes it in that position; a block scalar's lines are indented by 2. */
 function scalar(position: Position, v: unknown): string {
   if (typeof v === 'string' && v.length >= 6 && PLAIN.test(v)) return v;
@@ -63,7 +123,8 @@ function scalar(position: Position, v: unknown): string {
     // Keep chomping (|+) ends the document with "...": js-yaml writes those documents.
     if (/^[|>]\d?\+/.test(s)) throw new Unsupported();
   }
-  memo.set(v, s);
+  // A Map keeps -0 and 0 under one key; js-yaml writes them differently.
+  if (!Object.is(v, -0)) memo.set(v, s);
   return s;
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { Chart } from 'cdk8s';
-import { manifestDocument } from '../lib/manifest-yaml';
+import { manifestDocuments } from '../lib/manifest-yaml';
 import { effectivePodResources } from '../lib/sizing';
 import { ENVIRONMENTS, EnvironmentSpec } from '../lib/environments';
 import { nodeAllocatable, tier } from '../lib/tiers';
@@ -82,7 +82,7 @@ export function manifestYaml(chart: Chart): string {
 }
 
 function toYaml(docs: readonly unknown[]): string {
-  return docs.map(manifestDocument).join('---\n');
+  return manifestDocuments(docs);
 }
 
 function summarize(stack: SystemChart, system: string, docs: ReadonlyArray<{ kind: string }>, file: string): SynthResult {
