@@ -21,7 +21,7 @@ const ROOT = resolve(__dirname, '..');
 const REGISTER = join(ROOT, 'scripts', 'ts-register.js');
 const PROBE = join(ROOT, 'scripts', 'bench-probe.js');
 
-interface Sample { ms: number; rssMiB: number }
+interface Sample { ms: number; cpuMs: number; rssMiB: number }
 
 function timeRun(work: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Sample & { stdout: string } {
   const probe = join(work, `probe-${process.hrtime.bigint()}.jsonl`);
@@ -32,8 +32,13 @@ function timeRun(work: string, command: string, args: readonly string[], env: No
   });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
-  const rss = existsSync(probe) ? readFileSync(probe, 'utf8').trim().split('\n').map(l => JSON.parse(l).maxRssKiB as number) : [0];
-  return { ms, rssMiB: Math.max(...rss) / 1024, stdout: r.stdout };
+  const processes: Array<{ maxRssKiB: number; cpuUs: number }> = existsSync(probe) ? readFileSync(probe, 'utf8').trim().split('\n').map(l => JSON.parse(l)) : [];
+  return {
+    ms,
+    cpuMs: processes.reduce((n, p) => n + p.cpuUs, 0) / 1000,
+    rssMiB: Math.max(0, ...processes.map(p => p.maxRssKiB)) / 1024,
+    stdout: r.stdout,
+  };
 }
 
 function median(xs: readonly number[]): number {
@@ -87,25 +92,29 @@ function main(argv: string[]): number {
     rmSync(work, { recursive: true, force: true });
   }
   const ms = (key: string) => median(series.get(key)!.map(s => s.ms));
+  // CPU time (user + system of every Node process of the run): on a machine others share, its
+  // ratios move much less than wall time's.
+  const cpu = (key: string) => median(series.get(key)!.map(s => s.cpuMs));
   const rss = (key: string) => Math.max(...series.get(key)!.map(s => s.rssMiB));
   const floor = ms('floor');
-  console.log(`\nmedians of ${runs} cold runs, in ms; floor = node -e "require('cdk8s-plus-28')": ${floor.toFixed(0)} ms, peak ${rss('floor').toFixed(0)} MiB\n`);
-  console.log(`${'systems × 3 environments'.padEnd(26)}${pad('npm run synth (TS)', 20)}${pad('build/ (JS)', 13)}${pad('TS/JS', 8)}${pad('JS/floor', 10)}${pad('TS/floor', 10)}${pad('peak MiB TS/JS', 16)}`);
+  const cpuFloor = cpu('floor');
+  console.log(`\nmedians of ${runs} cold runs, wall ms (CPU ms); floor = node -e "require('cdk8s-plus-28')": ${floor.toFixed(0)} (${cpuFloor.toFixed(0)}) ms, peak ${rss('floor').toFixed(0)} MiB\n`);
+  console.log(`${'systems × 3 environments'.padEnd(26)}${pad('npm run synth (TS)', 20)}${pad('build/ (JS)', 13)}${pad('TS/JS', 8)}${pad('JS/floor', 10)}${pad('TS/floor', 10)}${pad('CPU TS/JS', 11)}${pad('CPU JS/floor', 14)}${pad('peak MiB TS/JS', 16)}`);
   for (const t of targets) {
     const ts = ms(`${t} ts`);
     const js = ms(`${t} js`);
-    console.log(`${t.padEnd(26)}${pad(ts.toFixed(0), 20)}${pad(js.toFixed(0), 13)}${pad(x(ts, js), 8)}${pad(x(js, floor), 10)}${pad(x(ts, floor), 10)}${pad(`${rss(`${t} ts`).toFixed(0)}/${rss(`${t} js`).toFixed(0)}`, 16)}`);
+    console.log(`${t.padEnd(26)}${pad(`${ts.toFixed(0)} (${cpu(`${t} ts`).toFixed(0)})`, 20)}${pad(`${js.toFixed(0)} (${cpu(`${t} js`).toFixed(0)})`, 13)}${pad(x(ts, js), 8)}${pad(x(js, floor), 10)}${pad(x(ts, floor), 10)}${pad(x(cpu(`${t} ts`), cpu(`${t} js`)), 11)}${pad(x(cpu(`${t} js`), cpuFloor), 14)}${pad(`${rss(`${t} ts`).toFixed(0)}/${rss(`${t} js`).toFixed(0)}`, 16)}`);
   }
   const cdk8s = ms('all cdk8s');
-  console.log(`${'all: npx cdk8s synth'.padEnd(26)}${pad(cdk8s.toFixed(0), 20)}${pad('', 13)}${pad(x(cdk8s, ms('all js')), 8)}${pad('', 10)}${pad(x(cdk8s, floor), 10)}${pad(rss('all cdk8s').toFixed(0), 16)}`);
+  console.log(`${'all: npx cdk8s synth'.padEnd(26)}${pad(`${cdk8s.toFixed(0)} (${cpu('all cdk8s').toFixed(0)})`, 20)}${pad('', 13)}${pad(x(cdk8s, ms('all js')), 8)}${pad('', 10)}${pad(x(cdk8s, floor), 10)}${pad(x(cpu('all cdk8s'), cpu('all js')), 11)}${pad('', 14)}${pad(rss('all cdk8s').toFixed(0), 16)}`);
   console.log(`targets: all TS/JS <= 1.30x, all JS/floor <= 3x, quality-billing JS/floor <= 2x\n`);
 
-  console.log(`${'AppServices'.padEnd(12)}${pad('objects', 9)}${pad('ms', 8)}${pad('ms/object', 11)}${pad('(ms-floor)/object', 19)}${pad('x floor', 9)}${pad('step', 7)}${pad('peak MiB', 10)}`);
+  console.log(`${'AppServices'.padEnd(12)}${pad('objects', 9)}${pad('ms', 8)}${pad('ms/object', 11)}${pad('(ms-floor)/object', 19)}${pad('x floor', 9)}${pad('step', 7)}${pad('CPU x floor', 13)}${pad('peak MiB', 10)}`);
   let previous: number | undefined;
   for (const n of sizes) {
     const t = ms(`scale ${n}`);
     const o = objects.get(n)!;
-    console.log(`${String(n).padEnd(12)}${pad(o, 9)}${pad(t.toFixed(0), 8)}${pad((t / o).toFixed(2), 11)}${pad(((t - floor) / o).toFixed(2), 19)}${pad(x(t, floor), 9)}${pad(previous ? x(t, previous) : '', 7)}${pad(rss(`scale ${n}`).toFixed(0), 10)}`);
+    console.log(`${String(n).padEnd(12)}${pad(o, 9)}${pad(t.toFixed(0), 8)}${pad((t / o).toFixed(2), 11)}${pad(((t - floor) / o).toFixed(2), 19)}${pad(x(t, floor), 9)}${pad(previous ? x(t, previous) : '', 7)}${pad(x(cpu(`scale ${n}`), cpuFloor), 13)}${pad(rss(`scale ${n}`).toFixed(0), 10)}`);
     previous = t;
   }
   console.log('targets: each doubling <= 2.2x, 400 services <= 10x floor');
