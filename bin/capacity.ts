@@ -1,10 +1,10 @@
-import { parseArgs } from 'util';
 import { CapacityPlan, nodeLossTable, renderCapacityReport } from '../lib/capacity';
 import { environment, ENVIRONMENTS } from '../lib/environments';
 import { CapacityError } from '../lib/errors';
 import { ConnectionBudget } from '../lib/tuning';
 import { shippedSystem, SYSTEMS } from '../stacks/systems';
 import { isPostgresSystem } from '../stacks/system-stack';
+import { parseFlags } from './cli';
 import { reportError } from './errors';
 
 type Format = 'table' | 'markdown' | 'json';
@@ -56,15 +56,13 @@ function markdownNodeLoss(plan: CapacityPlan): string[] {
 
 /** Prints the capacity report of each system (or `--system NAME`) and environment (or `--env NAME`); exits 1 if any fails. */
 function main(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      env: { type: 'string', multiple: true, short: 'e' },
-      system: { type: 'string', multiple: true, short: 's' },
-      format: { type: 'string', default: 'table' },
-      verbose: { type: 'boolean', default: false },
-    },
+  const values = parseFlags('capacity', argv, {
+    env: { type: 'string', multiple: true, short: 'e' },
+    system: { type: 'string', multiple: true, short: 's' },
+    format: { type: 'string', default: 'table' },
+    verbose: { type: 'boolean', default: false },
   });
+  if (!values) return 1;
   const format = values.format as Format;
   if (!['table', 'markdown', 'json'].includes(format)) return reportError(new Error(`unknown --format ${JSON.stringify(values.format)}: use table, markdown or json`), { verbose: false, context: 'capacity' });
   let failed = false;

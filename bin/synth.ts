@@ -1,7 +1,7 @@
-import { parseArgs } from 'util';
 import { environment, ENVIRONMENTS } from '../lib/environments';
 import { shippedSystem, SYSTEMS } from '../stacks/systems';
 import { SynthResult, synthAll } from '../stacks/synth-all';
+import { parseFlags } from './cli';
 import { reportError } from './errors';
 
 /** One line per environment: the file, the object count by kind, requests against allocatable. */
@@ -15,16 +15,14 @@ export function describeResult(r: SynthResult): string {
 }
 
 function main(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      env: { type: 'string', multiple: true, short: 'e' },
-      out: { type: 'string', short: 'o' },
-      system: { type: 'string', multiple: true, short: 's' },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const values = parseFlags('synth', argv, {
+    env: { type: 'string', multiple: true, short: 'e' },
+    out: { type: 'string', short: 'o' },
+    system: { type: 'string', multiple: true, short: 's' },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   });
+  if (!values) return 1;
   if (values.help) {
     console.log(`usage: npm run synth -- [--system NAME]... [--env NAME]... [--out DIR] [--verbose]\n\nWrites <out>/<system>/<env>/<system>.k8s.yaml for each system and environment (default: all, into dist/).\nsystems: ${SYSTEMS.map(s => s.name).join(', ')}; environments: ${Object.keys(ENVIRONMENTS).join(', ')}`);
     return 0;

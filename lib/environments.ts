@@ -129,10 +129,20 @@ export function environment(name: string): EnvironmentSpec {
   return env;
 }
 
+const canonicalZones = new Set<string>();
+
+/**
+ * Whether Intl knows the zone. The canonical IANA names are looked up in Intl's list; only an
+ * alias ("Asia/Calcutta", "US/Eastern") builds a DateTimeFormat, whose first construction loads
+ * ICU's zone data (tens of milliseconds, once per synth otherwise).
+ */
 function isTimeZone(tz: string): boolean {
+  if (typeof tz !== 'string' || tz.length === 0) return false;
+  if (canonicalZones.size === 0) for (const z of Intl.supportedValuesOf('timeZone')) canonicalZones.add(z);
+  if (canonicalZones.has(tz)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return typeof tz === 'string' && tz.length > 0;
+    return true;
   } catch {
     return false;
   }

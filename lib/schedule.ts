@@ -12,10 +12,15 @@ export function checkCronSchedule(path: string, field: string, schedule: string)
   const macros = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
   if (macros.includes(schedule)) return schedule;
   if (schedule.trim().split(/\s+/).length !== 5 || /TZ=|CRON_TZ=/.test(schedule)) throw new ValidationError(path, field, schedule, allowed);
+  if (parsedSchedules.has(schedule)) return schedule;
   try {
     CronExpressionParser.parse(schedule, { strict: false });
   } catch {
     throw new ValidationError(path, field, schedule, allowed);
   }
+  parsedSchedules.add(schedule);
   return schedule;
 }
+
+/** Schedules cron-parser accepted: every environment and system repeats the same few. */
+const parsedSchedules = new Set<string>();

@@ -1,17 +1,7 @@
 import { App } from 'cdk8s';
 import { ValidationError } from '../lib/errors';
 import { EnvironmentSpec } from '../lib/environments';
-import { AiBookkeepingStack } from './ai-bookkeeping-stack';
-import { FinanceAiStack } from './finance-ai-stack';
-import { MerchantAnalysisStack } from './merchant-analysis-stack';
-import { QcatStack } from './qcat-stack';
-import { QualityBillingStack } from './quality-billing-stack';
-import { AI_BOOKKEEPING } from './ai-bookkeeping-stack';
-import { FINANCE_AI } from './finance-ai-stack';
-import { MERCHANT_ANALYSIS } from './merchant-analysis-stack';
-import { QCAT } from './qcat-stack';
-import { QUALITY_BILLING } from './quality-billing-stack';
-import { DEFAULT_APPLICATION, SystemChart, SystemDefinition, SystemStackProps } from './system-stack';
+import type { SystemChart, SystemDefinition, SystemStackProps } from './system-stack';
 
 /** A seed system the project ships as a stack. */
 export interface ShippedSystem {
@@ -27,18 +17,32 @@ export interface ShippedSystem {
   create(environment: EnvironmentSpec, props?: Omit<SystemStackProps, 'environment'>): SystemChart;
 }
 
-const shipped = (definition: SystemDefinition, seed: string, Stack: new (scope: App, id: string, props: SystemStackProps) => SystemChart): ShippedSystem => ({
-  name: definition.name, seed, definition, applications: definition.applications ?? [DEFAULT_APPLICATION],
-  create: (environment, props = {}) => new Stack(new App(), definition.name, { ...props, environment }),
+type StackClass = new (scope: App, id: string, props: SystemStackProps) => SystemChart;
+interface StackModule { readonly Stack: StackClass; readonly definition: SystemDefinition }
+
+/**
+ * A system whose stack module is required on first use (`create`, `definition`, `applications`):
+ * `--system qcat` loads neither the other stacks nor the constructs only they use (MongoDB, MinIO,
+ * Consul, Jaeger, …).
+ */
+const shipped = (name: string, seed: string, load: () => StackModule): ShippedSystem => ({
+  name,
+  seed,
+  get definition() { return load().definition; },
+  get applications() {
+    const { DEFAULT_APPLICATION } = require('./system-chart') as typeof import('./system-chart');
+    return load().definition.applications ?? [DEFAULT_APPLICATION];
+  },
+  create: (environment, props = {}) => new (load().Stack)(new App(), name, { ...props, environment }),
 });
 
 /** Every system the project ships, in the order the seeds number them. */
 export const SYSTEMS: readonly ShippedSystem[] = [
-  shipped(QUALITY_BILLING, '000_68836680bbee086c.txt', QualityBillingStack),
-  shipped(QCAT, '001_ef1093b0782968c6.txt', QcatStack),
-  shipped(FINANCE_AI, '002_3702bed893f1ef3a.txt', FinanceAiStack),
-  shipped(MERCHANT_ANALYSIS, '003_da56c1ae41077423.txt', MerchantAnalysisStack),
-  shipped(AI_BOOKKEEPING, '004_52ae67f1ab978878.txt', AiBookkeepingStack),
+  shipped('quality-billing', '000_68836680bbee086c.txt', () => { const m = require('./quality-billing-stack') as typeof import('./quality-billing-stack'); return { Stack: m.QualityBillingStack, definition: m.QUALITY_BILLING }; }),
+  shipped('qcat', '001_ef1093b0782968c6.txt', () => { const m = require('./qcat-stack') as typeof import('./qcat-stack'); return { Stack: m.QcatStack, definition: m.QCAT }; }),
+  shipped('finance-ai', '002_3702bed893f1ef3a.txt', () => { const m = require('./finance-ai-stack') as typeof import('./finance-ai-stack'); return { Stack: m.FinanceAiStack, definition: m.FINANCE_AI }; }),
+  shipped('merchant-analysis', '003_da56c1ae41077423.txt', () => { const m = require('./merchant-analysis-stack') as typeof import('./merchant-analysis-stack'); return { Stack: m.MerchantAnalysisStack, definition: m.MERCHANT_ANALYSIS }; }),
+  shipped('ai-bookkeeping', '004_52ae67f1ab978878.txt', () => { const m = require('./ai-bookkeeping-stack') as typeof import('./ai-bookkeeping-stack'); return { Stack: m.AiBookkeepingStack, definition: m.AI_BOOKKEEPING }; }),
 ];
 
 /** Looks up a shipped system by name. */

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { stringify } from 'yaml';
+import { stringify } from '../../lib/yaml-text';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { dashboardJson, PanelSpec } from '../../lib/monitoring/dashboards';
 import { ByteQuantity } from '../../lib/quantity';

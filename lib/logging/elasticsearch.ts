@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { stringify } from '../yaml-text';
 import { ValidationError } from '../errors';
 import { ByteQuantity } from '../quantity';
 

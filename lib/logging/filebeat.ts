@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { stringify } from '../yaml-text';
 import { LOG_INDEX, LOG_INDEX_PREFIX } from './elasticsearch';
 
 /** Settings of filebeat.yml. */

@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { stringify } from '../yaml-text';
 
 /** Where Alertmanager finds the secret files mounted from Secret references. */
 export const ALERTMANAGER_SECRETS_DIR = '/etc/alertmanager/secrets';

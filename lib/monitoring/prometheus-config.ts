@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { stringify } from '../yaml-text';
 import { AlertGroupSpec, AlertRuleSpec } from './alert-rules';
 
 /** Where the Prometheus service account's credentials are mounted. */

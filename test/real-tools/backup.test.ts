@@ -185,7 +185,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
       CREATE SEQUENCE billing.receipt_no START 1000;
       SELECT nextval('billing.receipt_no') FROM generate_series(1, 42);
     `);
-  }, 120000);
+  }, 300000);
 
   afterAll(async () => {
     if (pgStarted) await pgCtl('stop').catch(() => undefined);
@@ -295,7 +295,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     expect(manifest).toContain('table\tbilling."Line Items"\t2500\n');
     expect(manifest).toContain('index\tpublic.invoices_customer\tinvoices\n');
     expect(manifest).toContain('sequence\tbilling.receipt_no\t-\n');
-  }, 120000);
+  }, 300000);
 
   it('drop the database, run the restore Job\'s scripts: every row, sequence value and index comes back', async () => {
     await psql('DROP DATABASE quality_billing', 'postgres');
@@ -303,14 +303,14 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     expect(r.stderr).toMatch(/3 tables and 6700 rows match the manifest/);
     expect(r.code).toBe(0);
     expect(await fingerprint()).toEqual(before);
-  }, 120000);
+  }, 300000);
 
   it('refuses to restore over a database that has tables unless REPLACE=true', async () => {
     const r = await runRestore(restoreJob, backupDir('restore-2'));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/database quality_billing already has 3 tables; set REPLACE=true/);
     expect(await fingerprint()).toEqual(before);
-  }, 120000);
+  }, 300000);
 
   it.each([
     ['an existing, empty database', false],
@@ -354,7 +354,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     expect(r.stderr).toContain('dropped scratch database quality_billing_restore_test');
     expect(r.code).toBe(0);
     expect(await psql(`SELECT count(*) FROM pg_database WHERE datname = 'quality_billing_restore_test'`, 'postgres')).toBe('0');
-  }, 120000);
+  }, 300000);
 
   it('a restore that does not match the manifest fails the restore test', async () => {
     const dir = backupDir('restore-mismatch');
@@ -369,7 +369,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/does not match the manifest/);
     expect(r.stderr).toContain('-table\tpublic.invoices\t3001');
-  }, 120000);
+  }, 300000);
 
   describe('a corrupted or truncated backup is never restored', () => {
     const dumpKey = () => `prod/postgres/logical/${backupId}/quality_billing.dump`;
@@ -396,7 +396,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain(`backup ${backupId} is corrupt: its files do not match SHA256SUMS; nothing restored`);
       expect(await psql(`SELECT count(*) FROM pg_database WHERE datname = 'quality_billing_copy'`, 'postgres')).toBe('0');
-    }, 120000);
+    }, 300000);
 
     it.each([
       ['truncated', (b: Buffer) => b.subarray(0, Math.floor(b.length / 2))],
@@ -413,7 +413,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain(`backup ${backupId} is corrupt`);
       expect(await psql(`SELECT count(*) FROM pg_database WHERE datname = 'quality_billing_copy'`, 'postgres')).toBe('0');
-    }, 120000);
+    }, 300000);
 
     it('a truncated dump whose checksums were recomputed fails pg_restore\'s read and restores nothing', async () => {
       const dir = backupDir('restore-resummed');
@@ -428,7 +428,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/pg_restore of \d{8}T\d{6}Z into quality_billing_copy failed; the database is left empty/);
       expect(await psql(`SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`, 'quality_billing_copy')).toBe('0');
-    }, 120000);
+    }, 300000);
 
     it('a dump damaged on the scratch volume before upload is not uploaded', async () => {
       const dir = backupDir('backup-damaged');
@@ -442,7 +442,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
       expect(upload.code).not.toBe(0);
       expect(upload.stderr).toContain('do not match: not uploading');
       expect((await listKeys()).some(k => k.includes(`/${id}/`))).toBe(false);
-    }, 120000);
+    }, 300000);
   });
 
   it('retention deletes backups older than 30 days and keeps newer ones and the newest complete ones', async () => {
@@ -584,7 +584,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
       const id = keys[0].split('/')[2];
       const body = (await aws(['s3', 'cp', `s3://${BUCKET}/prod/config/${id}/api_v1_configmaps.json`, '-'])).stdout;
       expect(JSON.parse(body).items[0].metadata.name).toBe('configmaps-1');
-    }, 120000);
+    }, 300000);
 
     it('uploads nothing when a kind cannot be read', async () => {
       const before = await configKeys();
@@ -595,7 +595,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('could not export networkpolicies');
       expect(await configKeys()).toEqual(before);
-    }, 120000);
+    }, 300000);
   });
 });
 

@@ -1,19 +1,18 @@
 import { execFileSync, spawn, ChildProcess } from 'child_process';
-import { existsSync, readdirSync } from 'fs';
+import { debianPackageOf, findTool, installCommand, toolDirs } from './debian-tools';
 import { createServer } from 'net';
 
 /**
- * Finds a server binary from Debian's packages. The real-tool tests fail (never skip) when it is
- * missing: .ci/run installs postgresql and redis-server; locally, `apt-get install` them.
+ * Finds a binary from Debian's packages (see debian-tools.ts for the list and where it looks). The
+ * real-tool tests fail (never skip) when it is missing; `npm test` installs the missing packages
+ * first when it runs as root, and otherwise stops naming the command that does.
  */
 export function debianBinary(name: string): string {
-  const candidates = [`/usr/bin/${name}`, `/usr/sbin/${name}`, `/usr/local/bin/${name}`];
-  if (existsSync('/usr/lib/postgresql')) {
-    for (const v of readdirSync('/usr/lib/postgresql').sort().reverse()) candidates.push(`/usr/lib/postgresql/${v}/bin/${name}`);
-  }
-  const found = candidates.find(existsSync);
-  if (!found) throw new Error(`${name} not found: install Debian's postgresql and redis-server (see .ci/run)`);
-  return found;
+  const found = findTool(name);
+  if (found) return found;
+  const pkg = debianPackageOf(name);
+  const how = pkg ? `it comes with Debian's ${pkg}: ${installCommand([pkg], process.getuid?.() === 0)}` : 'it is not in test/real-tools/debian-tools.ts: add its Debian package there';
+  throw new Error(`${name} not found in ${toolDirs().join(', ') || '(no folder)'}; ${how}`);
 }
 
 /** A free TCP port on loopback. */
