@@ -35,6 +35,19 @@ export function describeKey(key: string): string {
 }
 
 /** Kinds whose objects run pods from a template. */
+/**
+ * Annotation of a workload whose pods cannot become ready before a Job of its namespace has run
+ * part of its work (Kibana before the log setup Job sets the `kibana_system` password). That Job
+ * polls the workload itself, so it must not wait for it to be ready before it starts.
+ */
+export const READY_AFTER_JOB_ANNOTATION = 'quality-billing.io/ready-after-job';
+
+/** The Jobs (keys) a workload declares it becomes ready only after (`READY_AFTER_JOB_ANNOTATION`). */
+export function readyAfterJobs(o: K8sJson): string[] {
+  const value = (o.metadata as { annotations?: Record<string, string> }).annotations?.[READY_AFTER_JOB_ANNOTATION];
+  return value ? value.split(',').map(name => keyOf('Job', o.metadata.namespace, name.trim())) : [];
+}
+
 export const POD_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet']);
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -187,8 +200,11 @@ export function declaredConnections(objects: readonly K8sJson[]): DeclaredConnec
   const policies = objects.filter(o => o.kind === 'NetworkPolicy');
   const services = objects.filter(o => o.kind === 'Service');
   const out: DeclaredConnection[] = [];
+  const readyAfter = new Map(workloads.map(w => [objectKey(w), readyAfterJobs(w)]));
   const add = (c: DeclaredConnection) => {
     if (c.from === c.to) return;
+    // A Job that the server becomes ready only after polls the server itself: not a prerequisite.
+    if (readyAfter.get(c.to)?.includes(c.from)) return;
     if (!out.some(x => x.from === c.from && x.to === c.to && x.port === c.port && x.service === c.service)) out.push(c);
   };
   for (const w of workloads) {

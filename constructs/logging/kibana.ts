@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
+import { READY_AFTER_JOB_ANNOTATION } from '../../lib/k8s-objects';
 import { SecretKeyRef } from '../../lib/secrets';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
@@ -73,6 +74,14 @@ export class Kibana extends Workload {
       metadata: { name: this.name, labels: this.labels },
       spec: { selector: this.selector, ports: [{ name: 'http', port: KIBANA_PORT, targetPort: http }] },
     });
+  }
+
+  /**
+   * Declares that Kibana's pods become ready only after `job` has run (it sets the `kibana_system`
+   * password Kibana logs in with), so a deployment plan never makes that Job wait for Kibana.
+   */
+  public readyAfter(job: k8s.KubeJob): void {
+    this.deployment.metadata.addAnnotation(READY_AFTER_JOB_ANNOTATION, job.name);
   }
 
   public sizings(): WorkloadSizing[] {

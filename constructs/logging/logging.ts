@@ -126,6 +126,7 @@ export class LogSetupJob extends Workload {
         ],
       },
     });
+    kibana.readyAfter(this.job);
   }
 
   public sizings(): WorkloadSizing[] {

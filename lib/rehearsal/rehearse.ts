@@ -1,6 +1,6 @@
 import { DeploymentPlan, serviceAwaitsEndpoints } from '../deployment-plan';
 import {
-  containersOf, DeclaredConnection, declaredConnections, describeKey, K8sJson, keyOf, objectKey, peerMatches, podLabels,
+  containersOf, DeclaredConnection, declaredConnections, describeKey, K8sJson, keyOf, objectKey, peerMatches, podLabels, readyAfterJobs,
   podReferences, podTemplate, POD_KINDS, selects, serviceSelects, workloadsBehind,
 } from '../k8s-objects';
 import { ByteQuantity, CpuQuantity } from '../quantity';
@@ -424,6 +424,11 @@ class Simulation {
         } else if (!this.byKey.has(key) && !this.external.has(key)) {
           waiting.push({ reason: `${r.reason}, which nothing creates` });
         }
+      }
+      for (const job of readyAfterJobs(o)) {
+        // Its pods cannot become ready before that Job has run (READY_AFTER_JOB_ANNOTATION).
+        const run = this.jobs.get(job);
+        if (!this.byKey.has(job) || run?.completeAt === undefined || run.completeAt > this.now) waiting.push({ on: job, reason: `becomes ready only after ${describeKey(job)} has run` });
       }
       for (const c of this.connections.filter(x => x.from === p.owner)) {
         const blocked = this.networkPolicyBlocks(c);

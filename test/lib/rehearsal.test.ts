@@ -103,6 +103,30 @@ describe('the upgrade orders the new migration before the new application', () =
   });
 });
 
+describe('the log setup Job and Kibana (Kibana logs in with the password the Job sets)', () => {
+  const kibanaKey = 'Deployment/quality-billing/quality-billing-kibana';
+  const job = QB.objects.find(o => o.kind === 'Job' && o.metadata.name.startsWith('quality-billing-log-setup-'))!;
+
+  it('the plan does not make the Job wait for Kibana, and the rehearsal holds Kibana until the Job has run', () => {
+    const plan = deploymentPlan(QB.objects);
+    expect(plan.waits[objectKey(job)].map(w => w.on)).not.toContain(kibanaKey);
+    expect(plan.waits[objectKey(job)].map(w => w.on)).toContain('StatefulSet/quality-billing/quality-billing-elasticsearch');
+    const r = rehearse({ objects: QB.objects, plan, capacity: QB.capacity, path: 'pulumi' });
+    expect(r.converged).toBe(true);
+    const at = (subject: string) => r.order.find(e => e.subject === subject)!.at;
+    expect(at(kibanaKey)).toBeGreaterThan(at(objectKey(job)));
+  });
+
+  it('a plan that makes the Job wait for Kibana deadlocks on the Pulumi path (the plan before the fix)', () => {
+    const plan = deploymentPlan(QB.objects);
+    const waits = { ...plan.waits, [objectKey(job)]: [...plan.waits[objectKey(job)], { on: kibanaKey, reason: 'needs server Kibana ready' }] };
+    const r = rehearse({ objects: QB.objects, plan: { ...plan, waits }, capacity: QB.capacity, path: 'pulumi' });
+    expect(r.converged).toBe(false);
+    expect(r.blocked.join('\n')).toContain(`Deployment quality-billing-kibana`);
+    expect(r.blocked.join('\n')).toContain(`Job ${job.metadata.name}`);
+  });
+});
+
 describe('known-bad cases are caught', () => {
   it('a Job whose server never becomes ready fails, and the chain names the server and why', () => {
     const r = rehearseEdited('kubectl', objects => {
