@@ -37,6 +37,14 @@ export interface PrometheusProps extends PersistentComponentProps {
    * @default "0.0.0.0/0" - any address, on port 10250 only
    */
   readonly nodeCidr?: string;
+  /**
+   * Verify the kubelets' serving certificates against the cluster CA. Kubelets serve a
+   * self-signed certificate unless the cluster bootstraps serving certificates
+   * (`serverTLSBootstrap`, off in kubeadm by default), so kube-prometheus-stack skips the check;
+   * turn it on where the kubelets' certificates are signed by the cluster CA.
+   * @default false
+   */
+  readonly verifyKubeletCertificates?: boolean;
   /** Where the Kubernetes API server listens, for discovery. @default - any address on 443 and 6443 */
   readonly apiServer?: ApiServerAddress;
 }
@@ -93,6 +101,7 @@ export class Prometheus extends Workload {
       targets: [{ service: this.name, component: 'monitoring', portName: this.metrics.portName }, ...this.targets],
       alertmanager: this.alertmanagerAddress,
       scrapeKubelets,
+      verifyKubeletCertificates: props.verifyKubeletCertificates ?? false,
       rulesDir: '/etc/prometheus/rules',
     }), renderPrometheusConfig);
     const rules = memoize(() => this.alertGroupList, renderRules);

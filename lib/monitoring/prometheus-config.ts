@@ -30,6 +30,8 @@ export interface PrometheusConfigOptions {
   readonly alertmanager?: string;
   /** Scrape the kubelets (cAdvisor and volume stats) on their port 10250, for CPU, memory and disk alerts. */
   readonly scrapeKubelets: boolean;
+  /** Verify the kubelets' serving certificates against the cluster CA (see `PrometheusProps`). @default false */
+  readonly verifyKubeletCertificates?: boolean;
   /** Folder the rule files are mounted in. */
   readonly rulesDir: string;
 }
@@ -61,11 +63,12 @@ export function renderPrometheusConfig(o: PrometheusConfigOptions): string {
         // kubelet's port (10250). The kubelet authorizes /metrics and /metrics/cadvisor as
         // nodes/metrics; going through the API server's node proxy would need nodes/proxy, whose
         // GET can run commands in any container (kubernetes/kubernetes#83465). kube-prometheus-stack
-        // scrapes the kubelets the same way.
+        // scrapes the kubelets the same way, and like it skips the certificate check by default:
+        // kubelets serve self-signed certificates unless serving certificates are bootstrapped.
         scheme: 'https',
         metrics_path: path,
         kubernetes_sd_configs: [{ role: 'node' }],
-        tls_config: { ca_file: `${SA}/ca.crt` },
+        tls_config: o.verifyKubeletCertificates ? { ca_file: `${SA}/ca.crt` } : { ca_file: `${SA}/ca.crt`, insecure_skip_verify: true },
         authorization: { credentials_file: `${SA}/token` },
         relabel_configs: [
           { source_labels: ['__meta_kubernetes_node_name'], target_label: 'node' },

@@ -83,13 +83,25 @@ describe('Prometheus', () => {
       const sc = config.scrape_configs.find((s: any) => s.job_name === job);
       expect(sc).toMatchObject({
         scheme: 'https', metrics_path: path, kubernetes_sd_configs: [{ role: 'node' }],
-        tls_config: { ca_file: `${sa}/ca.crt` }, authorization: { credentials_file: `${sa}/token` },
+        tls_config: { ca_file: `${sa}/ca.crt`, insecure_skip_verify: true }, authorization: { credentials_file: `${sa}/token` },
       });
       // Node discovery's own address is the kubelet's (its InternalIP and daemon port): nothing rewrites it.
       expect(sc.relabel_configs.filter((r: any) => ['__address__', '__metrics_path__'].includes(r.target_label))).toEqual([]);
     }
     const toNodes = find(objects, 'NetworkPolicy', 'prometheus').spec.egress.filter((r: any) => r.ports.some((p: any) => p.port === 10250));
     expect(toNodes).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 10250 }] }]);
+  });
+
+  it('skips the kubelet certificate check by default (self-signed serving certificates) and verifies it when asked', () => {
+    const tlsOf = (props: object) => {
+      const chart = testChart();
+      new Prometheus(chart, 'Prometheus', props);
+      const config = parse(find(synth(chart), 'ConfigMap', 'prometheus-config').data['prometheus.yml']);
+      return config.scrape_configs.filter((s: any) => s.job_name.startsWith('kubelet')).map((s: any) => s.tls_config);
+    };
+    const ca = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+    expect(tlsOf({})).toEqual([{ ca_file: ca, insecure_skip_verify: true }, { ca_file: ca, insecure_skip_verify: true }]);
+    expect(tlsOf({ verifyKubeletCertificates: true })).toEqual([{ ca_file: ca }, { ca_file: ca }]);
   });
 
   it('reaches the kubelets only in the node CIDR it is given, and refuses one that is not a CIDR', () => {
