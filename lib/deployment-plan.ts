@@ -211,7 +211,11 @@ export function findCycle(waits: Readonly<Record<string, readonly PlanWait[]>>):
   return undefined;
 }
 
-/** Whether a Service is one whose Pulumi await needs ready endpoints (it has a selector and is not headless or ExternalName). */
+/**
+ * Whether a Service is one whose Pulumi await needs ready endpoints: it has a selector and is
+ * neither headless (clusterIP None, with or without a selector) nor ExternalName, as in
+ * pulumi-kubernetes provider/pkg/await/service.go shouldWaitForPods (3.30.0+, #2475).
+ */
 export function serviceAwaitsEndpoints(service: K8sJson): boolean {
   const spec = (service.spec ?? {}) as Json;
   if (spec.type === 'ExternalName' || spec.clusterIP === 'None') return false;

@@ -29,6 +29,11 @@ export const AWAIT_RULES: Readonly<Record<string, AwaitRule>> = {
   // is an "empty headless" Service [1], a Service with '.spec.type: ExternalName', or a Service
   // without a selector. 4. External IP address is allocated (if Service has '.spec.type:
   // LoadBalancer'). If the Service has not reached a Ready state after 10 minutes, it will time out".
+  // Which Services skip the endpoints wait is the provider's code, not that text: since 3.30.0
+  // (#2475, "Skip wait for Pods on headless Service") provider/pkg/await/service.go reads
+  // "if sia.isExternalNameService() || sia.isHeadlessService() || sia.isWithoutSelector() {
+  // return false }" in shouldWaitForPods, with isHeadlessService "clusterIP == None" — every
+  // headless Service, selector or not; the "empty headless" wording predates #2475.
   Service: { source: 'core/v1/service.d.ts', awaits: 'endpoints', timeout: 600 },
   // apps/v1/deployment.d.ts: "2. There exists a ReplicaSet whose revision is equal to the current
   // revision of the Deployment. 3. The Deployment's '.status.conditions' has a status of type

@@ -63,6 +63,12 @@ describe('deploymentPlan: what an object waits for, and why', () => {
     expect(waitsOf(objects, 'StatefulSet/shop/db').map(w => w.on)).toEqual(['Namespace/_/shop']);
   });
 
+  it('never makes a StatefulSet wait for the headless Service in front of its own pods either', () => {
+    const objects = [namespace, service('db', { app: 'db' }, { clusterIP: 'None', publishNotReadyAddresses: true }),
+      workload('StatefulSet', 'db', {}, { app: 'db' }, { serviceName: 'db' })];
+    expect(waitsOf(objects, 'StatefulSet/shop/db').map(w => w.on)).toEqual(['Namespace/_/shop']);
+  });
+
   it('makes a Job wait for the server its NetworkPolicy egress reaches, and the Service in front of it', () => {
     const objects = [namespace, service('db', { app: 'db' }), workload('StatefulSet', 'db', {}, { app: 'db' }),
       egressPolicy('migrate', { app: 'migrate' }, { app: 'db' }, 5432), workload('Job', 'migrate', { restartPolicy: 'Never' }, { app: 'migrate' })];

@@ -164,6 +164,43 @@ describe('known-bad cases are caught', () => {
     expect(rehearse({ objects, plan: bad, capacity: QB.capacity, path: 'kubectl' }).converged).toBe(true);
   });
 
+  // service.go shouldWaitForPods (pulumi-kubernetes 3.30.0+, #2475): "if sia.isExternalNameService() ||
+  // sia.isHeadlessService() || sia.isWithoutSelector() { return false }" — every headless Service is
+  // skipped, selector or not; the .d.ts text "empty headless" predates that change. A known-good case:
+  // merchant-analysis prod's mongodb (headless, selector, publishNotReadyAddresses) made to dependsOn
+  // its own Service does not deadlock; the same Service with a cluster IP does.
+  describe('a StatefulSet made to dependsOn its own headless Service (merchant-analysis prod mongodb)', () => {
+    const MA = systemObjects(shippedSystem('merchant-analysis'), ENVIRONMENTS.prod, false);
+    const mongo = 'StatefulSet/merchant-analysis/merchant-analysis-mongodb';
+    const service = 'Service/merchant-analysis/merchant-analysis-mongodb';
+    const rehearseWaitingOnOwnService = (edit: (objects: any[]) => void): RehearsalResult => {
+      const objects = clone(MA.objects) as any[];
+      edit(objects);
+      const plan = deploymentPlan(objects);
+      const bad = { ...plan, waits: { ...plan.waits, [mongo]: [...plan.waits[mongo], { on: service, reason: 'bad' }] } };
+      return rehearse({ objects, plan: bad, capacity: MA.capacity, path: 'pulumi' });
+    };
+
+    it('the Service is headless and selects the StatefulSet\'s pods', () => {
+      const svc = named(MA.objects as any[], 'Service', /^merchant-analysis-mongodb$/);
+      expect(svc.spec.clusterIP).toBe('None');
+      expect(Object.keys(svc.spec.selector).length).toBeGreaterThan(0);
+      expect(named(MA.objects as any[], 'StatefulSet', /^merchant-analysis-mongodb$/).spec.serviceName).toBe(svc.metadata.name);
+    });
+
+    it('converges on the Pulumi path: the provider does not await endpoints of a headless Service', () => {
+      const r = rehearseWaitingOnOwnService(() => undefined);
+      expect(r.blocked).toEqual([]);
+      expect(r.converged).toBe(true);
+    });
+
+    it('deadlocks, with the chain named, once the Service has a cluster IP', () => {
+      const r = rehearseWaitingOnOwnService(objects => { delete named(objects, 'Service', /^merchant-analysis-mongodb$/).spec.clusterIP; });
+      expect(r.converged).toBe(false);
+      expect(r.blocked).toContain('deadlock: Service merchant-analysis-mongodb awaits endpoints ← StatefulSet merchant-analysis-mongodb dependsOn Service merchant-analysis-mongodb');
+    });
+  });
+
   it('an upgrade whose new app pods do not wait for the migration serves before it completes', () => {
     const { objects, previous } = systemObjects(shippedSystem('quality-billing'), ENVIRONMENTS.prod, true);
     const next = clone(objects) as any[];
