@@ -13,7 +13,7 @@ import { TierName } from '../lib/tiers';
 import { BackupBucket } from '../pulumi/backup-bucket';
 import { Cdk8sChart } from '../pulumi/cdk8s-chart';
 import { ImageRepository } from '../pulumi/image-repository';
-import { readSecretConfig, secretRequirements, SecretRequirement, StackSecrets } from '../pulumi/stack-secrets';
+import { LEGACY_SECRET_CONFIG_KEYS, readSecretConfig, secretRequirements, SecretRequirement, StackSecrets } from '../pulumi/stack-secrets';
 import { isPostgresSystem, SystemChart, systemBackupStorage } from '../stacks/system-stack';
 import { ShippedSystem, shippedSystem, SYSTEMS } from '../stacks/systems';
 
@@ -127,7 +127,8 @@ export function program(): ProgramResult {
   if (createBucket) backupKeys.forEach(k => computed.add(k));
   const postgres = isPostgresSystem(stack) ? stack.postgres.connection : undefined;
   if (postgres) computed.add(`${postgres.urlSecret.secretName}/${postgres.urlSecret.key}`);
-  const secretValues: Record<string, pulumi.Input<string> | undefined> = readSecretConfig(config, requirements.filter(r => !skip.includes(r.secret)), computed);
+  const secretValues: Record<string, pulumi.Input<string> | undefined> = readSecretConfig(config, requirements.filter(r => !skip.includes(r.secret)), computed,
+    system.name === 'quality-billing' ? LEGACY_SECRET_CONFIG_KEYS : {});
   // Nothing has been registered yet: from here on, resources are created.
 
   const kubeContext = config.get('kubeContext');

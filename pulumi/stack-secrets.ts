@@ -39,18 +39,24 @@ export class MissingSecretConfigError extends Error {
 }
 
 /**
- * Reads each requirement's value from secret config (`secretConfigKey`, else its legacy
- * quality-billing key), except those in `provided` (computed by the program). Fails with every
+ * Reads each requirement's value from secret config (`secretConfigKey`, else its key in
+ * `legacyKeys`), except those in `provided` (computed by the program). Fails with every
  * key that has no value, and the command that sets it, before the caller changes anything.
  * @returns secret Outputs by "<secret>/<key>"
  */
-export function readSecretConfig(config: pulumi.Config, requirements: readonly SecretRequirement[], provided: ReadonlySet<string> = new Set()): Record<string, pulumi.Output<string>> {
+export function readSecretConfig(
+  config: pulumi.Config,
+  requirements: readonly SecretRequirement[],
+  provided: ReadonlySet<string> = new Set(),
+  /** Older config keys still read, by "<secret>/<key>" (quality-billing's stacks: `LEGACY_SECRET_CONFIG_KEYS`); other systems never had any. */
+  legacyKeys: Readonly<Record<string, string>> = {},
+): Record<string, pulumi.Output<string>> {
   const values: Record<string, pulumi.Output<string>> = {};
   const missing: SecretRequirement[] = [];
   for (const r of requirements) {
     const ref = secretRef(r);
     if (provided.has(ref) || values[ref]) continue;
-    const legacy = LEGACY_SECRET_CONFIG_KEYS[ref];
+    const legacy = legacyKeys[ref];
     const value = config.getSecret(r.configKey) ?? (legacy ? config.getSecret(legacy) : undefined);
     if (value === undefined) missing.push(r);
     else values[ref] = value;

@@ -314,6 +314,12 @@ describe('switches', () => {
     expect(secretOf('db-credentials').url).toBe('postgresql://quality_billing:p%40ss@quality-billing-postgres:5432/quality_billing');
   });
 
+  it('reads the older keys for quality-billing only: another system with dbPassword set still asks for its own key', async () => {
+    const config: Record<string, string> = { ...systemConfig('qcat', ENVIRONMENTS.prod), dbPassword: 'p@ss' };
+    delete config.dbCredentialsPassword;
+    await expect(runProgram('prod', config)).rejects.toThrow('key "password" has no value: pulumi config set --secret dbCredentialsPassword <value>');
+  });
+
   it('a missing secret fails with the config key and the command that sets it', async () => {
     const config: Record<string, string> = baseConfig('prod');
     delete config.redisCredentialsPassword;
