@@ -88,4 +88,20 @@ describe('the import graph', () => {
       .map(to => `${relative(ROOT, from)} → ${relative(ROOT, to)}`));
     expect(upward).toEqual([]);
   });
+
+  it('keeps lib/ free of cdk8s and Pulumi, and constructs/ and stacks/ free of Pulumi (packages, not only relative imports)', () => {
+    const forbidden: Record<string, RegExp> = {
+      lib: /^(cdk8s|cdk8s-plus-28|constructs|@pulumi\/.*)$/,
+      constructs: /^@pulumi\//,
+      stacks: /^@pulumi\//,
+    };
+    const packagesOf = (file: string) => ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map(i => i.fileName).filter(n => !n.startsWith('.'));
+    const offending = (within: (f: string) => boolean) => files.filter(within).flatMap(f => packagesOf(f)
+      .filter(p => forbidden[relative(ROOT, f).split('/')[0]]?.test(p))
+      .map(p => `${relative(ROOT, f)} imports ${p}`));
+    expect(offending(() => true)).toEqual([]);
+    // The check sees packages: the Pulumi layer does import @pulumi, and would be reported under lib's rule.
+    expect(files.filter(f => relative(ROOT, f).startsWith('pulumi/')).flatMap(packagesOf)).toContain('@pulumi/pulumi');
+    expect(forbidden.lib.test('cdk8s') && forbidden.lib.test('@pulumi/kubernetes') && !forbidden.lib.test('yaml')).toBe(true);
+  });
 });
