@@ -408,6 +408,15 @@ export function walArchiveAlertGroups(o: WalArchiveAlertOptions): AlertGroupSpec
   const testLabels = { namespace: ns, pod: 'p-0', component: 'database' };
   const series = (metric: string, values: string): TestSeries => ({ series: `${metric}{${labels}}`, values });
   const backlog = `max by (namespace, pod) (${m.readySegments}${sel})`;
+  const archiveAge = `max by (namespace, pod) (${m.lastArchiveAge}${sel})`;
+  // Before the first archive last_archive_age is NaN, and NaN > N is false: a server whose
+  // repository was unreachable from the start would never fire. archived_count is 0 then; it must
+  // be 0 now and already have been 0 the threshold ago (the counter only gets back to 0 by a
+  // reset), so a server that just started, or whose statistics were just reset, has as long to
+  // archive its first segment as a running one has between two, and `for:` comes on top.
+  const neverArchived = `(max by (namespace, pod) (${m.archived}${sel}) == 0 and on (namespace, pod) max by (namespace, pod) (${m.archived}${sel} offset ${maxAge}s) == 0)`;
+  // promtool's series notation has no `NaNx40`: the 41 samples are written out.
+  const nan41 = Array(41).fill('NaN').join(' ');
   return [
     {
       alert: 'WalArchiveFailing',
@@ -429,14 +438,21 @@ export function walArchiveAlertGroups(o: WalArchiveAlertOptions): AlertGroupSpec
       testLabels,
       rules: [
         rule({ alert: 'WalArchiveStale', severity: 'critical', for: '5m', component: 'database',
-          expr: `max by (namespace, pod) (${m.lastArchiveAge}${sel}) > ${maxAge} and on (namespace, pod) sum by (namespace, pod) (increase(${m.writtenBytes}${sel}[${maxAge}s])) > 0`,
-          summary: `No WAL archived for more than ${maxAge / 60} minutes while WAL is written`, description: `The last segment was archived {{ $value | humanizeDuration }} ago (threshold ${maxAge} s, archive_timeout ${o.archiveTimeoutSeconds} s): point-in-time recovery falls behind and a lost volume loses that much data.` }),
+          expr: `(${archiveAge} > ${maxAge} or ${neverArchived}) and on (namespace, pod) sum by (namespace, pod) (increase(${m.writtenBytes}${sel}[${maxAge}s])) > 0`,
+          summary: `No WAL archived for more than ${maxAge / 60} minutes while WAL is written`, description: `{{ if eq $value 0.0 }}No segment has been archived since the server started (or its statistics were reset), ${maxAge} s and more ago{{ else }}The last segment was archived {{ $value | humanizeDuration }} ago{{ end }} (threshold ${maxAge} s, archive_timeout ${o.archiveTimeoutSeconds} s): point-in-time recovery falls behind and a lost volume loses that much data.` }),
       ],
       cases: [
         { name: `no archive for 20 minutes while writing`, evalTime: '20m', firing: ['critical'], series: [series(m.lastArchiveAge, '0+60x40'), series(m.writtenBytes, '0+1000000x40')] },
         { name: `archived ${maxAge - 10} s ago while writing`, evalTime: '20m', firing: [], series: [series(m.lastArchiveAge, `${maxAge - 10}x40`), series(m.writtenBytes, '0+1000000x40')] },
         { name: 'no archive for 20 minutes, no WAL written', evalTime: '20m', firing: [], series: [series(m.lastArchiveAge, '0+60x40'), series(m.writtenBytes, '5000000x40')] },
         { name: `past ${maxAge} s for less than 5 minutes`, evalTime: `${Math.floor(maxAge / 60) + 4}m`, firing: [], series: [series(m.lastArchiveAge, '0+60x40'), series(m.writtenBytes, '0+1000000x40')] },
+        // Before the first archive the age is NaN (and NaN > N is false): archived_count == 0 says it.
+        // The reset cases: archived 50 segments, then the statistics reset (a crash) at 10m.
+        { name: 'never archived, 20 minutes of writing', evalTime: '20m', firing: ['critical'], series: [series(m.lastArchiveAge, nan41), series(m.archived, '0x40'), series(m.writtenBytes, '0+1000000x40')] },
+        { name: 'never archived, no WAL written', evalTime: '20m', firing: [], series: [series(m.lastArchiveAge, nan41), series(m.archived, '0x40'), series(m.writtenBytes, '5000000x40')] },
+        { name: `never archived, writing since a start ${Math.floor(maxAge / 60) + 4} minutes ago`, evalTime: `${Math.floor(maxAge / 60) + 4}m`, firing: [], series: [series(m.lastArchiveAge, nan41), series(m.archived, '0x40'), series(m.writtenBytes, '0+1000000x40')] },
+        { name: `statistics reset ${Math.floor(maxAge / 60) + 4} minutes ago, writing`, evalTime: `${Math.floor(maxAge / 60) + 14}m`, firing: [], series: [series(m.lastArchiveAge, `${'30 '.repeat(10)}${nan41.split(' ').slice(10).join(' ')}`), series(m.archived, '50x9 0x30'), series(m.writtenBytes, '0+1000000x40')] },
+        { name: `statistics reset ${Math.floor(maxAge / 60) + 6} minutes ago, writing`, evalTime: `${Math.floor(maxAge / 60) + 16}m`, firing: ['critical'], series: [series(m.lastArchiveAge, `${'30 '.repeat(10)}${nan41.split(' ').slice(10).join(' ')}`), series(m.archived, '50x9 0x30'), series(m.writtenBytes, '0+1000000x40')] },
       ],
     },
     {

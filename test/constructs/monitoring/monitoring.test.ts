@@ -267,7 +267,7 @@ describe('WAL archiving you can see (issue 18 §3)', () => {
     expect(queries.pg_wal_archive.metrics.map((m: any) => Object.keys(m)[0])).toEqual(['ready_segments', 'written_bytes']);
     expect(alertNames(objects, 'quality-billing')).toEqual(expect.arrayContaining(['WalArchiveFailing', 'WalArchiveStale', 'WalArchiveBacklog']));
     const rules = parse(find(objects, 'ConfigMap', 'quality-billing-prometheus-rules').data['alerts.yml']).groups.flatMap((g: any) => g.rules);
-    expect(rules.find((r: any) => r.alert === 'WalArchiveStale').expr).toContain('pg_stat_archiver_last_archive_age{namespace="quality-billing"}) > 600 and');
+    expect(rules.find((r: any) => r.alert === 'WalArchiveStale').expr).toContain('pg_stat_archiver_last_archive_age{namespace="quality-billing"}) > 600 or (max by (namespace, pod) (pg_stat_archiver_archived_count{namespace="quality-billing"}) == 0 and on (namespace, pod) max by (namespace, pod) (pg_stat_archiver_archived_count{namespace="quality-billing"} offset 600s) == 0)) and on');
   });
 
   it('dev (no WAL archiving) has neither the query nor the alerts; a system without point-in-time recovery neither', () => {
@@ -294,7 +294,7 @@ describe('WAL archiving you can see (issue 18 §3)', () => {
     // Equal is allowed, and the alert reads the threshold given.
     const pitr = new PointInTimeRecovery(chart, 'Pitr3', { postgres, backupStorage, archiveAgeAlertSeconds: 60 });
     const monitoring = new Monitoring(chart, 'Monitoring', { receivers }).monitor(postgres).alertOnWalArchiving(pitr);
-    expect(monitoring.alertGroups.find(g => g.alert === 'WalArchiveStale')!.rules[0].expr).toMatch(/_last_archive_age\{namespace="test"\}\) > 60 and .*\[60s\]\)\) > 0$/);
+    expect(monitoring.alertGroups.find(g => g.alert === 'WalArchiveStale')!.rules[0].expr).toMatch(/_last_archive_age\{namespace="test"\}\) > 60 or .*_archived_count\{namespace="test"\}\) == 0 .* offset 60s\) == 0\)\) and .*\[60s\]\)\) > 0$/);
     expectValidationError(() => monitoring.alertOnWalArchiving(pitr), { field: 'alertOnWalArchiving', value: 'WalArchiveFailing', allowed: /once/ });
   });
 });
