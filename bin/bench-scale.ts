@@ -35,9 +35,9 @@ function main(argv: string[]): number {
     console.error(`bench-scale: --services must be an integer from 1 to 2000, got ${values.services}`);
     return 1;
   }
-  // Nodes enough for the services' requests (about 0.25 core each); backups and logging off: they
-  // do not grow with the services.
-  const environment = defineEnvironment({ name: 'scale', tier: 'recommended', nodes: Math.min(1000, 2 + Math.ceil(services / 12)), autoscaleFactor: 1, backup: false, logging: false });
+  // Nodes enough for the services' requests and a release's surge pod of each (the capacity check
+  // "room for a release's rolling update"); backups and logging off: they do not grow with the services.
+  const environment = defineEnvironment({ name: 'scale', tier: 'recommended', nodes: Math.min(1000, 2 + Math.ceil(services / 6)), autoscaleFactor: 1, backup: false, logging: false });
   const stack = new ScaleStack(new App(), 'scale', { environment }, services);
   const yaml = manifestYaml(stack);
   if (values.out) {

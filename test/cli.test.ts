@@ -30,3 +30,15 @@ describe('bad flags', () => {
     expect(r.status).toBe(1);
   });
 });
+
+describe("the bench's scale chart", () => {
+  it('synthesizes 100 services with their policies and passes its own capacity checks (a failing check would stop npm run bench)', () => {
+    const r = spawnSync(process.execPath, ['-r', './scripts/ts-register.js', 'bin/bench-scale.ts', '--services', '100'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.services).toBe(100);
+    // Each service brings at least its Deployment, Service and NetworkPolicy.
+    expect(out.objects).toBeGreaterThan(300);
+  });
+});
