@@ -18,7 +18,6 @@ import { parseFlags } from './cli';
  */
 
 const ROOT = resolve(__dirname, '..');
-const REGISTER = join(ROOT, 'scripts', 'ts-register.js');
 const PROBE = join(ROOT, 'scripts', 'bench-probe.js');
 
 interface Sample { ms: number; cpuMs: number; rssMiB: number }
@@ -121,7 +120,8 @@ function main(argv: string[]): number {
 
   // pulumi up's start-up: process start to the first registration of the precompiled program under mocks.
   console.log('');
-  const r = spawnSync(process.execPath, ['-r', REGISTER, join(ROOT, 'bin', 'bench-pulumi-startup.ts'), '--runs', String(runs)], { cwd: ROOT, stdio: 'inherit' });
+  // From build/, as Pulumi.yaml runs the program (its probe re-runs its own file in fresh processes).
+  const r = spawnSync(process.execPath, [join(ROOT, 'build', 'bin', 'bench-pulumi-startup.js'), '--runs', String(runs)], { cwd: ROOT, stdio: 'inherit' });
   return r.status === 0 ? 0 : 1;
 }
 
