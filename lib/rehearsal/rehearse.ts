@@ -417,8 +417,7 @@ class Simulation {
       for (const r of podReferences(o)) {
         const key = keyOf(r.kind, ns, r.name);
         if (r.kind === 'Job') {
-          const run = this.jobs.get(key);
-          if (!this.byKey.has(key) || run?.completeAt === undefined || run.completeAt > this.now) waiting.push({ on: key, reason: r.reason });
+          if (!this.jobComplete(key)) waiting.push({ on: key, reason: r.reason });
         } else if (!this.exists(key) && (this.byKey.has(key) || this.external.has(key))) {
           waiting.push({ on: key, reason: r.reason });
         } else if (!this.byKey.has(key) && !this.external.has(key)) {
@@ -427,8 +426,7 @@ class Simulation {
       }
       for (const job of readyAfterJobs(o)) {
         // Its pods cannot become ready before that Job has run (READY_AFTER_JOB_ANNOTATION).
-        const run = this.jobs.get(job);
-        if (!this.byKey.has(job) || run?.completeAt === undefined || run.completeAt > this.now) waiting.push({ on: job, reason: `becomes ready only after ${describeKey(job)} has run` });
+        if (!this.jobComplete(job)) waiting.push({ on: job, reason: `becomes ready only after ${describeKey(job)} has run` });
       }
       for (const c of this.connections.filter(x => x.from === p.owner)) {
         const blocked = this.networkPolicyBlocks(c);
@@ -476,6 +474,12 @@ class Simulation {
         p.availableAt = this.now;
       });
     }
+  }
+
+  /** Whether the chart's Job `key` has completed by now (a Job the chart lacks never does). */
+  private jobComplete(key: string): boolean {
+    const run = this.jobs.get(key);
+    return this.byKey.has(key) && run?.completeAt !== undefined && run.completeAt <= this.now;
   }
 
   private eventTime(key: string): Seconds {
@@ -713,8 +717,7 @@ class Simulation {
     const images = new Set(containersOf(podTemplate(o)?.spec).map(c => c.image));
     for (const job of this.objects.filter(j => j.kind === 'Job' && j.metadata.labels?.['app.kubernetes.io/component'] === 'migration')) {
       if (!containersOf(podTemplate(job)?.spec).some(c => images.has(c.image))) continue;
-      const run = this.jobs.get(objectKey(job));
-      if (run?.completeAt === undefined || run.completeAt > this.now) {
+      if (!this.jobComplete(objectKey(job))) {
         this.addViolation(`${podName(p)} (image ${[...images].join(', ')}) ready at ${this.now}s before ${describeKey(objectKey(job))} completed`);
       }
     }
