@@ -115,14 +115,12 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
     detail: crowded.length === 0 ? `${env.nodes} node(s)` : `more replicas than ${env.nodes} node(s): ${crowded.map(r => `${r.workload.name} (${r.workload.replicas})`).join(', ')}`,
   });
 
-  const placement = binPack(pods, env.nodes, node);
-  checks.push({
-    name: 'pods can be placed',
-    passed: placement.unplaced.length === 0,
-    detail: placement.unplaced.length === 0
-      ? `first-fit decreasing places ${pods.length} pod(s) on ${env.nodes} node(s)`
-      : `no room for: ${summarize(placement.unplaced)}`,
-  });
+  // A set of pods packed on the environment's nodes: passes when every pod finds room.
+  const placementCheck = (name: string, demand: readonly PodDemand[], fits: string, noRoom: string): CapacityCheck => {
+    const { unplaced } = binPack(demand, env.nodes, node);
+    return { name, passed: unplaced.length === 0, detail: unplaced.length === 0 ? fits : `${noRoom}: ${summarize(unplaced)}` };
+  };
+  checks.push(placementCheck('pods can be placed', pods, `first-fit decreasing places ${pods.length} pod(s) on ${env.nodes} node(s)`, 'no room for'));
 
   let nodeLoss: NodeLossOutcome[] | undefined;
   if (env.survivesNodeLoss) {
@@ -152,27 +150,16 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
     // Deployment at once; with maxUnavailable 0 each first starts its surge pods beside the old
     // ones (Kubernetes' rolling update rules), so they must find room or the rollout never ends.
     const surging = podsOf(r => r.workload.replicas + (r.workload.releaseSurge ?? 0));
-    const release = binPack(surging, env.nodes, node);
-    checks.push({
-      name: 'room for a release\'s rolling update',
-      passed: release.unplaced.length === 0,
-      detail: release.unplaced.length === 0
-        ? `the ${surging.length - pods.length} surge pod(s) of a release fit beside the running pods on ${env.nodes} node(s)`
-        : `a release's surge pods find no room (the rollout would stall): ${summarize(release.unplaced)}`,
-    });
+    checks.push(placementCheck('room for a release\'s rolling update', surging,
+      `the ${surging.length - pods.length} surge pod(s) of a release fit beside the running pods on ${env.nodes} node(s)`,
+      'a release\'s surge pods find no room (the rollout would stall)'));
   }
 
   if (rows.some(r => (r.workload.maxReplicas ?? r.workload.replicas) > r.workload.replicas)) {
     // Every autoscaler at its maximum at once: the worst case the HPA bounds allow.
     const scaled = podsOf(r => r.workload.maxReplicas ?? r.workload.replicas);
-    const atMax = binPack(scaled, env.nodes, node);
-    checks.push({
-      name: 'fits at maximum autoscaling',
-      passed: atMax.unplaced.length === 0,
-      detail: atMax.unplaced.length === 0
-        ? `all ${scaled.length} pod(s) at their autoscalers' maximum fit on ${env.nodes} node(s)`
-        : `at maximum autoscaling no room for: ${summarize(atMax.unplaced)}`,
-    });
+    checks.push(placementCheck('fits at maximum autoscaling', scaled,
+      `all ${scaled.length} pod(s) at their autoscalers' maximum fit on ${env.nodes} node(s)`, 'at maximum autoscaling no room for'));
   }
 
   const storageTotal = sum(rows.map(r => r.totalStorage));
