@@ -1,7 +1,7 @@
 import { CapacityPlan, nodeLossTable, renderCapacityReport } from '../lib/capacity';
 import { environment, ENVIRONMENTS } from '../lib/environments';
 import { CapacityError } from '../lib/errors';
-import { ConnectionBudget } from '../lib/tuning';
+import { ConnectionBudget, PoolerClientBudget } from '../lib/tuning';
 import { shippedSystem, SYSTEMS } from '../stacks/systems';
 import { isPostgresSystem } from '../stacks/system-stack';
 import { parseFlags } from './cli';
@@ -10,7 +10,7 @@ import { reportError } from './errors';
 type Format = 'table' | 'markdown' | 'json';
 
 /** The plan as JSON: rows, checks and the connection budget. */
-function asJson(system: string, plan: CapacityPlan, budget: ConnectionBudget | undefined): object {
+function asJson(system: string, plan: CapacityPlan, budget: ConnectionBudget | undefined, pooler: PoolerClientBudget | undefined): object {
   return {
     system,
     environment: plan.environment.name,
@@ -27,6 +27,7 @@ function asJson(system: string, plan: CapacityPlan, budget: ConnectionBudget | u
     nodeLoss: plan.nodeLoss ?? null,
     passed: plan.passed,
     postgresConnections: budget ?? null,
+    poolerClientConnections: pooler ?? null,
   };
 }
 
@@ -78,12 +79,20 @@ function main(argv: string[]): number {
       const stack = system.create(environment(name));
       // Systems on PostgreSQL also report its connection budget.
       const budget = isPostgresSystem(stack) ? stack.postgres.connectionBudget() : undefined;
-      if (format === 'json') { json.push(asJson(system.name, stack.capacity, budget)); continue; }
+      const poolerBudget = isPostgresSystem(stack) ? stack.pooler?.clientBudget() : undefined;
+      if (format === 'json') { json.push(asJson(system.name, stack.capacity, budget, poolerBudget)); continue; }
       if (format === 'markdown') { console.log(`## ${system.name}\n\n${asMarkdown(stack.capacity)}`); continue; }
       console.log(`System ${system.name}`);
       console.log(renderCapacityReport(stack.capacity));
       if (!budget || !isPostgresSystem(stack)) { console.log(''); continue; }
-      console.log(`\nPostgreSQL connection budget (${stack.postgres.name}):`);
+      if (poolerBudget && stack.pooler) {
+        // The two checks of a pooled system: apps → PgBouncer, then PgBouncer → PostgreSQL.
+        console.log(`\nPgBouncer client budget, apps → PgBouncer (${stack.pooler.name}, each of ${stack.pooler.replicas} replica(s)):`);
+        for (const l of poolerBudget.lines) console.log(`  ${String(l.connections).padStart(5)}  ${l.client}`);
+        console.log(`  ${String(poolerBudget.headroom).padStart(5)}  headroom (10 %, at least 10)`);
+        console.log(`  ${String(stack.pooler.maxClientConn()).padStart(5)}  max_client_conn`);
+      }
+      console.log(`\nPostgreSQL connection budget${stack.pooler ? ', PgBouncer → PostgreSQL' : ''} (${stack.postgres.name}):`);
       for (const l of budget.lines) console.log(`  ${String(l.connections).padStart(5)}  ${l.client}`);
       console.log(`  ${String(budget.headroom).padStart(5)}  headroom (10 %, at least 5)`);
       console.log(`  ${String(budget.superuserReserved).padStart(5)}  superuser_reserved_connections`);

@@ -127,6 +127,8 @@ export function program(): ProgramResult {
   if (createBucket) backupKeys.forEach(k => computed.add(k));
   const postgres = isPostgresSystem(stack) ? stack.postgres.connection : undefined;
   if (postgres) computed.add(`${postgres.urlSecret.secretName}/${postgres.urlSecret.key}`);
+  const pooler = isPostgresSystem(stack) ? stack.pooler : undefined;
+  if (pooler) computed.add(`${pooler.urlSecret.secretName}/${pooler.urlSecret.key}`);
   const secretValues: Record<string, pulumi.Input<string> | undefined> = readSecretConfig(config, requirements.filter(r => !skip.includes(r.secret)), computed,
     system.name === 'quality-billing' ? LEGACY_SECRET_CONFIG_KEYS : {});
   // Nothing has been registered yet: from here on, resources are created.
@@ -188,8 +190,11 @@ export function program(): ProgramResult {
   if (postgres) {
     const password = secretValues[`${postgres.passwordSecret.secretName}/${postgres.passwordSecret.key}`];
     if (password !== undefined) {
-      secretValues[`${postgres.urlSecret.secretName}/${postgres.urlSecret.key}`] = pulumi.secret(
-        pulumi.interpolate`postgresql://${postgres.user}:${pulumi.output(password).apply(encodeURIComponent)}@${postgres.host}:${postgres.port}/${postgres.database}`);
+      const url = (host: string, port: number) => pulumi.secret(
+        pulumi.interpolate`postgresql://${postgres.user}:${pulumi.output(password).apply(encodeURIComponent)}@${host}:${port}/${postgres.database}`);
+      secretValues[`${postgres.urlSecret.secretName}/${postgres.urlSecret.key}`] = url(postgres.host, postgres.port);
+      // The applications' URL, through PgBouncer.
+      if (pooler) secretValues[`${pooler.urlSecret.secretName}/${pooler.urlSecret.key}`] = url(pooler.name, pooler.port);
     }
   }
 

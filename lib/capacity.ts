@@ -3,13 +3,29 @@ import { CapacityError } from './errors';
 import { ByteQuantity, CpuQuantity } from './quantity';
 import { effectivePodResources, ResourceSpec, WorkloadSizing } from './sizing';
 import { nodeAllocatable, NodeAllocatable, tier, Tier } from './tiers';
-import { ConnectionBudget } from './tuning';
+import { ConnectionBudget, PoolerClientBudget } from './tuning';
 
-/** A PostgreSQL server's configured `max_connections` against what its clients can open. */
+/**
+ * A PostgreSQL server's configured `max_connections` against what its clients can open
+ * (PgBouncer → PostgreSQL when a pooler is in front: its pools are then among the clients), and
+ * the pooler's `max_client_conn` against what the applications open (apps → PgBouncer).
+ */
 export interface ConnectionCheckInput {
   readonly server: string;
   readonly budget: ConnectionBudget;
   readonly maxConnections: number;
+  /** The pooler in front of the server, when there is one. @default - none: clients connect directly */
+  readonly pooler?: PoolerCheckInput;
+}
+
+/** A connection pooler's client side: its `max_client_conn` against its clients' connections. */
+export interface PoolerCheckInput {
+  /** The pooler's name. */
+  readonly name: string;
+  /** The clients' connections. */
+  readonly budget: PoolerClientBudget;
+  /** `max_client_conn` of each replica. */
+  readonly maxClientConn: number;
 }
 
 /** The outcome of one check. */
@@ -171,10 +187,18 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
   });
 
   for (const c of connections) {
+    if (c.pooler) {
+      const p = c.pooler;
+      checks.push({
+        name: `client connections of ${p.name}`,
+        passed: p.maxClientConn >= p.budget.clients,
+        detail: `apps → PgBouncer: max_client_conn ${p.maxClientConn} per replica, clients ${p.budget.clients} (+ headroom ${p.budget.headroom})`,
+      });
+    }
     checks.push({
       name: `connections of ${c.server}`,
       passed: c.maxConnections >= c.budget.maxConnections,
-      detail: `max_connections ${c.maxConnections}, needed ${c.budget.maxConnections} (clients ${c.budget.clients} + headroom ${c.budget.headroom} + superuser ${c.budget.superuserReserved})`,
+      detail: `${c.pooler ? 'PgBouncer → PostgreSQL: ' : ''}max_connections ${c.maxConnections}, needed ${c.budget.maxConnections} (clients ${c.budget.clients} + headroom ${c.budget.headroom} + superuser ${c.budget.superuserReserved})`,
     });
   }
 

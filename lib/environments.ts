@@ -51,6 +51,11 @@ export interface EnvironmentSpec {
    * no bucket by default).
    */
   readonly backup: false | BackupPolicy;
+  /**
+   * PgBouncer replicas between the applications and PostgreSQL (issue 18 §2); 0: the
+   * applications connect directly (dev, where one replica of each keeps the budget small).
+   */
+  readonly connectionPooler: number;
 }
 
 /** How an environment backs up its database. */
@@ -70,6 +75,7 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     edge: 'nginx', edgeReplicas: 1, autoscaleFactor: 2,
     logging: false, logRetentionDays: 3, dailyLogVolume: '512Mi',
     backup: false,
+    connectionPooler: 0,
   },
   staging: {
     name: 'staging', tier: 'minimum', nodes: 2, appReplicas: 2, celeryWorkerReplicas: 1,
@@ -78,6 +84,8 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     logging: true, logRetentionDays: 7, dailyLogVolume: '1Gi',
     // Seed 004's 7-day profile; point-in-time recovery as in prod, so the runbook is rehearsed.
     backup: { retentionDays: 7, pointInTimeRecovery: true },
+    // One pooler: a second could not surge beside the first on 2 nodes (no two on one node).
+    connectionPooler: 1,
   },
   prod: {
     name: 'prod', tier: 'recommended', nodes: 3, appReplicas: 3, celeryWorkerReplicas: 2,
@@ -86,6 +94,7 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     logging: true, logRetentionDays: 30, dailyLogVolume: '3Gi',
     // Seeds 001/002: 30 days, full daily, incremental every 6 h, point-in-time recovery.
     backup: { retentionDays: 30, pointInTimeRecovery: true },
+    connectionPooler: 2,
   },
 };
 
@@ -105,6 +114,7 @@ export function defineEnvironment(spec: Partial<EnvironmentSpec> & { name: strin
   checkOneOf(path, 'edge', env.edge, ['nginx', 'ingress'] as const);
   checkReplicas(path, 'edgeReplicas', env.edgeReplicas);
   checkInteger(path, 'logRetentionDays', env.logRetentionDays, 1, 3650);
+  checkInteger(path, 'connectionPooler', env.connectionPooler, 0, 100);
   if (typeof env.autoscaleFactor !== 'number' || !(env.autoscaleFactor >= 1 && env.autoscaleFactor <= 10)) {
     throw new ValidationError(path, 'autoscaleFactor', env.autoscaleFactor, 'a number from 1 (no autoscaling) to 10');
   }

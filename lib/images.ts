@@ -68,6 +68,13 @@ export const IMAGE_CATALOG = {
   /** kubectl, to run pgBackRest inside the database pod (distroless: no shell). */
   kubectl: ImageRef.parse('registry.k8s.io/kubectl:v1.28.15'),
   postgresExporter: ImageRef.parse('prometheuscommunity/postgres-exporter:v0.16.0'),
+  /**
+   * PgBouncer between the applications and PostgreSQL (Alpine, runs as uid 70, `pgbouncer` on the
+   * PATH, a shell to write the auth_file). The real-tool test runs Debian's 1.18 with the same
+   * pgbouncer.ini; only settings both versions know are rendered.
+   */
+  pgbouncer: ImageRef.parse('edoburu/pgbouncer:v1.24.1-p0'),
+  pgbouncerExporter: ImageRef.parse('prometheuscommunity/pgbouncer-exporter:v0.10.0'),
   redis: ImageRef.parse('redis:7.4.1-bookworm'),
   redisExporter: ImageRef.parse('oliver006/redis_exporter:v1.66.0'),
   prometheus: ImageRef.parse('prom/prometheus:v2.53.3'),

@@ -4,7 +4,7 @@ import { TierName } from './tiers';
 /** The components whose resources a tier sets (Bitnami-style resource presets, one per tier). */
 export type ComponentName =
   | 'app' | 'migration' | 'celeryWorker' | 'celeryBeat'
-  | 'postgres' | 'postgresExporter' | 'postgresMaintenance'
+  | 'postgres' | 'postgresExporter' | 'postgresMaintenance' | 'pgbouncer' | 'pgbouncerExporter'
   | 'redis' | 'redisExporter' | 'waitForMigration'
   | 'prometheus' | 'alertmanager' | 'grafana' | 'kubeStateMetrics' | 'celeryExporter'
   | 'edge' | 'edgeExporter'
@@ -43,6 +43,9 @@ const TIER_PRESETS = {
     celeryBeat: { cpuRequest: '50m', cpuLimit: '250m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     postgres: { cpuRequest: '500m', cpuLimit: '2', memoryRequest: '1Gi', memoryLimit: '1Gi' },
     postgresExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    // PgBouncer is one single-threaded process: one core is all it can use; a few KiB per connection.
+    pgbouncer: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+    pgbouncerExporter: { cpuRequest: '10m', cpuLimit: '50m', memoryRequest: '16Mi', memoryLimit: '32Mi' },
     postgresMaintenance: { cpuRequest: '50m', cpuLimit: '250m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
     redis: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '512Mi', memoryLimit: '512Mi' },
     redisExporter: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
@@ -78,6 +81,8 @@ const TIER_PRESETS = {
     celeryBeat: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     postgres: { cpuRequest: '2', cpuLimit: '4', memoryRequest: '4Gi', memoryLimit: '4Gi' },
     postgresExporter: { cpuRequest: '50m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    pgbouncer: { cpuRequest: '100m', cpuLimit: '1', memoryRequest: '64Mi', memoryLimit: '128Mi' },
+    pgbouncerExporter: { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
     postgresMaintenance: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
     redis: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '1Gi', memoryLimit: '1Gi' },
     redisExporter: { cpuRequest: '50m', cpuLimit: '100m', memoryRequest: '64Mi', memoryLimit: '128Mi' },

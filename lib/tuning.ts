@@ -74,12 +74,7 @@ export interface ConnectionBudget {
 
 /** Adds up the clients of a PostgreSQL server into `max_connections` (DESIGN.md §5). */
 export function connectionBudget(lines: readonly ConnectionBudgetLine[]): ConnectionBudget {
-  for (const l of lines) {
-    if (!Number.isInteger(l.connections) || l.connections < 0) {
-      throw new ValidationError('ConnectionBudget', `connections of ${l.client}`, l.connections, 'an integer >= 0');
-    }
-  }
-  const clients = lines.reduce((n, l) => n + l.connections, 0);
+  const clients = checkedLines(lines).reduce((n, l) => n + l.connections, 0);
   const headroom = Math.max(5, Math.ceil(clients * 0.1));
   return {
     lines,
@@ -88,6 +83,54 @@ export function connectionBudget(lines: readonly ConnectionBudgetLine[]): Connec
     superuserReserved: SUPERUSER_RESERVED_CONNECTIONS,
     maxConnections: clients + headroom + SUPERUSER_RESERVED_CONNECTIONS,
   };
+}
+
+/** The clients of a connection pooler (apps → PgBouncer) and the `max_client_conn` they need. */
+export interface PoolerClientBudget {
+  readonly lines: readonly ConnectionBudgetLine[];
+  /** Sum of every client's connections. */
+  readonly clients: number;
+  /** Spare client connections (a pod restarting while its old connections time out): 10 % of clients, at least 10. */
+  readonly headroom: number;
+  /**
+   * `max_client_conn` of each PgBouncer replica: clients + headroom. Every replica can take every
+   * client, because a Service spreads connections unevenly and, with one replica down (a rollout,
+   * a lost node), the others take them all.
+   */
+  readonly maxClientConn: number;
+}
+
+/** Adds up the clients of a pooler into the `max_client_conn` each of its replicas needs. */
+export function poolerClientBudget(lines: readonly ConnectionBudgetLine[]): PoolerClientBudget {
+  const clients = checkedLines(lines).reduce((n, l) => n + l.connections, 0);
+  const headroom = Math.max(10, Math.ceil(clients * 0.1));
+  return { lines, clients, headroom, maxClientConn: clients + headroom };
+}
+
+/** The server side of a pooler (PgBouncer → PostgreSQL). */
+export interface PoolerServerConnections {
+  /** Per replica: `default_pool_size`. */
+  readonly poolSize: number;
+  /** Per replica: `reserve_pool_size`. */
+  readonly reservePoolSize: number;
+  /** Replicas that run at once, the rolling update's surge included. */
+  readonly pods: number;
+  /** pods x (pool + reserve): the most PostgreSQL connections the pooler holds (its `max_db_connections` caps each replica). */
+  readonly connections: number;
+}
+
+/** The most server connections `pods` PgBouncer replicas open, each capped at its pool plus reserve. */
+export function poolerServerConnections(poolSize: number, reservePoolSize: number, pods: number): PoolerServerConnections {
+  return { poolSize, reservePoolSize, pods, connections: pods * (poolSize + reservePoolSize) };
+}
+
+function checkedLines(lines: readonly ConnectionBudgetLine[]): readonly ConnectionBudgetLine[] {
+  for (const l of lines) {
+    if (!Number.isInteger(l.connections) || l.connections < 0) {
+      throw new ValidationError('ConnectionBudget', `connections of ${l.client}`, l.connections, 'an integer >= 0');
+    }
+  }
+  return lines;
 }
 
 /** PostgreSQL memory settings derived from the container's memory limit. */

@@ -46,7 +46,7 @@ export class AiBookkeepingStack extends SystemStack {
       .connectTo(this.postgres);
     // Pools of 10 (5 for the admin service): three services share a PostgreSQL sized for one on the minimum tier.
     const api = (id: string, name: string, port: number, replicas: number, asgiApp: string, databasePoolSize: number) => new AppService(this, id, { name, port, replicas, tier: env.tier, settings, asgiApp, databasePoolSize })
-      .connectTo(this.postgres)
+      .connectTo(this.database)
       .connectTo(this.redis.cache)
       .connectTo(this.minio)
       .waitFor(this.migration);

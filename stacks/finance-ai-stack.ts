@@ -63,7 +63,7 @@ export class FinanceAiStack extends SystemStack {
         extraSecretEnv: { API_KEY: secret('api-key'), LLM_API_KEY: secret('llm-api-key') },
       },
     })
-      .connectTo(this.postgres)
+      .connectTo(this.database)
       .connectTo(this.redis.cache);
     this.addEdge(this.api);
     this.addMonitoring([this.api]);

@@ -58,7 +58,7 @@ export class QcatStack extends SystemStack {
     }
     // One server process per pod: its own pool is the budget (uvicorn's worker count does not apply).
     this.api = new AppService(this, 'Api', { name: `${this.prefix}-api`, replicas: env.appReplicas, tier: env.tier, settings: this.settings, port: QCAT_PORT, command: [], workers: 1 })
-      .connectTo(this.postgres)
+      .connectTo(this.database)
       .connectTo(this.redis.cache);
     if (this.migration) this.api.waitFor(this.migration);
     this.autoscaleByEnvironment(this.api, env.appReplicas);

@@ -43,7 +43,7 @@ export class QualityBillingStack extends SystemStack {
       .connectTo(this.postgres);
 
     this.api = new AppService(this, 'Api', { name: `${prefix}-api`, replicas: env.appReplicas, tier: env.tier, settings })
-      .connectTo(this.postgres)
+      .connectTo(this.database)
       .connectTo(this.redis.cache)
       .connectTo(this.redis.broker)
       .connectTo(this.redis.results)
@@ -55,7 +55,7 @@ export class QualityBillingStack extends SystemStack {
     this.workers = queueSets.map(queues => {
       const suffix = queues.length === 1 ? queues[0].replace(/_/g, '-') : 'worker';
       return new CeleryWorker(this, `Worker-${suffix}`, { name: `${prefix}-celery-${suffix}`, queues, replicas: env.celeryWorkerReplicas, tier: env.tier, settings })
-        .connectTo(this.postgres)
+        .connectTo(this.database)
         .connectTo(this.redis.cache)
         .connectTo(this.redis.broker)
         .connectTo(this.redis.results)
@@ -64,7 +64,7 @@ export class QualityBillingStack extends SystemStack {
     for (const w of this.workers) this.autoscaleByEnvironment(w, env.celeryWorkerReplicas);
 
     this.beat = new CeleryBeat(this, 'Beat', { name: `${prefix}-celery-beat`, tier: env.tier, settings })
-      .connectTo(this.postgres)
+      .connectTo(this.database)
       .connectTo(this.redis.broker)
       .waitFor(this.migration);
 

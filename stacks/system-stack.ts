@@ -6,6 +6,8 @@ import { ConfigBackup } from '../constructs/backup/config-backup';
 import { PostgresBackup } from '../constructs/backup/postgres-backup';
 import { RestoreTest } from '../constructs/backup/restore-test';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
+import { IConnectable } from '../constructs/core/connections';
+import { PgBouncer } from '../constructs/data/pgbouncer';
 import { Postgres } from '../constructs/data/postgres';
 import { Redis } from '../constructs/data/redis';
 import { BackupFlow, SystemChart, SystemDefinition, SystemStackProps, systemBackupStorage } from './system-chart';
@@ -34,6 +36,8 @@ export interface BackupOptions {
  */
 export abstract class SystemStack extends SystemChart {
   public readonly postgres: Postgres;
+  /** PgBouncer in front of PostgreSQL, when the environment has a pooler (`connectionPooler`). */
+  public readonly pooler?: PgBouncer;
   public readonly redis: Redis;
   private readonly backupPolicy: false | { readonly retentionDays: number; readonly pointInTimeRecovery: boolean };
   private readonly backupParts: { backup?: PostgresBackup; restoreTest?: RestoreTest; pointInTimeRecovery?: PointInTimeRecovery; configBackup?: ConfigBackup } = {};
@@ -48,7 +52,20 @@ export abstract class SystemStack extends SystemChart {
       database: system.database, user: system.database, urlSecret: system.databaseUrlSecret,
       image: props.postgresImage ?? (pitr ? IMAGE_CATALOG.postgresPgbackrest.toString() : undefined),
     });
+    if (env.connectionPooler > 0) {
+      this.pooler = new PgBouncer(this, 'PgBouncer', { name: `${this.prefix}-pgbouncer`, postgres: this.postgres, replicas: env.connectionPooler, tier: env.tier });
+      this.withMonitoring(m => m.alertOnPooler());
+    }
     this.redis = new Redis(this, 'Redis', { name: `${this.prefix}-redis`, tier: env.tier });
+  }
+
+  /**
+   * What the applications and workers connect to: the pooler when the environment has one, else
+   * PostgreSQL itself. Migrations connect to `postgres` directly (DDL and advisory locks want a
+   * session of their own, not a transaction-pooled one).
+   */
+  public get database(): IConnectable {
+    return this.pooler ?? this.postgres;
   }
 
   /** The daily logical backup, when the environment has backups. */
@@ -124,11 +141,15 @@ export abstract class SystemStack extends SystemChart {
   }
 
   protected dataStores(): IMonitorable[] {
-    return [this.postgres, this.redis];
+    return [this.postgres, ...this.pooler ? [this.pooler] : [], this.redis];
   }
 
   protected connectionChecks(): ConnectionCheckInput[] {
-    return [{ server: this.postgres.name, budget: this.postgres.connectionBudget(), maxConnections: this.postgres.maxConnections() }];
+    const p = this.pooler;
+    return [{
+      server: this.postgres.name, budget: this.postgres.connectionBudget(), maxConnections: this.postgres.maxConnections(),
+      pooler: p && { name: p.name, budget: p.clientBudget(), maxClientConn: p.maxClientConn() },
+    }];
   }
 }
 

@@ -30,7 +30,11 @@ describe('architecture diagrams', () => {
   it('draws every declared connection, the edge and the scrapes', () => {
     const mermaid = architectureMermaid(synthStack(ENVIRONMENTS.prod).objects);
     expect(mermaid).toContain('quality_billing_edge -->|8000| quality_billing_api');
-    expect(mermaid).toContain('quality_billing_api -->|5432| quality_billing_postgres');
+    // In prod the API reaches PostgreSQL through PgBouncer; the migration Job directly.
+    expect(mermaid).toContain('quality_billing_api -->|6432| quality_billing_pgbouncer');
+    expect(mermaid).toContain('quality_billing_pgbouncer -->|5432| quality_billing_postgres');
+    expect(mermaid).not.toContain('quality_billing_api -->|5432| quality_billing_postgres');
+    expect(mermaid).toContain('quality_billing_prometheus -.->|9127| quality_billing_pgbouncer');
     expect(mermaid).toContain('internet -->|8080,8443| quality_billing_edge');
     expect(mermaid).toContain('quality_billing_prometheus -.->|9187| quality_billing_postgres');
     expect(mermaid).toContain('quality_billing_filebeat -->|9200| quality_billing_elasticsearch');

@@ -44,6 +44,13 @@ export interface AppSettings {
    * @default - none
    */
   readonly config?: { readonly configMap: AppConfig; readonly env: Readonly<Record<string, string>> };
+  /**
+   * The app's database driver prepares statements on the server (asyncpg with its statement cache
+   * on, psycopg 3 with prepare_threshold): a transaction-pooling PgBouncer then refuses it at synth.
+   * The seed's `postgresql://` URL is psycopg2 under SQLAlchemy, which never does.
+   * @default false
+   */
+  readonly serverSidePreparedStatements?: boolean;
 }
 
 /** Props every app workload takes. */
@@ -121,6 +128,11 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
 
   public get workload(): Workload {
     return this;
+  }
+
+  /** Whether the app's driver prepares statements on the server (`AppSettings.serverSidePreparedStatements`). */
+  public get serverSidePreparedStatements(): boolean {
+    return this.settings.serverSidePreparedStatements ?? false;
   }
 
   /** Connects to a database or broker: its env vars, NetworkPolicy rules and budget follow. */

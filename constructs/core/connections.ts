@@ -18,6 +18,12 @@ export interface IConnectionClient {
   maxDatabaseConnections(): number;
   /** How that number is made up, for the connection budget table. */
   describeDatabaseConnections(): string;
+  /**
+   * Whether its database driver prepares statements on the server (asyncpg's statement cache,
+   * psycopg 3's prepare_threshold): a transaction-pooling PgBouncer refuses such a client.
+   * @default false
+   */
+  readonly serverSidePreparedStatements?: boolean;
 }
 
 /** Something a client can be connected to with `client.connectTo(target)`. */

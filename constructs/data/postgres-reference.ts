@@ -55,7 +55,7 @@ export class PostgresClients {
 
   /** Records connections of a client that is not a `connectTo` client. */
   public reserve(client: string, connections: number): void {
-    this.reservations.push({ client, connections: checkInteger(this.path, 'reserveConnections', connections, 1, 100) });
+    this.reservations.push({ client, connections: checkInteger(this.path, 'reserveConnections', connections, 1, 10000) });
   }
 
   /** One budget line per `connectTo` client: the most connections it can hold. */

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
-import { alertGroups, AlertGroupSpec, AlertRuleOptions, walArchiveAlertGroups } from '../../lib/monitoring/alert-rules';
+import { alertGroups, AlertGroupSpec, AlertRuleOptions, pgbouncerAlertGroups, walArchiveAlertGroups } from '../../lib/monitoring/alert-rules';
 import { dashboardJson, overviewPanels, PanelSpec } from '../../lib/monitoring/dashboards';
 import { ruleObject } from '../../lib/monitoring/prometheus-config';
 import { SecretKeyRef } from '../../lib/secrets';
@@ -146,17 +146,31 @@ export class Monitoring extends Construct {
    * of their own, "<prefix>-alerts-wal-archiving".
    */
   public alertOnWalArchiving(archiving: { readonly archiveTimeoutSeconds: number; readonly archiveAgeAlertSeconds: number }): this {
-    const groups = walArchiveAlertGroups({
+    return this.addAlertSet('WalArchivingRule', 'alerts-wal-archiving', 'alertOnWalArchiving', 'the WAL archiving alerts', walArchiveAlertGroups({
       namespace: Chart.of(this).namespace ?? 'default', runbookBaseUrl: this.runbookBaseUrl, path: this.node.path,
       archiveTimeoutSeconds: archiving.archiveTimeoutSeconds, maxArchiveAgeSeconds: archiving.archiveAgeAlertSeconds,
-    });
-    if (groups.some(g => this.groups.some(h => h.alert === g.alert))) throw new ValidationError(this.node.path, 'alertOnWalArchiving', groups[0].alert, 'the WAL archiving alerts added once');
+    }));
+  }
+
+  /**
+   * Adds the PgBouncer alerts (clients waiting for a server connection, PgBouncer down) for a
+   * system with a connection pooler, whose exporter is monitored. In prometheus-operator mode they
+   * form a PrometheusRule of their own, "<prefix>-alerts-pgbouncer".
+   */
+  public alertOnPooler(): this {
+    return this.addAlertSet('PgBouncerRule', 'alerts-pgbouncer', 'alertOnPooler', 'the PgBouncer alerts',
+      pgbouncerAlertGroups({ namespace: Chart.of(this).namespace ?? 'default', runbookBaseUrl: this.runbookBaseUrl }));
+  }
+
+  /** Adds a set of alert groups once: to our Prometheus's rules, or as a PrometheusRule `<prefix>-<name>`. */
+  private addAlertSet(id: string, name: string, field: string, what: string, groups: AlertGroupSpec[]): this {
+    if (groups.some(g => this.groups.some(h => h.alert === g.alert))) throw new ValidationError(this.node.path, field, groups[0].alert, `${what} added once`);
     this.groups.push(...groups);
     if (this.prometheus) {
       this.prometheus.addAlertGroups(...groups);
     } else {
-      this.operatorObject('WalArchivingRule', new (operatorModels().PrometheusRule)({
-        metadata: { name: this.name('alerts-wal-archiving'), labels: { ...this.operator.selectorLabels } },
+      this.operatorObject(id, new (operatorModels().PrometheusRule)({
+        metadata: { name: this.name(name), labels: { ...this.operator.selectorLabels } },
         spec: { groups: groups.map(g => ({ name: g.alert, rules: g.rules.map(r => ruleObject(r)) as never })) },
       }));
     }

@@ -476,6 +476,74 @@ export function walArchiveAlertGroups(o: WalArchiveAlertOptions): AlertGroupSpec
   ];
 }
 
+/** The defaults of the PgBouncer alerts' thresholds, and why. */
+export const PGBOUNCER_ALERT_DEFAULTS = {
+  /** Clients waiting for a server connection for 5 minutes: the pools are too small for the load, or PostgreSQL is slow. */
+  waitingForMinutes: 5,
+  /** A client waited this long (seconds) for a server connection: requests stall visibly (seed 000 §6.2's 1 s API target, ten times over). */
+  maxWaitCriticalSeconds: 10,
+} as const;
+
+/** Settings of the PgBouncer alerts (systems with a connection pooler). */
+export interface PgBouncerAlertOptions {
+  /** The namespace of the monitored system; every rule is limited to it. */
+  readonly namespace: string;
+  /** Base URL of the runbooks. @default - the README's alert section */
+  readonly runbookBaseUrl?: string;
+}
+
+/**
+ * The PgBouncer alerts (issue 18 §2), on pgbouncer_exporter's series: clients waiting for a
+ * server connection (`SHOW POOLS` cl_waiting, maxwait), and the exporter losing PgBouncer.
+ */
+export function pgbouncerAlertGroups(o: PgBouncerAlertOptions): AlertGroupSpec[] {
+  const ns = o.namespace;
+  const sel = `{namespace="${ns}"}`;
+  const runbook = (name: string) => `${o.runbookBaseUrl ?? 'https://github.com/quality-billing/quality-billing-infra/blob/main/README.md'}#${name.toLowerCase()}`;
+  const rule = (r: Omit<AlertRuleSpec, 'runbook'>): AlertRuleSpec => ({ ...r, runbook: runbook(r.alert) });
+  const labels = `namespace="${ns}", pod="b-1", database="db", user="u"`;
+  const testLabels = { namespace: ns, pod: 'b-1', component: 'database-pooler' };
+  const series = (metric: string, values: string): TestSeries => ({ series: `${metric}{${labels}}`, values });
+  const { waitingForMinutes: waitFor, maxWaitCriticalSeconds: maxWait } = PGBOUNCER_ALERT_DEFAULTS;
+  const waiting = `sum by (namespace, pod) (pgbouncer_pools_client_waiting_connections${sel})`;
+  const longestWait = `max by (namespace, pod) (pgbouncer_pools_client_maxwait_seconds${sel})`;
+  return [
+    {
+      alert: 'PgBouncerClientsWaiting',
+      testLabels,
+      rules: [
+        rule({ alert: 'PgBouncerClientsWaiting', severity: 'warning', for: `${waitFor}m`, component: 'database-pooler',
+          expr: `${waiting} > 0`,
+          summary: 'Clients wait for a PostgreSQL connection in PgBouncer', description: `{{ $value }} clients have waited for a server connection for ${waitFor} minutes: the pools (default_pool_size) are too small for the load, or transactions are slow; see the connection budget in npm run capacity.` }),
+        rule({ alert: 'PgBouncerClientsWaiting', severity: 'critical', for: '2m', component: 'database-pooler',
+          expr: `${longestWait} > ${maxWait}`,
+          summary: `A client waited more than ${maxWait} s for a PostgreSQL connection`, description: `The longest wait is {{ $value | humanizeDuration }} (threshold ${maxWait} s): requests stall, and clients are cut off at query_wait_timeout.` }),
+      ],
+      cases: [
+        { name: 'clients waiting for 10 minutes, 2 s at most', evalTime: '10m', firing: ['warning'], series: [series('pgbouncer_pools_client_waiting_connections', '3x20'), series('pgbouncer_pools_client_maxwait_seconds', '2x20')] },
+        { name: 'clients waiting 30 s for 5 minutes', evalTime: '10m', firing: ['warning', 'critical'], series: [series('pgbouncer_pools_client_waiting_connections', '3x20'), series('pgbouncer_pools_client_maxwait_seconds', '30x20')] },
+        { name: `clients waiting for ${waitFor - 1} minutes`, evalTime: `${waitFor - 1}m`, firing: [], series: [series('pgbouncer_pools_client_waiting_connections', '3x20'), series('pgbouncer_pools_client_maxwait_seconds', '2x20')] },
+        { name: 'nobody waiting', evalTime: '10m', firing: [], series: [series('pgbouncer_pools_client_waiting_connections', '0x20'), series('pgbouncer_pools_client_maxwait_seconds', '0x20')] },
+        { name: `waits of ${maxWait} s`, evalTime: '10m', firing: [], series: [series('pgbouncer_pools_client_waiting_connections', '0x20'), series('pgbouncer_pools_client_maxwait_seconds', `${maxWait}x20`)] },
+      ],
+    },
+    {
+      alert: 'PgBouncerDown',
+      testLabels: { namespace: ns, pod: 'b-1', component: 'database-pooler' },
+      rules: [
+        rule({ alert: 'PgBouncerDown', severity: 'critical', for: '2m', component: 'database-pooler',
+          expr: `max by (namespace, pod) (pgbouncer_up${sel}) == 0`,
+          summary: 'The exporter cannot reach PgBouncer', description: 'pgbouncer_exporter in {{ $labels.pod }} gets no answer from PgBouncer\'s admin console for 2 minutes: PgBouncer is down or refuses the exporter\'s login (stats_users).' }),
+      ],
+      cases: [
+        { name: 'down for 5 minutes', evalTime: '5m', firing: ['critical'], series: [{ series: `pgbouncer_up{namespace="${ns}", pod="b-1"}`, values: '0x10' }] },
+        { name: 'down for 1 minute', evalTime: '5m', firing: [], series: [{ series: `pgbouncer_up{namespace="${ns}", pod="b-1"}`, values: '1x3 0x7' }] },
+        { name: 'up', evalTime: '5m', firing: [], series: [{ series: `pgbouncer_up{namespace="${ns}", pod="b-1"}`, values: '1x10' }] },
+      ],
+    },
+  ];
+}
+
 /** Histogram buckets growing by `perMinute[le]` requests a minute (the +Inf bucket takes the largest). */
 function histogram(labels: string, perMinute: Record<number, number>): TestSeries[] {
   const total = Math.max(...Object.values(perMinute));

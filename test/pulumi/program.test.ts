@@ -164,7 +164,7 @@ describe.each(STACKS)('pulumi up: system %s, stack %s (under mocks)', (system, n
   });
 
   it('fills each Secret key from the config key named after the Secret and the key, or computes it', () => {
-    const computed = new Set(['db-credentials/url', 'finance-ai-secrets/database-url', 'backup-s3-credentials/access-key-id', 'backup-s3-credentials/secret-access-key']);
+    const computed = new Set(['db-credentials/url', 'db-credentials/pooler-url', 'finance-ai-secrets/database-url', 'finance-ai-secrets/pooler-url', 'backup-s3-credentials/access-key-id', 'backup-s3-credentials/secret-access-key']);
     for (const r of registered.filter(x => x.type === 'kubernetes:core/v1:Secret')) {
       for (const [k, v] of Object.entries(secretValue(r.inputs.stringData))) {
         const ref = `${r.inputs.metadata.name}/${k}`;
@@ -173,12 +173,20 @@ describe.each(STACKS)('pulumi up: system %s, stack %s (under mocks)', (system, n
     }
   });
 
-  it('builds the database URL Secret from the password, URL-encoded', () => {
+  it('builds the database URL Secrets from the password, URL-encoded: direct, and through PgBouncer where there is one', () => {
     if (!isPostgresSystem(result.stack)) return; // merchant-analysis runs MongoDB
     const c = result.stack.postgres.connection;
     const url = secretOf(c.urlSecret.secretName)[c.urlSecret.key];
     const db = system.replace(/-/g, '_');
-    expect(url).toBe(`postgresql://${db}:value-of-dbCredentialsPassword@${system}-postgres:5432/${db}`);
+    const direct = `postgresql://${db}:value-of-dbCredentialsPassword@${system}-postgres:5432/${db}`;
+    const pooler = result.stack.pooler;
+    if (!pooler) {
+      expect(url).toBe(direct);
+      return;
+    }
+    expect(secretOf(pooler.urlSecret.secretName)[pooler.urlSecret.key]).toBe(`postgresql://${db}:value-of-dbCredentialsPassword@${system}-pgbouncer:6432/${db}`);
+    // The direct URL is created only where a client still reads it (a migration Job).
+    expect([undefined, direct]).toContain(url);
   });
 
   it('never puts a secret value into a Kubernetes object other than a Secret', () => {
@@ -388,8 +396,8 @@ describe('the stack files and the README', () => {
       expect([name, line]).toEqual([name, expect.any(String)]);
       return (line!.split(' | ')[1].match(/`[a-z][A-Za-z0-9]+`/g) ?? []).map(k => k.slice(1, -1));
     };
-    // Computed by the program, never set: the database URLs.
-    const computed = new Set(['dbCredentialsUrl', 'financeAiSecretsDatabaseUrl']);
+    // Computed by the program, never set: the database URLs, direct and through PgBouncer.
+    const computed = new Set(['dbCredentialsUrl', 'dbCredentialsPoolerUrl', 'financeAiSecretsDatabaseUrl', 'financeAiSecretsPoolerUrl']);
     for (const sys of SYSTEMS) {
       const listed = new Set([...row('every system'), ...row(sys.name)]);
       expect([sys.name, [...listed].sort()]).toEqual([sys.name, secretKeys(sys.name).filter(k => !computed.has(k))]);

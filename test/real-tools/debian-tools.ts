@@ -9,7 +9,7 @@ import { join } from 'path';
 export const DEBIAN_TOOLS: Readonly<Record<string, readonly string[]>> = {
   // Debian keeps the server binaries in /usr/lib/postgresql/<version>/bin; psql, pg_dump and
   // pg_restore are postgresql-client-common's wrappers in /usr/bin.
-  postgresql: ['postgres', 'initdb', 'pg_ctl', 'psql', 'pg_dump', 'pg_restore'],
+  postgresql: ['postgres', 'initdb', 'pg_ctl', 'psql', 'pg_dump', 'pg_restore', 'pgbench'],
   'redis-server': ['redis-server'],
   'redis-tools': ['redis-cli'],
   python3: ['python3'],
@@ -21,6 +21,7 @@ export const DEBIAN_TOOLS: Readonly<Record<string, readonly string[]>> = {
   pgbackrest: ['pgbackrest'],
   awscli: ['aws'],
   'librsvg2-bin': ['rsvg-convert'],
+  pgbouncer: ['pgbouncer'],
 };
 
 /** The Debian package that provides `binary`, or undefined for a binary not in the list. */

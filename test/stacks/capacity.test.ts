@@ -9,7 +9,7 @@ import { CapacityError } from '../../lib/errors';
 import { nodeAllocatable, TIERS } from '../../lib/tiers';
 import { QualityBillingStack } from '../../stacks/quality-billing-stack';
 import { collectSizings } from '../../constructs/core/workload';
-import { synthStack } from '../helpers';
+import { find, synthStack } from '../helpers';
 
 describe('capacity of the shipped environments', () => {
   it('dev fits one node of the minimum tier', () => {
@@ -42,15 +42,29 @@ describe('capacity of the shipped environments', () => {
     ]));
   });
 
-  it('sets max_connections to cover every client of PostgreSQL', () => {
+  it('lets each PgBouncer replica accept every application connection (apps → PgBouncer)', () => {
     const { stack, objects } = synthStack(ENVIRONMENTS.prod);
+    const ini = objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'quality-billing-pgbouncer-config')!.data['pgbouncer.ini'];
+    const maxClientConn = Number(/^max_client_conn = (\d+)$/m.exec(ini)![1]);
+    // Every pooled client at its autoscaler's maximum plus one pod rolling out, each process with its own pool.
+    const api = ((stack.api.maxReplicas ?? stack.api.replicas) + 1) * stack.api.workers * stack.api.databasePoolSize;
+    const workers = stack.workers.reduce((n, w) => n + ((w.maxReplicas ?? w.replicas) + 1) * w.concurrency * w.databasePoolSize, 0);
+    expect(maxClientConn).toBeGreaterThanOrEqual(api + workers + 2 /* beat */ + 1 /* exporter */);
+    expect(stack.capacity.checks.find(c => c.name === 'client connections of quality-billing-pgbouncer')?.passed).toBe(true);
+  });
+
+  it('sets max_connections to what the pools and the direct clients need, at most 200 in prod (PgBouncer → PostgreSQL)', () => {
+    const { objects } = synthStack(ENVIRONMENTS.prod);
     const conf = objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'quality-billing-postgres-config')!.data['postgresql.conf'];
-    const maxConnections = Number(/^max_connections = (\d+)$/m.exec(conf)![1]);
-    // Seed: app replicas x uvicorn workers x DATABASE_POOL_SIZE 20, one extra pod while rolling out.
-    const app = (3 + 1) * 4 * 20;
-    const workers = stack.workers.reduce((n, w) => n + (w.replicas + 1) * w.concurrency * w.databasePoolSize, 0);
-    const others = 2 /* migration job */ + 2 /* beat */ + 1 /* exporter */ + 1 /* maintenance */;
-    expect(maxConnections).toBeGreaterThanOrEqual(app + workers + others + 3);
+    const ini = objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'quality-billing-pgbouncer-config')!.data['pgbouncer.ini'];
+    const setting = (text: string, name: string) => Number(new RegExp(`^${name} = (\\d+)`, 'm').exec(text)![1]);
+    const replicas = find(objects, 'Deployment', 'quality-billing-pgbouncer').spec.replicas;
+    // Two replicas plus the one a rollout starts, each capped at max_db_connections.
+    const pools = (replicas + 1) * setting(ini, 'max_db_connections');
+    expect(setting(ini, 'max_db_connections')).toBe(setting(ini, 'default_pool_size') + setting(ini, 'reserve_pool_size'));
+    const direct = 2 /* migration job */ + 1 /* exporter */ + 1 /* maintenance */ + 2 /* backup */ + 2 /* pgBackRest */;
+    expect(setting(conf, 'max_connections')).toBeGreaterThanOrEqual(pools + direct + 3);
+    expect(setting(conf, 'max_connections')).toBeLessThanOrEqual(200);
   });
 });
 

@@ -152,7 +152,8 @@ describe('finance-ai (seed 002)', () => {
     expect(config.data).toEqual({ log_level: 'INFO', log_format: 'json', llm_api_url: 'https://api.openai.com/v1' });
     const env = Object.fromEntries(api.env.map((e: any) => [e.name, e.valueFrom ?? e.value]));
     expect(env.LOG_LEVEL).toEqual({ configMapKeyRef: { name: 'finance-ai-config', key: 'log_level' } });
-    expect(env.DATABASE_URL).toEqual({ secretKeyRef: { name: 'finance-ai-secrets', key: 'database-url' } });
+    // Through PgBouncer in prod: its URL sits beside the direct one, in the same Secret.
+    expect(env.DATABASE_URL).toEqual({ secretKeyRef: { name: 'finance-ai-secrets', key: 'pooler-url' } });
     expect(env.API_KEY).toEqual({ secretKeyRef: { name: 'finance-ai-secrets', key: 'api-key' } });
     expect(env.LLM_API_KEY).toEqual({ secretKeyRef: { name: 'finance-ai-secrets', key: 'llm-api-key' } });
     // A change of the ConfigMap rolls the pods.

@@ -225,7 +225,7 @@ describe('prometheus-operator mode', () => {
 
   it('emits a ServiceMonitor per component, selected by kube-prometheus-stack\'s release label', () => {
     const monitors = objects.filter(o => o.kind === 'ServiceMonitor');
-    expect(monitors.map(m => m.metadata.name).sort()).toEqual(['quality-billing-api', 'quality-billing-celery-exporter', 'quality-billing-edge-metrics', 'quality-billing-postgres', 'quality-billing-redis']);
+    expect(monitors.map(m => m.metadata.name).sort()).toEqual(['quality-billing-api', 'quality-billing-celery-exporter', 'quality-billing-edge-metrics', 'quality-billing-pgbouncer', 'quality-billing-postgres', 'quality-billing-redis']);
     for (const m of monitors) {
       expect(m.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
       const service = find(objects, 'Service', m.metadata.name);
@@ -236,10 +236,11 @@ describe('prometheus-operator mode', () => {
 
   it('emits the same alert rules as a PrometheusRule and the dashboard for Grafana\'s sidecar', () => {
     const rules = objects.filter(o => o.kind === 'PrometheusRule');
-    expect(rules.map(r => r.metadata.name)).toEqual(['quality-billing-alerts', 'quality-billing-alerts-wal-archiving']);
+    expect(rules.map(r => r.metadata.name)).toEqual(['quality-billing-alerts', 'quality-billing-alerts-pgbouncer', 'quality-billing-alerts-wal-archiving']);
     const standalone = parse(find(synthStack(ENVIRONMENTS.prod).objects, 'ConfigMap', 'quality-billing-prometheus-rules').data['alerts.yml']);
     expect(rules.flatMap(r => r.spec.groups)).toEqual(standalone.groups);
-    expect(rules[1].spec.groups.map((g: any) => g.name)).toEqual(['WalArchiveFailing', 'WalArchiveStale', 'WalArchiveBacklog']);
+    expect(rules[1].spec.groups.map((g: any) => g.name)).toEqual(['PgBouncerClientsWaiting', 'PgBouncerDown']);
+    expect(rules[2].spec.groups.map((g: any) => g.name)).toEqual(['WalArchiveFailing', 'WalArchiveStale', 'WalArchiveBacklog']);
     const dashboard = objects.find(o => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1')!;
     expect(Object.keys(dashboard.data)).toEqual(['quality-billing-overview.json']);
   });
