@@ -104,9 +104,11 @@ export const CELERY_SETTINGS_MODULE = 'celery_worker_settings';
 /**
  * Renders the Python module. The broker and result URLs come from the environment the
  * connections set (CELERY_BROKER_URL, CELERY_RESULT_BACKEND), so no password is in the module.
- * `priority_steps: [0]` keeps one Redis list per queue whatever priority a producer sets: kombu
- * otherwise files a message of priority p ≥ 3 under "<queue>\x06\x16<step>", a list the
- * autoscaler's trigger would not count.
+ * kombu's `priority_steps` stay at their default [0, 3, 6, 9]: a task sent without a priority (the
+ * seed separates priorities by queue: high_priority, low_priority) goes to the list named after
+ * its queue, which the autoscaler counts; one sent with priority p ≥ 3 goes to
+ * "<queue>\x06\x16<step>", which the workers consume but the trigger does not count. Narrowing
+ * the steps here would make workers ignore such lists filled by a producer with the defaults.
  */
 export function renderCelerySettingsModule(s: CeleryWorkerSettings): string {
   return [
@@ -120,8 +122,8 @@ export function renderCelerySettingsModule(s: CeleryWorkerSettings): string {
     'task_reject_on_worker_lost = True',
     `task_time_limit = ${s.taskTimeLimitSeconds}`,
     `worker_prefetch_multiplier = ${s.prefetchMultiplier}`,
-    '# One list per queue (no priority sub-queues); unacknowledged tasks return after the timeout.',
-    `broker_transport_options = {'visibility_timeout': ${s.visibilityTimeoutSeconds}, 'priority_steps': [0]}`,
+    '# An unacknowledged task returns to its queue after this many seconds; it must outlast the longest task.',
+    `broker_transport_options = {'visibility_timeout': ${s.visibilityTimeoutSeconds}}`,
     '',
   ].join('\n');
 }

@@ -49,6 +49,8 @@ export interface CeleryQueueScalerProps extends QueueAutoscaleOptions {
  * `redis` trigger per queue: Celery's Redis transport keeps a queue's tasks in a list named after
  * the queue, in the broker's database), with a TriggerAuthentication that reads the Redis password
  * from its Secret. KEDA creates and owns the HPA; nothing else may scale the Deployment.
+ * Tasks sent with a priority of 3 or more sit in kombu's priority lists ("<queue>\x06\x16<step>"),
+ * which the trigger does not count: the seed separates priorities by queue instead.
  * Both objects are validated against KEDA's CRD schemas (@kubernetes-models/keda).
  */
 export class CeleryQueueScaler extends Construct {

@@ -27,7 +27,7 @@ describe('CeleryWorker', () => {
     expect(module).toContain('task_time_limit = 1800');
     expect(module).toContain('worker_prefetch_multiplier = 1');
     // A reserved task waits up to one limit for a busy child, then runs up to another: 2 x 1800 + 30.
-    expect(module).toContain("broker_transport_options = {'visibility_timeout': 3630, 'priority_steps': [0]}");
+    expect(module).toContain("broker_transport_options = {'visibility_timeout': 3630}");
     expect(w.workerSettings.visibilityTimeoutSeconds).toBe(3630);
     const spec = podSpec(find(objects, 'Deployment', 'celery-default'));
     expect(spec.terminationGracePeriodSeconds).toBe(1860);
