@@ -18,6 +18,8 @@ export * from './lib/sizing';
 export * from './lib/environments';
 export * from './lib/capacity';
 export * from './lib/tuning';
+export * from './lib/celery-settings';
+export * from './lib/keda-scaling';
 export * from './lib/labels';
 export * from './lib/images';
 export * from './lib/schedule';
@@ -58,6 +60,7 @@ export * from './constructs/app/app-service';
 export * from './constructs/app/app-config';
 export * from './constructs/app/migration-job';
 export * from './constructs/app/celery-worker';
+export * from './constructs/app/celery-queue-scaler';
 export * from './constructs/app/celery-beat';
 
 // constructs/data: the servers applications connect to

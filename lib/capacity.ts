@@ -178,6 +178,18 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
       `all ${scaled.length} pod(s) at their autoscalers' maximum fit on ${env.nodes} node(s)`, 'at maximum autoscaling no room for'));
   }
 
+  const peaking = rows.filter(r => r.workload.peakMemory);
+  if (peaking.length > 0) {
+    // A container above its request uses memory the scheduler gave to other pods; above its limit it is OOM-killed.
+    const over = peaking.filter(r => r.workload.peakMemory!.bytes.bytes > r.workload.containers[0].memoryRequest.bytes);
+    const line = (r: CapacityRow) => `${r.workload.name} peak ${fmtMem(r.workload.peakMemory!.bytes.bytes)} (${r.workload.peakMemory!.breakdown}) of request ${fmtMem(r.workload.containers[0].memoryRequest.bytes)}`;
+    checks.push({
+      name: 'memory peaks fit their requests',
+      passed: over.length === 0,
+      detail: over.length === 0 ? peaking.map(line).join('; ') : `above the memory request: ${over.map(line).join('; ')}`,
+    });
+  }
+
   const storageTotal = sum(rows.map(r => r.totalStorage));
   const biggestVolume = Math.max(0, ...rows.map(r => r.workload.storagePerReplica?.bytes ?? 0));
   checks.push({

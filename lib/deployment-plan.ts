@@ -130,12 +130,60 @@ export function deploymentPlan(objects: readonly K8sJson[]): DeploymentPlan {
       const ref = (o.spec as Json)?.scaleTargetRef;
       if (ref && byKey.has(keyOf(ref.kind, ns, ref.name))) add(keyOf(ref.kind, ns, ref.name), `scales ${ref.kind} ${ref.name}`);
     }
+    if (isKedaObject(o, 'ScaledObject')) {
+      // KEDA's docs (concepts/authentication): the ScaledObject after the Secret and the workload it refers to.
+      const ref = scaleTarget(o);
+      if (byKey.has(keyOf(ref.kind, ns, ref.name))) add(keyOf(ref.kind, ns, ref.name), `scales ${ref.kind} ${ref.name}`);
+      for (const t of ((o.spec as Json)?.triggers ?? []) as Json[]) {
+        const auth = t.authenticationRef;
+        const authKind = auth?.kind ?? 'TriggerAuthentication';
+        const authKey = keyOf(authKind, authKind === 'TriggerAuthentication' ? ns : undefined, auth?.name ?? '');
+        if (auth?.name && byKey.has(authKey)) add(authKey, `authenticates its trigger with ${authKind} ${auth.name}`);
+      }
+    }
+    if (isKedaObject(o, 'TriggerAuthentication')) {
+      for (const r of ((o.spec as Json)?.secretTargetRef ?? []) as Json[]) if (r.name) addSecret(r.name, `reads ${r.parameter} from Secret ${r.name}`);
+    }
     waits[key] = list;
   }
 
+  assertOneAutoscalerPerWorkload(objects);
   const order = topologicalOrder(objects.map(objectKey), waits);
   const externalSecrets = [...external.entries()].map(([key, e]) => ({ key, ...e }));
   return { order, waits, externalSecrets };
+}
+
+function isKedaObject(o: K8sJson, kind: string): boolean {
+  return o.kind === kind && o.apiVersion.startsWith('keda.sh/');
+}
+
+/** A ScaledObject's target, with KEDA's defaults (apps/v1 Deployment). */
+function scaleTarget(o: K8sJson): { kind: string; name: string } {
+  const ref = (o.spec as Json)?.scaleTargetRef ?? {};
+  return { kind: ref.kind ?? 'Deployment', name: ref.name };
+}
+
+/**
+ * A KEDA ScaledObject creates and owns an HPA for its target (keda.sh/docs/2.10/concepts/scaling-deployments);
+ * a second HPA on the same workload would fight it, and KEDA's admission webhook rejects a
+ * ScaledObject whose target another HPA already scales (keda.sh/docs/2.10/concepts/admission-webhooks).
+ * Throws a ValidationError naming both.
+ */
+export function assertOneAutoscalerPerWorkload(objects: readonly K8sJson[]): void {
+  const scalers = new Map<string, string>();
+  for (const o of objects) {
+    let target: { kind: string; name: string } | undefined;
+    if (isKedaObject(o, 'ScaledObject')) target = scaleTarget(o);
+    else if (o.kind === 'HorizontalPodAutoscaler') target = (o.spec as Json)?.scaleTargetRef;
+    if (!target?.name) continue;
+    const key = keyOf(target.kind, o.metadata.namespace, target.name);
+    const other = scalers.get(key);
+    if (other) {
+      throw new ValidationError('DeploymentPlan', 'autoscalers', `${other} and ${describeKey(objectKey(o))} both scale ${describeKey(key)}`,
+        'one autoscaler per workload: a KEDA ScaledObject owns the HPA it creates, so the workload has no other HorizontalPodAutoscaler');
+    }
+    scalers.set(key, describeKey(objectKey(o)));
+  }
 }
 
 /** Whether a (Cluster)RoleBinding binds the ServiceAccount `name` of `namespace`. */

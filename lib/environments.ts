@@ -35,6 +35,13 @@ export interface EnvironmentSpec {
   /** Autoscalers may run up to ceil(replicas x this) API and worker pods; 1 turns autoscaling off. */
   readonly autoscaleFactor: number;
   /**
+   * What the Celery workers scale on: `cpu`, an HPA on CPU use like the API; `queue`, a KEDA
+   * ScaledObject on the length of their Redis queues (needs KEDA in the cluster), from
+   * `celeryWorkerReplicas` to ceil(celeryWorkerReplicas x autoscaleFactor). A worker that waits on
+   * I/O uses little CPU while its queue grows, so only `queue` adds workers for it.
+   */
+  readonly autoscaling: 'cpu' | 'queue';
+  /**
    * Ship logs to Elasticsearch/Kibana. Off in dev: one minimum node has the CPU for it but an
    * Elasticsearch there would take a third of the node's memory for a developer's own logs,
    * which `kubectl logs` already shows.
@@ -72,7 +79,7 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
   dev: {
     name: 'dev', tier: 'minimum', nodes: 1, appReplicas: 1, celeryWorkerReplicas: 1,
     celeryWorkerPerQueue: false, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'DEBUG',
-    edge: 'nginx', edgeReplicas: 1, autoscaleFactor: 2,
+    edge: 'nginx', edgeReplicas: 1, autoscaleFactor: 2, autoscaling: 'cpu',
     logging: false, logRetentionDays: 3, dailyLogVolume: '512Mi',
     backup: false,
     connectionPooler: 0,
@@ -80,7 +87,7 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
   staging: {
     name: 'staging', tier: 'minimum', nodes: 2, appReplicas: 2, celeryWorkerReplicas: 1,
     celeryWorkerPerQueue: true, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'INFO',
-    edge: 'ingress', edgeReplicas: 2, autoscaleFactor: 1.5,
+    edge: 'ingress', edgeReplicas: 2, autoscaleFactor: 1.5, autoscaling: 'queue',
     logging: true, logRetentionDays: 7, dailyLogVolume: '1Gi',
     // Seed 004's 7-day profile; point-in-time recovery as in prod, so the runbook is rehearsed.
     backup: { retentionDays: 7, pointInTimeRecovery: true },
@@ -90,7 +97,7 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
   prod: {
     name: 'prod', tier: 'recommended', nodes: 3, appReplicas: 3, celeryWorkerReplicas: 2,
     celeryWorkerPerQueue: true, survivesNodeLoss: true, timeZone: 'Asia/Shanghai', logLevel: 'INFO',
-    edge: 'nginx', edgeReplicas: 2, autoscaleFactor: 1.5,
+    edge: 'nginx', edgeReplicas: 2, autoscaleFactor: 1.5, autoscaling: 'queue',
     logging: true, logRetentionDays: 30, dailyLogVolume: '3Gi',
     // Seeds 001/002: 30 days, full daily, incremental every 6 h, point-in-time recovery.
     backup: { retentionDays: 30, pointInTimeRecovery: true },
@@ -112,6 +119,7 @@ export function defineEnvironment(spec: Partial<EnvironmentSpec> & { name: strin
   checkReplicas(path, 'celeryWorkerReplicas', env.celeryWorkerReplicas);
   checkOneOf(path, 'logLevel', env.logLevel, LOG_LEVELS);
   checkOneOf(path, 'edge', env.edge, ['nginx', 'ingress'] as const);
+  checkOneOf(path, 'autoscaling', env.autoscaling, ['cpu', 'queue'] as const);
   checkReplicas(path, 'edgeReplicas', env.edgeReplicas);
   checkInteger(path, 'logRetentionDays', env.logRetentionDays, 1, 3650);
   checkInteger(path, 'connectionPooler', env.connectionPooler, 0, 100);

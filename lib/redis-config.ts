@@ -16,9 +16,11 @@ export interface RedisConfigOptions {
 }
 
 /**
- * Renders redis.conf: append-only persistence with per-second fsync plus RDB snapshots, so a
- * restart loses at most a second of queued tasks. Neither the password nor the data directory is
- * here: the pod passes `--dir /data --requirepass $(REDIS_PASSWORD)` (from a Secret) at start.
+ * Renders redis.conf: append-only persistence with per-second fsync, so a restart loses at most a
+ * second of queued tasks. RDB snapshots are off (`save ""`): with AOF on they add no durability,
+ * only forks whose copy-on-write memory `maxmemory` would have to leave room for (lib/tuning.ts);
+ * AOF rewrites still write an RDB preamble. Neither the password nor the data directory is here:
+ * the pod passes `--dir /data --requirepass $(REDIS_PASSWORD)` (from a Secret) at start.
  */
 export function renderRedisConf(o: RedisConfigOptions): string {
   return [
@@ -34,9 +36,7 @@ export function renderRedisConf(o: RedisConfigOptions): string {
     'aof-use-rdb-preamble yes',
     'auto-aof-rewrite-percentage 100',
     'auto-aof-rewrite-min-size 64mb',
-    'save 900 1',
-    'save 300 10',
-    'save 60 10000',
+    'save ""',
     'tcp-keepalive 60',
     'timeout 0',
     'loglevel notice',

@@ -96,6 +96,13 @@ export interface WorkloadSizing {
   readonly initContainers?: readonly ResourceSpec[];
   /** Persistent storage per replica. */
   readonly storagePerReplica?: ByteQuantity;
+  /**
+   * The most memory the first container uses at its peak, when that is above its steady state
+   * (Redis while a fork's copy-on-write doubles its data set); the capacity planner holds it
+   * against the container's memory request, which is what the scheduler reserves on the node.
+   * @default - no peak beyond the request
+   */
+  readonly peakMemory?: { readonly bytes: ByteQuantity; readonly breakdown: string };
   /** Whether two replicas must never share a node (required anti-affinity or a hard topology spread). */
   readonly onePerNode?: boolean;
   /**

@@ -42,11 +42,36 @@ export function celeryConcurrency(cpuLimit: CpuQuantity, memoryLimit: ByteQuanti
 }
 
 /**
- * Redis `maxmemory`: 75 % of the container memory limit, so that the copy-on-write pages of an
- * AOF rewrite or RDB fork and allocator fragmentation stay inside the limit.
+ * Memory a Redis server uses besides its data set: allocator fragmentation, client input and
+ * output buffers, the AOF buffer. 10 % of the container limit, at least 32 MiB.
+ */
+export function redisOverhead(memoryLimit: ByteQuantity): ByteQuantity {
+  return ByteQuantity.mebibytes(Math.max(32, Math.ceil(memoryLimit.mebibytes / 10)));
+}
+
+/**
+ * Redis `maxmemory` for a server that persists by forking (AOF rewrites here; RDB snapshots are off,
+ * lib/redis-config.ts). Redis's administration guide (redis.io/docs/latest/operate/oss_and_stack/
+ * management/admin/, "Memory"): "If you are using Redis in a write-heavy application, while saving
+ * an RDB file on disk or rewriting the AOF log, Redis can use up to 2 times the memory normally
+ * used", and "make sure to size your memory accordingly". A broker queue is write-heavy, so the
+ * data set, a full copy-on-write copy of it and the overhead must fit the container limit:
+ * maxmemory = (limit - overhead) / 2. At 75 % of the limit a busy broker could be OOM-killed
+ * during a rewrite.
  */
 export function redisMaxMemory(memoryLimit: ByteQuantity): ByteQuantity {
-  return ByteQuantity.mebibytes(Math.floor(memoryLimit.mebibytes * 0.75));
+  return ByteQuantity.mebibytes(Math.floor((memoryLimit.mebibytes - redisOverhead(memoryLimit).mebibytes) / 2));
+}
+
+/** The most a Redis server with `redisMaxMemory` uses, a fork included: 2 x maxmemory + overhead. */
+export function redisPeakMemory(memoryLimit: ByteQuantity): ByteQuantity {
+  return ByteQuantity.mebibytes(2 * redisMaxMemory(memoryLimit).mebibytes + redisOverhead(memoryLimit).mebibytes);
+}
+
+/** That peak with its parts, for the capacity planner (`WorkloadSizing.peakMemory`). */
+export function redisPeakBreakdown(memoryLimit: ByteQuantity): { bytes: ByteQuantity; breakdown: string } {
+  const max = redisMaxMemory(memoryLimit).mebibytes;
+  return { bytes: redisPeakMemory(memoryLimit), breakdown: `maxmemory ${max}Mi + fork copy-on-write ${max}Mi + overhead ${redisOverhead(memoryLimit).mebibytes}Mi` };
 }
 
 /** One client of PostgreSQL and the most connections it can hold at once. */

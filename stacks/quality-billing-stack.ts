@@ -61,7 +61,13 @@ export class QualityBillingStack extends SystemStack {
         .connectTo(this.redis.results)
         .waitFor(this.migration);
     });
-    for (const w of this.workers) this.autoscaleByEnvironment(w, env.celeryWorkerReplicas);
+    for (const w of this.workers) {
+      if (env.autoscaling === 'queue') {
+        if (env.autoscaleFactor > 1) w.autoscaleOnQueue({ broker: this.redis.broker, minReplicas: env.celeryWorkerReplicas, maxReplicas: Math.ceil(env.celeryWorkerReplicas * env.autoscaleFactor) });
+      } else {
+        this.autoscaleByEnvironment(w, env.celeryWorkerReplicas);
+      }
+    }
 
     this.beat = new CeleryBeat(this, 'Beat', { name: `${prefix}-celery-beat`, tier: env.tier, settings })
       .connectTo(this.database)

@@ -102,6 +102,8 @@ export function expectValidationError(fn: () => unknown, expected: { path?: stri
 export function modelClass(o: K8sObject): new (data: unknown) => { validate(): void } {
   // prometheus-operator objects: the CRD schemas, from the same project's generated package.
   if (o.apiVersion === 'monitoring.coreos.com/v1') return require('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1')[o.kind];
+  // KEDA objects: KEDA's CRD schemas, from the same project's generated package.
+  if (o.apiVersion === 'keda.sh/v1alpha1') return require('@kubernetes-models/keda/keda.sh/v1alpha1')[o.kind];
   const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : [undefined, o.apiVersion];
   const modulePath = group ? `kubernetes-models/${group}/${version}/${o.kind}` : `kubernetes-models/${version}/${o.kind}`;
   // eslint-disable-next-line @typescript-eslint/no-var-requires

@@ -231,6 +231,16 @@ export abstract class AppWorkload extends Workload implements IConnectionClient 
     return hpa;
   }
 
+  /**
+   * Records that an autoscaler this construct does not render as an HPA (a KEDA ScaledObject, whose
+   * operator creates the HPA) owns the replica count up to `maxReplicas`: the manifest leaves
+   * `replicas` out, and budgets and capacity count the maximum.
+   */
+  protected ownReplicaCount(maxReplicas: number): void {
+    if (this.maxReplicasValue !== undefined) throw new ValidationError(this.node.path, 'autoscale', maxReplicas, 'one autoscaler per workload');
+    this.maxReplicasValue = maxReplicas;
+  }
+
   /** The most pods that run at once, autoscaling included. */
   public get maxReplicas(): number | undefined {
     return this.maxReplicasValue;

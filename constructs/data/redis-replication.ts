@@ -10,7 +10,7 @@ import { REDIS_START_SCRIPT, SENTINEL_START_SCRIPT } from '../../lib/redis-repli
 import { SecretKeyRef } from '../../lib/secrets';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { majority, ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { redisMaxMemory } from '../../lib/tuning';
+import { redisMaxMemory, redisPeakBreakdown } from '../../lib/tuning';
 import { checkInteger, checkPort } from '../../lib/validate';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 import { IConnectable, IConnectionClient } from '../core/connections';
@@ -201,7 +201,7 @@ export class RedisReplication extends Workload implements IConnectable {
 
   public sizings(): WorkloadSizing[] {
     const pods = this.replicas + 1;
-    return [{ name: this.name, kind: 'StatefulSet', replicas: pods, containers: [this.resources, this.exporterResources], storagePerReplica: this.storage, onePerNode: pods > 1 }];
+    return [{ name: this.name, kind: 'StatefulSet', replicas: pods, containers: [this.resources, this.exporterResources], storagePerReplica: this.storage, peakMemory: redisPeakBreakdown(this.resources.memoryLimit), onePerNode: pods > 1 }];
   }
 }
 

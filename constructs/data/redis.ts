@@ -7,7 +7,7 @@ import { renderRedisConf } from '../../lib/redis-config';
 import { SecretKeyRef } from '../../lib/secrets';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
-import { redisMaxMemory } from '../../lib/tuning';
+import { redisMaxMemory, redisPeakBreakdown } from '../../lib/tuning';
 import { checkInteger, checkPort } from '../../lib/validate';
 import { emptyDir, execProbe, plainEnv, restrictedContainer, secretEnv } from '../core/pod-spec';
 import { statefulServer } from '../core/stateful-server';
@@ -145,7 +145,7 @@ export class Redis extends Workload implements IRedis {
   }
 
   public sizings(): WorkloadSizing[] {
-    return [{ name: this.name, kind: 'StatefulSet', replicas: 1, containers: [this.resources, this.exporterResources], storagePerReplica: this.storage }];
+    return [{ name: this.name, kind: 'StatefulSet', replicas: 1, containers: [this.resources, this.exporterResources], storagePerReplica: this.storage, peakMemory: redisPeakBreakdown(this.resources.memoryLimit) }];
   }
 }
 

@@ -267,7 +267,13 @@ class Simulation {
     if (typeof spec?.replicas === 'number') return spec.replicas;
     const hpa = this.objects.find(h => h.kind === 'HorizontalPodAutoscaler' && h.metadata.namespace === o.metadata.namespace
       && (h.spec as Json)?.scaleTargetRef?.kind === o.kind && (h.spec as Json)?.scaleTargetRef?.name === o.metadata.name);
-    return (hpa?.spec as Json)?.minReplicas ?? 1;
+    if (hpa) return (hpa.spec as Json)?.minReplicas ?? 1;
+    // A KEDA ScaledObject's HPA holds at least minReplicaCount (KEDA's default 0; an
+    // activation would start the first pod, which no queue does during a delivery).
+    const scaled = this.objects.find(h => h.kind === 'ScaledObject' && h.apiVersion.startsWith('keda.sh/') && h.metadata.namespace === o.metadata.namespace
+      && ((h.spec as Json)?.scaleTargetRef?.kind ?? 'Deployment') === o.kind && (h.spec as Json)?.scaleTargetRef?.name === o.metadata.name);
+    if (scaled) return (scaled.spec as Json)?.minReplicaCount ?? 0;
+    return 1;
   }
 
   private startRollout(key: string, at: Seconds): void {

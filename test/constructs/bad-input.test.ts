@@ -57,6 +57,41 @@ const cases: Case[] = [
     { path: 'test/Worker', field: 'settings.logLevel', value: 'LOUD', allowed: /"DEBUG", "INFO"/ }],
   ['duplicate Celery queues', () => new CeleryWorker(testChart(), 'Worker', { queues: ['default', 'default'] }),
     { path: 'test/Worker', field: 'queues', value: ['default', 'default'], allowed: /distinct queue names/ }],
+  ['a queue name Celery cannot consume (a comma splits --queues)', () => new CeleryWorker(testChart(), 'Worker', { queues: ['default,urgent'] }),
+    { path: 'test/Worker', field: 'queues[0]', value: 'default,urgent', allowed: /letters, digits/ }],
+  ['a queue named like the key kombu keeps unacknowledged tasks in', () => new CeleryWorker(testChart(), 'Worker', { queues: ['default', 'unacked'] }),
+    { path: 'test/Worker', field: 'queues[1]', value: 'unacked', allowed: /not a key kombu keeps/ }],
+  ['a queue-autoscaling minimum above its maximum', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis');
+    return new CeleryWorker(chart, 'Worker', { queues: ['default'] }).connectTo(redis.broker).autoscaleOnQueue({ broker: redis.broker, minReplicas: 4, maxReplicas: 3 });
+  }, { path: 'test/Worker/QueueScaler', field: 'autoscaleOnQueue.minReplicas', value: 4, allowed: /at most maxReplicas \(3\)/ }],
+  ['queue autoscaling on a worker that already has a CPU HPA', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis');
+    return new CeleryWorker(chart, 'Worker', { queues: ['default'] }).autoscale({ maxReplicas: 3 }).autoscaleOnQueue({ broker: redis.broker, maxReplicas: 3 });
+  }, { path: 'test/Worker', field: 'autoscaleOnQueue', value: 'a KEDA ScaledObject', allowed: /one autoscaler per worker/ }],
+  ['a CPU HPA on a worker that KEDA already scales', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis');
+    return new CeleryWorker(chart, 'Worker', { queues: ['default'] }).autoscaleOnQueue({ broker: redis.broker, maxReplicas: 3 }).autoscale({ maxReplicas: 3 });
+  }, { path: 'test/Worker', field: 'autoscale', value: 'a CPU HorizontalPodAutoscaler', allowed: /one autoscaler per worker/ }],
+  ['a grace period shorter than the task time limit', () => new CeleryWorker(testChart(), 'Worker', { taskTimeLimitSeconds: 900, shutdownGracePeriodSeconds: 600 }),
+    { path: 'test/Worker', field: 'shutdownGracePeriodSeconds', value: 600, allowed: /at least 930 s: the task time limit \(900 s\)/ }],
+  ['a KEDA cooldown no longer than the grace period', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis');
+    return new CeleryWorker(chart, 'Worker', { queues: ['default'] }).autoscaleOnQueue({ broker: redis.broker, maxReplicas: 3, cooldownPeriodSeconds: 600 });
+  }, { path: 'test/Worker/QueueScaler', field: 'autoscaleOnQueue.cooldownPeriodSeconds', value: 600, allowed: /more than the pods' terminationGracePeriodSeconds \(600\)/ }],
+  ['a visibility timeout a running task outlasts', () => new CeleryWorker(testChart(), 'Worker', { taskTimeLimitSeconds: 600, visibilityTimeoutSeconds: 1000 }),
+    { path: 'test/Worker', field: 'visibilityTimeoutSeconds', value: 1000, allowed: /more than 1200 s/ }],
+  ['queue autoscaling on a database that is not the broker', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis');
+    return new CeleryWorker(chart, 'Worker', { queues: ['default'] }).autoscaleOnQueue({ broker: redis.cache, maxReplicas: 3 });
+  }, { path: 'test/Worker/QueueScaler', field: 'autoscaleOnQueue.broker', value: 'database 0 (REDIS_URL)', allowed: /broker database/ }],
+  ['an unknown autoscaling mode', () => defineEnvironment({ name: 'x', autoscaling: 'memory' as never }),
+    { path: 'Environment "x"', field: 'autoscaling', value: 'memory', allowed: /"cpu", "queue"/ }],
   ['an API server address that is not a CIDR', () => new MigrationJob(testChart(), 'Migration', { apiServer: { cidr: 'kubernetes.default', ports: [443] } }),
     { path: 'test/Migration', field: 'apiServer.cidr', value: 'kubernetes.default', allowed: /IPv4 CIDR/ }],
   ['a credential passed as a plain environment variable', () => new AppService(testChart(), 'Api', { settings: { extraEnv: { LLM_API_KEY: 'sk-123' } } }),

@@ -1,5 +1,7 @@
 import { AppService } from '../../constructs/app/app-service';
 import { Redis } from '../../constructs/data/redis';
+import { planCapacity } from '../../lib/capacity';
+import { ENVIRONMENTS } from '../../lib/environments';
 import { envOf, find, podSpec, synth, testChart } from '../helpers';
 
 const conf = (objects: ReturnType<typeof synth>) => Object.fromEntries(
@@ -12,8 +14,25 @@ describe('Redis', () => {
     const c = conf(synth(chart));
     expect(c['maxmemory-policy']).toBe('noeviction');
     expect(c.appendonly).toBe('yes');
-    // 75 % of the recommended 1Gi limit.
-    expect(Number(c.maxmemory)).toBe(0.75 * 1024 * 1024 * 1024);
+    // The recommended 1Gi limit less 103 MiB overhead, halved for a fork's copy-on-write: 460 MiB.
+    expect(Number(c.maxmemory)).toBe(460 * 1024 * 1024);
+    // No RDB snapshots besides AOF: one fork fewer to size for.
+    expect(c.save).toBe('""');
+  });
+
+  it('has the capacity planner hold its fork peak against the memory the node reserves for it', () => {
+    const peakCheck = (resources?: { cpuRequest: string; cpuLimit: string; memoryRequest: string; memoryLimit: string }) => {
+      const redis = new Redis(testChart(), 'Redis', { resources });
+      return planCapacity(ENVIRONMENTS.prod, redis.sizings()).checks.find(c => c.name === 'memory peaks fit their requests')!;
+    };
+    const fits = peakCheck();
+    expect(fits.passed).toBe(true);
+    // 1Gi limit: 2 x 460 + 103 = 1023 MiB.
+    expect(fits.detail).toContain('redis peak 1023Mi (maxmemory 460Mi + fork copy-on-write 460Mi + overhead 103Mi) of request 1.00Gi');
+    // A request below the peak: the node would be overcommitted while Redis rewrites its AOF.
+    const short = peakCheck({ cpuRequest: '250m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' });
+    expect(short.passed).toBe(false);
+    expect(short.detail).toMatch(/above the memory request: redis peak 1023Mi/);
   });
 
   it('evicts LRU only when declared a pure cache, and then refuses a broker client', () => {

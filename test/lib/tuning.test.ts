@@ -1,5 +1,5 @@
 import { ByteQuantity, CpuQuantity } from '../../lib/quantity';
-import { celeryConcurrency, connectionBudget, postgresTuning, redisMaxMemory, uvicornWorkers } from '../../lib/tuning';
+import { celeryConcurrency, connectionBudget, postgresTuning, redisMaxMemory, redisOverhead, redisPeakMemory, uvicornWorkers } from '../../lib/tuning';
 
 const cpu = CpuQuantity.parse;
 const mem = ByteQuantity.parse;
@@ -30,8 +30,17 @@ describe('Celery concurrency', () => {
 });
 
 describe('Redis maxmemory', () => {
-  it.each([['1Gi', 768], ['512Mi', 384], ['100Mi', 75]])('is 75 %% of a %s limit: %d MiB', (m, mib) => {
+  // (limit - overhead) / 2, overhead = max(32 MiB, 10 % of the limit): a fork's copy-on-write may double the data set.
+  it.each([['1Gi', 460], ['512Mi', 230], ['100Mi', 34]])('leaves a %s limit room for the data set twice: %d MiB', (m, mib) => {
     expect(redisMaxMemory(mem(m)).bytes).toBe(mib * 2 ** 20);
+  });
+
+  it('peaks at twice maxmemory plus the overhead, within the limit', () => {
+    for (const m of ['1Gi', '512Mi', '100Mi', '3Gi']) {
+      const peak = redisPeakMemory(mem(m));
+      expect(peak.bytes).toBeLessThanOrEqual(mem(m).bytes);
+      expect(peak.bytes).toBe(2 * redisMaxMemory(mem(m)).bytes + redisOverhead(mem(m)).bytes);
+    }
   });
 });
 

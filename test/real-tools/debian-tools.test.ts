@@ -41,7 +41,7 @@ describe('the missing-tool error', () => {
   beforeAll(() => { process.env.QBI_TOOLS_PATH = empty; });
   afterAll(() => { if (saved === undefined) delete process.env.QBI_TOOLS_PATH; else process.env.QBI_TOOLS_PATH = saved; rmSync(empty, { recursive: true, force: true }); });
 
-  it.each([['nginx', 'nginx'], ['redis-cli', 'redis-tools'], ['promtool', 'prometheus'], ['amtool', 'prometheus-alertmanager'], ['aws', 'awscli'], ['initdb', 'postgresql'], ['rsvg-convert', 'librsvg2-bin']])(
+  it.each([['nginx', 'nginx'], ['redis-cli', 'redis-tools'], ['promtool', 'prometheus'], ['amtool', 'prometheus-alertmanager'], ['aws', 'awscli'], ['initdb', 'postgresql'], ['rsvg-convert', 'librsvg2-bin'], ['celery/__init__.py', 'python3-celery']])(
     'names %s\'s own package, %s, and the command that installs it', (binary, pkg) => {
       expect(debianPackageOf(binary)).toBe(pkg);
       expect(() => debianBinary(binary)).toThrow(`${binary} not found in ${empty}; it comes with Debian's ${pkg}: `);
@@ -127,7 +127,7 @@ describe('npm test\'s first step on a bare machine', () => {
     mkdirSync(tools);
     mkdirSync(bin);
     const log = join(work, 'apt-get.log');
-    writeFileSync(join(bin, 'apt-get'), `#!/bin/sh\necho "$*" >> ${log}\n[ "$1" = install ] && for b in ${BINARIES.join(' ')}; do touch ${tools}/$b; done\nexit 0\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'apt-get'), `#!/bin/sh\necho "$*" >> ${log}\n[ "$1" = install ] && for b in ${BINARIES.join(' ')}; do mkdir -p "$(dirname ${tools}/$b)"; touch ${tools}/$b; done\nexit 0\n`, { mode: 0o755 });
     const r = runCheck({ QBI_TOOLS_PATH: tools, PATH: `${bin}:${process.env.PATH}` });
     // .ci/run and this machine run as root; a developer without root gets the message instead.
     if (process.getuid?.() === 0) {

@@ -3,8 +3,11 @@ import { join } from 'path';
 
 /**
  * The Debian packages the real-tool tests need and, for each, the binaries the tests (or the
- * scripts they run) call. The one list: `npm test`'s tool check (ensure-tools.ts), the lookup
- * below, .ci/run and the README's tool table all name exactly these (debian-tools.test.ts).
+ * scripts they run) call. A package of Python modules without a binary (python3-celery,
+ * python3-redis) names its module's `__init__.py`, looked up like a binary in Debian's
+ * dist-packages folder; the tests import it with Debian's /usr/bin/python3. The one list: `npm
+ * test`'s tool check (ensure-tools.ts), the lookup below, .ci/run and the README's tool table all
+ * name exactly these (debian-tools.test.ts).
  */
 export const DEBIAN_TOOLS: Readonly<Record<string, readonly string[]>> = {
   // Debian keeps the server binaries in /usr/lib/postgresql/<version>/bin; psql, pg_dump and
@@ -22,6 +25,9 @@ export const DEBIAN_TOOLS: Readonly<Record<string, readonly string[]>> = {
   awscli: ['aws'],
   'librsvg2-bin': ['rsvg-convert'],
   pgbouncer: ['pgbouncer'],
+  // Celery 5.2 and redis-py for Debian's python3 (the worker, producer and redis client of celery.test.ts).
+  'python3-celery': ['celery/__init__.py'],
+  'python3-redis': ['redis/__init__.py'],
 };
 
 /** The Debian package that provides `binary`, or undefined for a binary not in the list. */
@@ -36,7 +42,7 @@ export function debianPackageOf(binary: string): string | undefined {
  */
 export function toolDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.QBI_TOOLS_PATH !== undefined) return env.QBI_TOOLS_PATH.split(':').filter(Boolean);
-  const dirs = ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/bin', '/sbin'];
+  const dirs = ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/bin', '/sbin', '/usr/lib/python3/dist-packages'];
   if (existsSync('/usr/lib/postgresql')) {
     for (const v of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))) dirs.push(`/usr/lib/postgresql/${v}/bin`);
   }
