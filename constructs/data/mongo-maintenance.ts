@@ -7,7 +7,7 @@ import { SecretKeyRef } from '../../lib/secrets';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkInteger } from '../../lib/validate';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../core/pod-spec';
+import { emptyDir, plainEnv, restrictedContainer, runOncePodSpec, scheduledJobSpec, secretEnv } from '../core/pod-spec';
 import { Workload } from '../core/workload';
 import { IMongoReplicaSet } from './mongo-replica-set';
 
@@ -83,11 +83,7 @@ export class MongoMaintenance extends Workload {
           schedule, timeZone: props.timeZone ?? 'UTC', backoffLimit: 1, activeDeadlineSeconds,
           template: {
             metadata: { labels: this.labels },
-            spec: {
-              restartPolicy: 'Never',
-              automountServiceAccountToken: false,
-              enableServiceLinks: false,
-              securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+            spec: runOncePodSpec(DATABASE_IMAGE_UID, {
               containers: [restrictedContainer({
                 name: 'validate', image: m.image, uid: DATABASE_IMAGE_UID, resources: this.resources,
                 command: ['sh', '-c', 'shell=$(command -v mongosh || command -v mongo) && exec "$shell" --quiet "$MONGODB_URI" --eval "$VALIDATE_JS"'],
@@ -100,7 +96,7 @@ export class MongoMaintenance extends Workload {
                 volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
               })],
               volumes: [emptyDir('tmp', '64Mi')],
-            },
+            }),
           },
         }),
         // Late starts are what could push a run past the window's close.
