@@ -23,6 +23,8 @@ export * from './lib/keda-scaling';
 export * from './lib/labels';
 export * from './lib/images';
 export * from './lib/schedule';
+export * from './lib/batch-overlap';
+export * from './lib/maintenance-window';
 export * from './lib/secrets';
 export * from './lib/security';
 export * from './lib/postgres-config';
@@ -72,6 +74,7 @@ export * from './constructs/data/redis';
 export * from './constructs/data/external-redis';
 export * from './constructs/data/redis-replication';
 export * from './constructs/data/mongo-replica-set';
+export * from './constructs/data/mongo-maintenance';
 export * from './constructs/data/minio';
 export * from './constructs/data/consul';
 

@@ -1,4 +1,4 @@
-import { CapacityPlan, nodeLossTable, renderCapacityReport } from '../lib/capacity';
+import { CapacityPlan, nodeLossTable, renderCapacityReport, scheduledJobsLines } from '../lib/capacity';
 import { environment, ENVIRONMENTS } from '../lib/environments';
 import { CapacityError } from '../lib/errors';
 import { ConnectionBudget, PoolerClientBudget } from '../lib/tuning';
@@ -25,6 +25,7 @@ function asJson(system: string, plan: CapacityPlan, budget: ConnectionBudget | u
     })),
     checks: plan.checks,
     nodeLoss: plan.nodeLoss ?? null,
+    scheduledJobs: plan.scheduledJobs ?? null,
     passed: plan.passed,
     postgresConnections: budget ?? null,
     poolerClientConnections: pooler ?? null,
@@ -43,6 +44,7 @@ function asMarkdown(plan: CapacityPlan): string {
     '',
     ...plan.checks.map(c => `- ${c.passed ? '✅' : '❌'} **${c.name}**: ${c.detail}`),
     '',
+    ...scheduledJobsLines(plan).flatMap(l => [l, '']),
     ...markdownNodeLoss(plan),
   ].join('\n');
 }

@@ -1,3 +1,4 @@
+import { batchOccupancy, concurrentSets, describeWeekSpan } from './batch-overlap';
 import { EnvironmentSpec } from './environments';
 import { CapacityError } from './errors';
 import { ByteQuantity, CpuQuantity } from './quantity';
@@ -62,6 +63,29 @@ export interface NodeLossOutcome {
   readonly available: boolean;
 }
 
+/** Requests of a set of pods: CPU in millicores, memory in bytes. */
+export interface RequestTotals {
+  readonly cpu: number;
+  readonly memory: number;
+}
+
+/**
+ * The CronJobs of a plan over one week (issue 21 §4): which ones take room only while their runs
+ * can overlap, the set of them that can run at once with the largest requests, and when.
+ */
+export interface ScheduledJobsSummary {
+  /** CronJobs counted only beside those whose runs can overlap theirs. */
+  readonly scheduled: readonly string[];
+  /** CronJobs counted as always running: no schedule known or no active deadline. */
+  readonly alwaysRunning: readonly string[];
+  /** The concurrent set with the largest requests (share of the nodes), and when in the week it first runs. */
+  readonly peak: { readonly names: readonly string[]; readonly when: string } & RequestTotals;
+  /** Requests of every CronJob at once: what the planner counted before it knew time. */
+  readonly allAtOnce: RequestTotals;
+  /** Maximal concurrent sets checked (each beside every other pod). */
+  readonly sets: number;
+}
+
 /** The capacity plan of an environment: rows, totals and checks. */
 export interface CapacityPlan {
   readonly environment: EnvironmentSpec;
@@ -72,6 +96,8 @@ export interface CapacityPlan {
   readonly passed: boolean;
   /** Each workload after losing one node, where the environment asks for that check. @default - not checked */
   readonly nodeLoss?: readonly NodeLossOutcome[];
+  /** The CronJobs' peak concurrent set, where the plan has CronJobs. @default - no CronJobs */
+  readonly scheduledJobs?: ScheduledJobsSummary;
 }
 
 interface PodDemand { workload: string; cpu: number; memory: number; onePerNode: boolean; daemon?: boolean }
@@ -96,24 +122,38 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
       totalStorage: (w.storagePerReplica?.bytes ?? 0) * w.replicas,
     };
   });
-  const podsOf = (replicas: (r: CapacityRow) => number): PodDemand[] => rows.flatMap(r => Array.from({ length: replicas(r) }, () => ({
-    workload: r.workload.name,
-    cpu: r.perPod.cpuRequest.millicores,
-    memory: r.perPod.memoryRequest.bytes,
-    onePerNode: r.workload.onePerNode ?? false,
-    daemon: r.workload.kind === 'DaemonSet',
-  })));
-  const pods = podsOf(r => r.workload.replicas);
+  // CronJobs take room only while a run can be active (issue 21 §4): the checks that count pods
+  // run once for each maximal set of CronJobs that can run together, beside every other pod, and
+  // report the first set that fails or else the peak set.
+  const batch = scheduledJobScenarios(rows, env, node);
+  const podsOf = (replicas: (r: CapacityRow) => number, idle: ReadonlySet<string> = new Set()): PodDemand[] => rows
+    .filter(r => !idle.has(r.workload.name))
+    .flatMap(r => Array.from({ length: replicas(r) }, () => ({
+      workload: r.workload.name,
+      cpu: r.perPod.cpuRequest.millicores,
+      memory: r.perPod.memoryRequest.bytes,
+      onePerNode: r.workload.onePerNode ?? false,
+      daemon: r.workload.kind === 'DaemonSet',
+    })));
+  const acrossScenarios = (evaluate: (sc: BatchScenario) => CapacityCheck): CapacityCheck => {
+    const results = batch.scenarios.map(sc => ({ sc, check: evaluate(sc) }));
+    const failed = results.find(r => !r.check.passed);
+    const shown = failed ?? results.find(r => r.sc === batch.peak)!;
+    return shown.sc.label ? { ...shown.check, detail: `${shown.check.detail} (${failed ? 'while' : 'peak:'} ${shown.sc.label})` } : shown.check;
+  };
 
-  const cpuTotal = sum(rows.map(r => r.totalCpuRequest));
-  const memTotal = sum(rows.map(r => r.totalMemoryRequest));
   const checks: CapacityCheck[] = [];
 
-  checks.push({
-    name: 'requests fit allocatable',
-    passed: cpuTotal <= node.cpu.millicores * env.nodes && memTotal <= node.memory.bytes * env.nodes,
-    detail: `CPU ${fmtCpu(cpuTotal)} of ${fmtCpu(node.cpu.millicores * env.nodes)}, memory ${fmtMem(memTotal)} of ${fmtMem(node.memory.bytes * env.nodes)}`,
-  });
+  checks.push(acrossScenarios(sc => {
+    const counted = rows.filter(r => !sc.idle.has(r.workload.name));
+    const cpuTotal = sum(counted.map(r => r.totalCpuRequest));
+    const memTotal = sum(counted.map(r => r.totalMemoryRequest));
+    return {
+      name: 'requests fit allocatable',
+      passed: cpuTotal <= node.cpu.millicores * env.nodes && memTotal <= node.memory.bytes * env.nodes,
+      detail: `CPU ${fmtCpu(cpuTotal)} of ${fmtCpu(node.cpu.millicores * env.nodes)}, memory ${fmtMem(memTotal)} of ${fmtMem(node.memory.bytes * env.nodes)}`,
+    };
+  }));
 
   const tooBig = rows.filter(r => r.perPod.cpuRequest.millicores > node.cpu.millicores || r.perPod.memoryRequest.bytes > node.memory.bytes);
   checks.push({
@@ -136,7 +176,10 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
     const { unplaced } = binPack(demand, env.nodes, node);
     return { name, passed: unplaced.length === 0, detail: unplaced.length === 0 ? fits : `${noRoom}: ${summarize(unplaced)}` };
   };
-  checks.push(placementCheck('pods can be placed', pods, `first-fit decreasing places ${pods.length} pod(s) on ${env.nodes} node(s)`, 'no room for'));
+  checks.push(acrossScenarios(sc => {
+    const placed = podsOf(r => r.workload.replicas, sc.idle);
+    return placementCheck('pods can be placed', placed, `first-fit decreasing places ${placed.length} pod(s) on ${env.nodes} node(s)`, 'no room for');
+  }));
 
   let nodeLoss: NodeLossOutcome[] | undefined;
   if (env.survivesNodeLoss) {
@@ -145,37 +188,50 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
     // finds no room stays Pending. A workload survives while its quorum or PodDisruptionBudget
     // minimum still runs.
     const degradedReplicas = (r: CapacityRow) => (r.workload.kind === 'DaemonSet' ? Math.max(0, r.workload.replicas - 1) : r.workload.replicas);
-    const degradedPods = podsOf(degradedReplicas);
-    const degraded = binPack(degradedPods, env.nodes - 1, node);
-    nodeLoss = rows.map(r => nodeLossOutcome(r.workload, degradedReplicas(r), degraded.unplaced.filter(p => p.workload === r.workload.name).length));
-    const lost = nodeLoss.filter(o => !o.available);
-    const pending = degraded.unplaced.length === 0
-      ? `all ${degradedPods.length} pod(s) fit on ${env.nodes - 1} node(s)`
-      : `on ${env.nodes - 1} node(s) ${degraded.unplaced.length} pod(s) stay Pending: ${summarize(degraded.unplaced)}`;
-    checks.push({
-      name: 'survives losing one node',
-      passed: env.nodes >= 2 && lost.length === 0,
-      detail: lost.length === 0
-        ? `${pending}${degraded.unplaced.length ? '; every workload keeps its quorum or disruption-budget minimum' : ''}`
-        : `${pending}; loses availability: ${lost.map(o => `${o.workload} (${o.running} of ${o.replicas} run, ${neededText(o)})`).join(', ')}`,
-    });
+    const outcomes = new Map<BatchScenario, NodeLossOutcome[]>();
+    checks.push(acrossScenarios(sc => {
+      const counted = rows.filter(r => !sc.idle.has(r.workload.name));
+      const degradedPods = podsOf(degradedReplicas, sc.idle);
+      const degraded = binPack(degradedPods, env.nodes - 1, node);
+      const scenarioLoss = counted.map(r => nodeLossOutcome(r.workload, degradedReplicas(r), degraded.unplaced.filter(p => p.workload === r.workload.name).length));
+      outcomes.set(sc, scenarioLoss);
+      const lost = scenarioLoss.filter(o => !o.available);
+      const pending = degraded.unplaced.length === 0
+        ? `all ${degradedPods.length} pod(s) fit on ${env.nodes - 1} node(s)`
+        : `on ${env.nodes - 1} node(s) ${degraded.unplaced.length} pod(s) stay Pending: ${summarize(degraded.unplaced)}`;
+      return {
+        name: 'survives losing one node',
+        passed: env.nodes >= 2 && lost.length === 0,
+        detail: lost.length === 0
+          ? `${pending}${degraded.unplaced.length ? '; every workload keeps its quorum or disruption-budget minimum' : ''}`
+          : `${pending}; loses availability: ${lost.map(o => `${o.workload} (${o.running} of ${o.replicas} run, ${neededText(o)})`).join(', ')}`,
+      };
+    }));
+    // The table shows the set the check reports: the first that loses availability, else the peak.
+    const shown = batch.scenarios.find(sc => outcomes.get(sc)!.some(o => !o.available)) ?? batch.peak;
+    nodeLoss = outcomes.get(shown);
   }
 
   if (rows.some(r => (r.workload.releaseSurge ?? 0) > 0)) {
     // A release (a new application image, `pulumi up` or `kubectl apply`) rolls every application
     // Deployment at once; with maxUnavailable 0 each first starts its surge pods beside the old
     // ones (Kubernetes' rolling update rules), so they must find room or the rollout never ends.
-    const surging = podsOf(r => r.workload.replicas + (r.workload.releaseSurge ?? 0));
-    checks.push(placementCheck('room for a release\'s rolling update', surging,
-      `the ${surging.length - pods.length} surge pod(s) of a release fit beside the running pods on ${env.nodes} node(s)`,
-      'a release\'s surge pods find no room (the rollout would stall)'));
+    checks.push(acrossScenarios(sc => {
+      const surging = podsOf(r => r.workload.replicas + (r.workload.releaseSurge ?? 0), sc.idle);
+      const surge = sum(rows.map(r => r.workload.releaseSurge ?? 0));
+      return placementCheck('room for a release\'s rolling update', surging,
+        `the ${surge} surge pod(s) of a release fit beside the running pods on ${env.nodes} node(s)`,
+        'a release\'s surge pods find no room (the rollout would stall)');
+    }));
   }
 
   if (rows.some(r => (r.workload.maxReplicas ?? r.workload.replicas) > r.workload.replicas)) {
     // Every autoscaler at its maximum at once: the worst case the HPA bounds allow.
-    const scaled = podsOf(r => r.workload.maxReplicas ?? r.workload.replicas);
-    checks.push(placementCheck('fits at maximum autoscaling', scaled,
-      `all ${scaled.length} pod(s) at their autoscalers' maximum fit on ${env.nodes} node(s)`, 'at maximum autoscaling no room for'));
+    checks.push(acrossScenarios(sc => {
+      const scaled = podsOf(r => r.workload.maxReplicas ?? r.workload.replicas, sc.idle);
+      return placementCheck('fits at maximum autoscaling', scaled,
+        `all ${scaled.length} pod(s) at their autoscalers' maximum fit on ${env.nodes} node(s)`, 'at maximum autoscaling no room for');
+    }));
   }
 
   const peaking = rows.filter(r => r.workload.peakMemory);
@@ -215,7 +271,59 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
   }
 
   checks.push(...extraChecks);
-  return { environment: env, tier: t, node, rows, checks, passed: checks.every(c => c.passed), nodeLoss };
+  return { environment: env, tier: t, node, rows, checks, passed: checks.every(c => c.passed), nodeLoss, scheduledJobs: batch.summary };
+}
+
+/** One set of CronJobs that can run together: the CronJobs idle meanwhile, and when (empty label: there are no scheduled CronJobs). */
+interface BatchScenario {
+  readonly idle: ReadonlySet<string>;
+  readonly label: string;
+}
+
+/**
+ * The scenarios the pod-counting checks run: one per maximal set of CronJobs whose runs can
+ * overlap over the week (`concurrentSets`), the rest idle meanwhile. A CronJob without a known
+ * schedule or active deadline is in every set. Jobs (setup, migration, restore) run when they are
+ * applied, at any time of the week, so they always count.
+ */
+function scheduledJobScenarios(rows: readonly CapacityRow[], env: EnvironmentSpec, node: NodeAllocatable): { scenarios: BatchScenario[]; peak: BatchScenario; summary?: ScheduledJobsSummary } {
+  const cronRows = rows.filter(r => r.workload.kind === 'CronJob');
+  const jobs = cronRows.map(r => ({ name: r.workload.name, occupancy: r.workload.runs ? batchOccupancy(r.workload.runs) : 'always' as const }));
+  const scheduled = jobs.filter(j => j.occupancy !== 'always').map(j => j.name);
+  if (scheduled.length === 0) {
+    const all: BatchScenario = { idle: new Set(), label: '' };
+    return { scenarios: [all], peak: all, summary: cronRows.length ? summaryOf(cronRows, cronRows.map(r => r.workload.name), [], 'all week', 1) : undefined };
+  }
+  const sets = concurrentSets(jobs);
+  const requests = (names: readonly string[]): RequestTotals => {
+    const counted = cronRows.filter(r => names.includes(r.workload.name));
+    return { cpu: sum(counted.map(r => r.totalCpuRequest)), memory: sum(counted.map(r => r.totalMemoryRequest)) };
+  };
+  // The peak is the set taking the largest share of the nodes (CPU and memory shares added).
+  const share = (x: RequestTotals) => x.cpu / node.cpu.millicores + x.memory / node.memory.bytes;
+  const scenarios = sets.map(set => ({
+    set,
+    sc: { idle: new Set(scheduled.filter(n => !set.names.includes(n))), label: `${set.names.join(', ') || 'no CronJob'} run, ${describeWeekSpan(set.span, env.timeZone)} ${env.timeZone}` },
+  }));
+  const peak = scenarios.reduce((a, b) => (share(requests(b.set.names)) > share(requests(a.set.names)) ? b : a));
+  const alwaysRunning = jobs.filter(j => j.occupancy === 'always').map(j => j.name);
+  return {
+    scenarios: scenarios.map(s => s.sc),
+    peak: peak.sc,
+    summary: summaryOf(cronRows, peak.set.names, scheduled, `${describeWeekSpan(peak.set.span, env.timeZone)} ${env.timeZone}`, sets.length, alwaysRunning),
+  };
+}
+
+function summaryOf(cronRows: readonly CapacityRow[], peakNames: readonly string[], scheduled: readonly string[], when: string, sets: number,
+  alwaysRunning: readonly string[] = cronRows.map(r => r.workload.name)): ScheduledJobsSummary {
+  const inPeak = cronRows.filter(r => peakNames.includes(r.workload.name));
+  return {
+    scheduled,
+    alwaysRunning,
+    peak: { names: peakNames, when, cpu: sum(inPeak.map(r => r.totalCpuRequest)), memory: sum(inPeak.map(r => r.totalMemoryRequest)) },
+    allAtOnce: { cpu: sum(cronRows.map(r => r.totalCpuRequest)), memory: sum(cronRows.map(r => r.totalMemoryRequest)) },
+    sets,
+  };
 }
 
 /** What `w` needs running after losing a node, against what still runs. */
@@ -275,6 +383,7 @@ export function renderCapacityReport(plan: CapacityPlan): string {
     '',
     ...plan.checks.map(c => `${c.passed ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`),
     '',
+    ...renderScheduledJobs(plan),
     ...renderNodeLoss(plan),
     plan.passed ? 'RESULT: PASS' : 'RESULT: FAIL',
   ].join('\n');
@@ -291,6 +400,21 @@ export function nodeLossTable(plan: CapacityPlan): string[][] {
     ['workload', 'running', 'pending', 'needs', 'availability'],
     ...affected.map(o => [o.workload, `${o.running} of ${o.replicas}`, String(o.pending), neededText(o), o.available ? 'kept' : 'LOST']),
   ];
+}
+
+/** The CronJobs' peak concurrent set against every CronJob at once, for the report. */
+export function scheduledJobsLines(plan: CapacityPlan): string[] {
+  const b = plan.scheduledJobs;
+  if (!b) return [];
+  return [
+    `Peak concurrent CronJobs: ${b.peak.names.join(', ') || 'none'} at ${b.peak.when}: CPU ${fmtCpu(b.peak.cpu)}, memory ${fmtMem(b.peak.memory)} (every CronJob at once: CPU ${fmtCpu(b.allAtOnce.cpu)}, memory ${fmtMem(b.allAtOnce.memory)}; ${b.sets} concurrent set(s) checked)`,
+    ...b.alwaysRunning.length ? [`Counted as always running (no schedule or active deadline known): ${b.alwaysRunning.join(', ')}`] : [],
+  ];
+}
+
+function renderScheduledJobs(plan: CapacityPlan): string[] {
+  const lines = scheduledJobsLines(plan);
+  return lines.length ? [...lines, ''] : [];
 }
 
 function renderNodeLoss(plan: CapacityPlan): string[] {

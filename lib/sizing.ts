@@ -1,3 +1,4 @@
+import { BatchSchedule } from './batch-overlap';
 import { ValidationError } from './errors';
 import { ByteQuantity, CpuQuantity } from './quantity';
 import { checkReplicas } from './validate';
@@ -84,7 +85,7 @@ export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 
 export interface WorkloadSizing {
   /** Stable display name (the construct path below the chart). */
   readonly name: string;
-  /** Workload kind; Jobs and CronJobs count as running at the same time as everything else. */
+  /** Workload kind; Jobs count as running at the same time as everything else, CronJobs while their `runs` can run. */
   readonly kind: WorkloadKind;
   /** Pods that run at once. */
   readonly replicas: number;
@@ -118,6 +119,12 @@ export interface WorkloadSizing {
    * @default - none: it does not roll on an application release
    */
   readonly releaseSurge?: number;
+  /**
+   * When a CronJob's pods can run (its schedule and deadlines): the capacity planner counts them
+   * only beside the other CronJobs whose runs can overlap theirs.
+   * @default - not known: counted as always running
+   */
+  readonly runs?: BatchSchedule;
 }
 
 /** The members a consensus set of `members` needs to stay available: a strict majority. */

@@ -2,8 +2,10 @@ import { Construct } from 'constructs';
 import { S3Location } from '../lib/backup/s3';
 import { EnvironmentSpec } from '../lib/environments';
 import { AppService } from '../constructs/app/app-service';
+import { ConfigBackup } from '../constructs/backup/config-backup';
 import { MongoBackup } from '../constructs/backup/mongo-backup';
 import { Consul } from '../constructs/data/consul';
+import { MongoMaintenance } from '../constructs/data/mongo-maintenance';
 import { MongoReplicaSet } from '../constructs/data/mongo-replica-set';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
 import { Pushgateway } from '../constructs/monitoring/pushgateway';
@@ -44,6 +46,8 @@ export const MERCHANT_ANALYSIS: SystemDefinition = {
   name: 'merchant-analysis', title: 'Merchant Analysis', database: 'merchant_analysis',
   applications: [MERCHANT_GATEWAY.name, ...MERCHANT_SERVICES.map(s => s.name)],
   // Logs: 14 days at most of an estimated 1 GiB a day, what the compact tier's 25 GiB volume holds.
+  // Seed 003 §维护计划: routine maintenance every Sunday 02:00–04:00.
+  maintenanceWindow: { weekday: 'Sunday', start: '02:00', end: '04:00' },
   environment: (env: EnvironmentSpec) => ({
     tier: 'compact', nodes: env.name === 'dev' ? 1 : 3, logRetentionDays: Math.min(env.logRetentionDays, 14), dailyLogVolume: '1Gi',
   }),
@@ -56,7 +60,9 @@ export const MERCHANT_ANALYSIS: SystemDefinition = {
  * Pushgateway (9091), Grafana and Alertmanager with the seed's SLO alerts (CPU < 70 %, memory
  * < 80 %, p95 < 500 ms, errors < 0.1 %); Elasticsearch/Kibana log shipping; Jaeger tracing
  * (in memory in dev, on Elasticsearch otherwise) reached over OTLP; Consul servers for discovery;
- * a daily verified mongodump to S3.
+ * a daily verified mongodump and a weekly configuration export to S3; a weekly validation of the
+ * database inside the Sunday 02:00–04:00 maintenance window, during which Alertmanager mutes alerts
+ * that are not critical.
  */
 export class MerchantAnalysisStack extends SystemChart {
   public readonly mongo: MongoReplicaSet;
@@ -68,6 +74,10 @@ export class MerchantAnalysisStack extends SystemChart {
   public readonly consul: Consul;
   /** The daily mongodump, when the environment has backups. */
   public readonly mongoBackup?: MongoBackup;
+  /** The weekly configuration export (seed 003 §备份策略 2), when the environment has backups. */
+  public readonly configBackup?: ConfigBackup;
+  /** The weekly validation of the database, inside the maintenance window. */
+  public readonly mongoMaintenance: MongoMaintenance;
 
   constructor(scope: Construct, id: string, props: MerchantAnalysisStackProps) {
     super(scope, id, props, MERCHANT_ANALYSIS);
@@ -78,6 +88,8 @@ export class MerchantAnalysisStack extends SystemChart {
       name: `${prefix}-mongodb`, tier: env.tier, members: single ? 1 : 3, allowSingleMember: single,
       database: MERCHANT_ANALYSIS.database, appUser: 'merchant',
     });
+    // Seed 003 §维护计划: routine maintenance inside the Sunday window.
+    this.mongoMaintenance = new MongoMaintenance(this, 'MongoMaintenance', { mongo: this.mongo, tier: env.tier, timeZone: env.timeZone });
     this.redis = new RedisReplication(this, 'Redis', { name: `${prefix}-redis`, tier: env.tier, replicas: single ? 0 : 2, sentinels: single ? 1 : 3 });
     this.consul = new Consul(this, 'Consul', { name: `${prefix}-consul`, tier: env.tier, servers: single ? 1 : 3 });
     this.pushgateway = new Pushgateway(this, 'Pushgateway', { name: `${prefix}-pushgateway`, tier: env.tier });
@@ -110,6 +122,11 @@ export class MerchantAnalysisStack extends SystemChart {
     if (env.backup !== false) {
       const storage: S3Location = { ...systemBackupStorage(env.name, MERCHANT_ANALYSIS.name), prefix: env.name, ...props.backupStorage };
       this.mongoBackup = new MongoBackup(this, 'MongoBackup', { mongo: this.mongo, backupStorage: storage, tier: env.tier, timeZone: env.timeZone, retentionDays: env.backup.retentionDays });
+      this.configBackup = new ConfigBackup(this, 'ConfigBackup', {
+        // Sunday 03:00: inside the maintenance window, while the 02:00 dump runs (the planner counts both).
+        name: `${prefix}-config-backup`, backupStorage: storage, tier: env.tier, timeZone: env.timeZone, schedule: '0 3 * * 0',
+        retentionDays: Math.max(env.backup.retentionDays, 28), apiServer: props.apiServer,
+      });
     }
   }
 
@@ -119,7 +136,10 @@ export class MerchantAnalysisStack extends SystemChart {
   }
 
   public backupFlows(): BackupFlow[] {
-    return this.mongoBackup ? [{ workload: this.mongoBackup.name, label: 'mongodump daily', direction: 'to-storage' }] : [];
+    return [
+      ...this.mongoBackup ? [{ workload: this.mongoBackup.name, label: 'mongodump daily', direction: 'to-storage' as const }] : [],
+      ...this.configBackup ? [{ workload: this.configBackup.name, label: 'weekly configuration export', direction: 'to-storage' as const }] : [],
+    ];
   }
 
   protected dataStores(): IMonitorable[] {

@@ -1,8 +1,9 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { assertCapacity, CapacityCheck, CapacityPlan, ConnectionCheckInput, planCapacity } from '../lib/capacity';
 import { ValidationError } from '../lib/errors';
 import { defineEnvironment, EnvironmentSpec } from '../lib/environments';
+import { checkMaintenanceWindow, checkScheduleInWindow, CheckedMaintenanceWindow, MaintenanceWindow } from '../lib/maintenance-window';
 import { PanelSpec } from '../lib/monitoring/dashboards';
 import { S3Location } from '../lib/backup/s3';
 import { SecretKeyRef } from '../lib/secrets';
@@ -19,7 +20,7 @@ import { Monitoring, MonitoringAlerts, MonitoringMode, PrometheusOperatorOptions
 import { IMonitorable } from '../constructs/monitoring/prometheus';
 import { IRedisDatabase } from '../constructs/data/redis-database';
 import { RestrictedNamespace } from '../constructs/core/restricted-namespace';
-import { childPath, collectSizings } from '../constructs/core/workload';
+import { childPath, collectSizings, cronJobRuns } from '../constructs/core/workload';
 import { validateAtSynth } from '../constructs/core/validation';
 
 /** Props every system stack takes: the environment and what differs between installations. */
@@ -66,6 +67,8 @@ export interface SystemStackProps {
   readonly backupStorage?: Partial<S3Location>;
   /** PostgreSQL image. @default - the catalog's postgres, or postgres-pgbackrest when the system has point-in-time recovery */
   readonly postgresImage?: string;
+  /** The maintenance window of this installation, in the environment's time zone. @default - the system's (`SystemDefinition.maintenanceWindow`) */
+  readonly maintenanceWindow?: MaintenanceWindow;
 }
 
 /** The application of a system with one (`SystemDefinition.applications`' default). */
@@ -91,6 +94,13 @@ export interface SystemDefinition {
   readonly applications?: readonly string[];
   /** Changes the system makes to each environment (its hardware tier, replicas). @default - none */
   readonly environment?: (env: EnvironmentSpec) => Partial<EnvironmentSpec>;
+  /**
+   * The weekly maintenance window, read in the environment's time zone (seed 003: Sunday
+   * 02:00–04:00): maintenance CronJobs must run inside it, backup CronJobs start at its hours, and
+   * Alertmanager mutes alerts that are not critical during it.
+   * @default - none
+   */
+  readonly maintenanceWindow?: MaintenanceWindow;
 }
 
 /** The default backup location of a system's environment (the Pulumi program creates the quality-billing bucket). */
@@ -153,6 +163,8 @@ export abstract class SystemChart extends Chart {
   /** The system this stack deploys. */
   public readonly system: SystemDefinition;
   public readonly restrictedNamespace: RestrictedNamespace;
+  /** The weekly maintenance window, when the system has one. */
+  public readonly maintenanceWindow?: CheckedMaintenanceWindow;
   /** Settings every application workload of the system shares (each also takes the environment's `tier`). */
   protected readonly settings: AppSettings;
   /** Prefix of every object name. */
@@ -174,7 +186,9 @@ export abstract class SystemChart extends Chart {
     this.restrictedNamespace = new RestrictedNamespace(this, 'Namespace', { name: namespace });
     // At synth (App.synth, Chart.toJson), before anything is written: every workload counts,
     // including those a subclass or a consumer adds after this constructor.
-    validateAtSynth(this, () => { this.checkCapacity(); });
+    const window = props.maintenanceWindow ?? system.maintenanceWindow;
+    this.maintenanceWindow = window && checkMaintenanceWindow(this.node.path, 'maintenanceWindow', window);
+    validateAtSynth(this, () => { this.checkMaintenanceSchedules(); this.checkCapacity(); });
     for (const application of Object.keys(props.appImages ?? {})) {
       if (!this.applications.includes(application)) {
         throw new ValidationError(this.node.path, 'appImages key', application, `one of ${this.applications.map(a => `"${a}"`).join(', ')}`);
@@ -287,6 +301,7 @@ export abstract class SystemChart extends Chart {
       dashboard: { uid: `${this.prefix}-overview`, title: `${this.system.title} — system overview`, extraPanels: o.dashboardPanels },
       alerts: o.alerts,
       postgres: this.usesPostgres(),
+      maintenanceWindow: this.maintenanceWindow && { window: this.maintenanceWindow, timeZone: this.environment.timeZone },
     }).monitor(...targets, ...this.dataStores());
     if (this.chartParts.edge) monitoring.monitor(this.chartParts.edge);
     this.chartParts.monitoring = monitoring;
@@ -311,6 +326,23 @@ export abstract class SystemChart extends Chart {
       clusterNodes: env.nodes,
       elasticsearch: { retentionDays: env.logRetentionDays, dailyLogVolume: env.dailyLogVolume },
     });
+  }
+
+  /**
+   * With a maintenance window: every maintenance CronJob (component "…maintenance") runs inside
+   * it and every backup CronJob (component "backup") starts at its hours; otherwise a
+   * ValidationError names the CronJob, its schedule and the window.
+   */
+  private checkMaintenanceSchedules(): void {
+    const window = this.maintenanceWindow;
+    if (!window) return;
+    for (const object of this.node.findAll()) {
+      if (!(object instanceof ApiObject) || object.kind !== 'CronJob') continue;
+      const json = object.toJson();
+      const component: string = json.metadata?.labels?.['app.kubernetes.io/component'] ?? '';
+      const purpose = component === 'backup' ? 'backup' : component.endsWith('maintenance') ? 'maintenance' : undefined;
+      if (purpose) checkScheduleInWindow(object.node.path, window, this.environment.timeZone, purpose, cronJobRuns(json.spec));
+    }
   }
 
   /** Checks capacity and keeps the plan; throws the CapacityError with the report when the environment cannot hold the system. */

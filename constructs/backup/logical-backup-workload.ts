@@ -11,7 +11,7 @@ import { ResourceQuantities, resources, ResourceSpec } from '../../lib/sizing';
 import { tier as lookupTier, TierName } from '../../lib/tiers';
 import { checkCronSchedule } from '../../lib/schedule';
 import { IPostgres } from '../data/postgres-reference';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer, ScheduledJobOptions, scheduledJobSpec, secretEnv } from '../core/pod-spec';
+import { emptyDir, plainEnv, restrictedContainer, runOncePodSpec, ScheduledJobOptions, scheduledJobSpec, secretEnv } from '../core/pod-spec';
 import { childPath, Workload } from '../core/workload';
 
 /** Props shared by the logical backup, restore and restore-test constructs. */
@@ -134,11 +134,7 @@ export abstract class LogicalBackupWorkload extends Workload {
   protected podTemplate(first: k8s.Container, second: k8s.Container): k8s.PodTemplateSpec {
     return {
       metadata: { labels: this.labels },
-      spec: {
-        restartPolicy: 'Never',
-        automountServiceAccountToken: false,
-        enableServiceLinks: false,
-        securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+      spec: runOncePodSpec(DATABASE_IMAGE_UID, {
         initContainers: [first],
         containers: [second],
         volumes: [
@@ -146,7 +142,7 @@ export abstract class LogicalBackupWorkload extends Workload {
           { name: 'scripts', configMap: { name: this.scriptsConfigMapName, defaultMode: 0o555 } },
           emptyDir('tmp', '256Mi'),
         ],
-      },
+      }),
     };
   }
 

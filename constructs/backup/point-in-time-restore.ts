@@ -5,7 +5,7 @@ import { RESOURCE_PRESETS } from '../../lib/presets';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkDnsLabel } from '../../lib/validate';
-import { emptyDir, plainEnv, podSecurityContext, restrictedContainer } from '../core/pod-spec';
+import { emptyDir, plainEnv, restrictedContainer, runOncePodSpec } from '../core/pod-spec';
 import { Workload } from '../core/workload';
 import { PGBACKREST_DIR, pgBackRestEnv, PointInTimeRecovery } from './point-in-time-recovery';
 
@@ -52,11 +52,7 @@ export class PointInTimeRestore extends Workload {
         ttlSecondsAfterFinished: 7 * 86400,
         template: {
           metadata: { labels: this.labels },
-          spec: {
-            restartPolicy: 'Never',
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+          spec: runOncePodSpec(DATABASE_IMAGE_UID, {
             containers: [restrictedContainer({
               name: 'restore',
               image: pg.image,
@@ -76,7 +72,7 @@ export class PointInTimeRestore extends Workload {
               { name: 'pgbackrest', configMap: { name: r.configMap.name, defaultMode: 0o555 } },
               emptyDir('tmp', '1Gi'),
             ],
-          },
+          }),
         },
       },
     });

@@ -171,6 +171,20 @@ export function scheduledJobSpec(o: ScheduledJobOptions): k8s.CronJobSpec {
   };
 }
 
+/**
+ * The pod spec of a run-to-completion pod (a Job's or CronJob's): never restarted in place (the
+ * Job's backoff retries it), no service-account token, no service links, non-root as `uid`.
+ */
+export function runOncePodSpec(uid: number, spec: Omit<k8s.PodSpec, 'restartPolicy' | 'securityContext'>): k8s.PodSpec {
+  return {
+    restartPolicy: 'Never',
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: podSecurityContext(uid),
+    ...spec,
+  };
+}
+
 /** Required anti-affinity on the node: no two pods of `selector` on one node. */
 export function onePerNode(selector: Record<string, string>): k8s.Affinity {
   return { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } }] } };

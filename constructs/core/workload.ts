@@ -1,4 +1,4 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { isDeepStrictEqual } from 'util';
@@ -34,11 +34,32 @@ export interface ISizedWorkload extends IConstruct {
   sizings(): WorkloadSizing[];
 }
 
-/** Every sized workload below `scope`, in construct-tree order. */
+/**
+ * Every sized workload below `scope`, in construct-tree order. A CronJob's sizing gets the
+ * schedule and deadlines of the CronJob object of its name below `scope` (`runs`), read from the
+ * object itself so the capacity planner sees what Kubernetes will run.
+ */
 export function collectSizings(scope: IConstruct): WorkloadSizing[] {
-  return scope.node.findAll()
+  const all = scope.node.findAll();
+  const sizings = all
     .filter((c): c is ISizedWorkload & IConstruct => (c as unknown as Record<symbol, boolean>)[SIZED] === true)
     .flatMap(c => c.sizings());
+  if (!sizings.some(s => s.kind === 'CronJob' && !s.runs)) return sizings;
+  const cronJobs = new Map(all.filter((c): c is ApiObject => c instanceof ApiObject && c.kind === 'CronJob').map(o => [o.name, o]));
+  return sizings.map(s => {
+    const object = s.kind === 'CronJob' && !s.runs ? cronJobs.get(s.name) : undefined;
+    return object ? { ...s, runs: cronJobRuns(object.toJson().spec as k8s.CronJobSpec) } : s;
+  });
+}
+
+/** When a CronJob's runs can hold their pods: its schedule, time zone and deadlines. */
+export function cronJobRuns(spec: k8s.CronJobSpec): NonNullable<WorkloadSizing['runs']> {
+  return {
+    schedule: spec.schedule,
+    timeZone: spec.timeZone,
+    startingDeadlineSeconds: spec.startingDeadlineSeconds,
+    activeDeadlineSeconds: spec.jobTemplate.spec?.activeDeadlineSeconds,
+  };
 }
 
 /** Marks a construct as a sized workload for `collectSizings`. */

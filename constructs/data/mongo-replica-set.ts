@@ -65,6 +65,8 @@ export interface IMongoReplicaSet extends IConnectable, IConstruct {
   readonly storage: ByteQuantity;
   /** `host:port` of every member. */
   readonly hosts: string[];
+  /** The application database (what maintenance validates). */
+  readonly database: string;
   /** Allows traffic from `client` to the members on `port`, in both workloads' policies. */
   acceptTrafficFrom(client: Workload, port: number): void;
 }

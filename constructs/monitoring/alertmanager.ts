@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
+import { checkMaintenanceWindow, MaintenanceWindow } from '../../lib/maintenance-window';
 import { ALERTMANAGER_SECRETS_DIR, ALERTMANAGER_TEMPLATE, ALERTMANAGER_TEMPLATES_DIR, renderAlertmanagerConfig } from '../../lib/monitoring/alertmanager-config';
 import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
@@ -33,6 +34,12 @@ export interface AlertReceivers {
 export interface AlertmanagerProps extends PersistentComponentProps {
   /** Where alerts go. */
   readonly receivers: AlertReceivers;
+  /**
+   * The system's maintenance window and the time zone it is read in: alerts that are not critical
+   * are muted during it.
+   * @default - no window
+   */
+  readonly maintenanceWindow?: { readonly window: MaintenanceWindow; readonly timeZone: string };
 }
 
 /** Port Alertmanager serves on (seed 001). */
@@ -80,6 +87,7 @@ export class Alertmanager extends Workload {
       smtpSmarthost: r.smtpSmarthost,
       smtpUsername: r.smtpUsername,
       smtpPasswordFile: `${ALERTMANAGER_SECRETS_DIR}/smtp/${r.smtpPasswordSecret.key}`,
+      maintenanceWindow: props.maintenanceWindow && { window: checkMaintenanceWindow(path, 'maintenanceWindow.window', props.maintenanceWindow.window), timeZone: props.maintenanceWindow.timeZone },
     });
     const configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },

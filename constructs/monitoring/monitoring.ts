@@ -10,7 +10,7 @@ import { SecretKeyRef } from '../../lib/secrets';
 import { TierName } from '../../lib/tiers';
 import { ApiServerAddress, checkDnsLabel, checkOneOf } from '../../lib/validate';
 import { IRedisDatabase } from '../data/redis-database';
-import { Alertmanager, AlertReceivers } from './alertmanager';
+import { Alertmanager, AlertmanagerProps, AlertReceivers } from './alertmanager';
 import { CeleryExporter } from './celery-exporter';
 import { Grafana } from './grafana';
 import { KubeStateMetrics } from './kube-state-metrics';
@@ -42,6 +42,12 @@ export type MonitoringAlerts = Omit<AlertRuleOptions, 'namespace' | 'celery' | '
 export interface MonitoringProps {
   /** Where alerts go (standalone mode). */
   readonly receivers: AlertReceivers;
+  /**
+   * The system's maintenance window and its time zone: the standalone Alertmanager mutes alerts
+   * that are not critical during it (with the operator, the cluster's Alertmanager is not ours).
+   * @default - no window
+   */
+  readonly maintenanceWindow?: AlertmanagerProps['maintenanceWindow'];
   /** Run our own Prometheus stack, or hand everything to kube-prometheus-stack. @default "standalone" */
   readonly mode?: MonitoringMode;
   /** Settings of `prometheus-operator` mode. @default - kube-prometheus-stack's defaults */
@@ -112,7 +118,7 @@ export class Monitoring extends Construct {
 
     if (this.mode === 'standalone') {
       this.prometheus = new Prometheus(this, 'Prometheus', { ...props.prometheus, apiServer: props.apiServer ?? props.prometheus?.apiServer, name: this.name('prometheus'), tier: props.tier });
-      this.alertmanager = new Alertmanager(this, 'Alertmanager', { name: this.name('alertmanager'), tier: props.tier, receivers: props.receivers });
+      this.alertmanager = new Alertmanager(this, 'Alertmanager', { name: this.name('alertmanager'), tier: props.tier, receivers: props.receivers, maintenanceWindow: props.maintenanceWindow });
       this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', { name: this.name('kube-state-metrics'), tier: props.tier, apiServer: props.apiServer });
       this.grafana = new Grafana(this, 'Grafana', { name: this.name('grafana'), tier: props.tier, prometheus: this.prometheus, adminPasswordSecret: props.grafanaAdminPasswordSecret, dashboards: [dashboard] });
       this.prometheus.sendAlertsTo(this.alertmanager).addAlertGroups(...this.groups);

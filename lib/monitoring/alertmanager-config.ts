@@ -1,4 +1,8 @@
+import { alertmanagerTimeInterval, MaintenanceWindow } from '../maintenance-window';
 import { stringify } from '../yaml-text';
+
+/** Name of the time interval that holds a system's maintenance window. */
+export const MAINTENANCE_TIME_INTERVAL = 'maintenance-window';
 
 /** Where Alertmanager finds the secret files mounted from Secret references. */
 export const ALERTMANAGER_SECRETS_DIR = '/etc/alertmanager/secrets';
@@ -21,12 +25,19 @@ export interface AlertmanagerConfigOptions {
   readonly smtpUsername: string;
   /** File holding the SMTP password. */
   readonly smtpPasswordFile: string;
+  /**
+   * The system's maintenance window and the time zone it is read in: alerts that are not critical
+   * are muted during it (`time_intervals` + `mute_time_intervals`); critical ones still page.
+   * @default - no window: nothing is muted by time
+   */
+  readonly maintenanceWindow?: { readonly window: MaintenanceWindow; readonly timeZone: string };
 }
 
 /**
  * Renders alertmanager.yml: alerts grouped by alertname, severity and namespace; warnings to
  * Slack, critical alerts to Slack and e-mail; a critical alert silences its warning twin (same
- * alertname) and ComponentDown silences the symptoms of that component.
+ * alertname) and ComponentDown silences the symptoms of that component. With a maintenance window,
+ * alerts that are not critical are muted during it (issue 21 §3).
  */
 export function renderAlertmanagerConfig(o: AlertmanagerConfigOptions): string {
   const slack = {
@@ -35,6 +46,7 @@ export function renderAlertmanagerConfig(o: AlertmanagerConfigOptions): string {
     title: '{{ template "qb.title" . }}',
     text: '{{ template "qb.text" . }}',
   };
+  const mw = o.maintenanceWindow;
   return stringify({
     global: {
       resolve_timeout: '5m',
@@ -52,8 +64,13 @@ export function renderAlertmanagerConfig(o: AlertmanagerConfigOptions): string {
       group_wait: '30s',
       group_interval: '5m',
       repeat_interval: '4h',
-      routes: [{ matchers: ['severity="critical"'], receiver: 'slack-and-email', repeat_interval: '1h' }],
+      routes: [
+        { matchers: ['severity="critical"'], receiver: 'slack-and-email', repeat_interval: '1h' },
+        // Planned work trips warnings (a validate's I/O, a restart); critical alerts still page.
+        ...mw ? [{ matchers: ['severity!="critical"'], receiver: 'slack', mute_time_intervals: [MAINTENANCE_TIME_INTERVAL] }] : [],
+      ],
     },
+    ...mw ? { time_intervals: [{ name: MAINTENANCE_TIME_INTERVAL, time_intervals: [alertmanagerTimeInterval(mw.window, mw.timeZone)] }] } : {},
     receivers: [
       { name: 'slack', slack_configs: [slack] },
       {

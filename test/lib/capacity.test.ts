@@ -150,3 +150,61 @@ describe('capacity planner', () => {
     expect(renderCapacityReport(planCapacity(env(1), [pod('api', 1, '1', '256Mi')]))).toContain('RESULT: PASS');
   });
 });
+
+describe('time-aware capacity planner (CronJobs count only while their runs can overlap)', () => {
+  // One minimum node: 3920m CPU allocatable. Two CronJob pods of 2500m cannot share it.
+  const cron = (name: string, schedule: string, extra: Partial<WorkloadSizing['runs']> = {}) =>
+    pod(name, 1, '2500m', '256Mi', { kind: 'CronJob', runs: { schedule, timeZone: 'UTC', activeDeadlineSeconds: 3600, ...extra } });
+
+  it('fails when two CronJobs that do not fit together can run at the same time, naming the set and when', () => {
+    const plan = planCapacity(env(1, { timeZone: 'UTC' }), [cron('backup', '0 2 * * *'), cron('export', '30 2 * * 0')]);
+    expect(plan.passed).toBe(false);
+    expect(check(plan, 'pods can be placed').passed).toBe(false);
+    expect(check(plan, 'pods can be placed').detail).toContain('while backup, export run, Sun 02:30–03:00 UTC');
+    expect(plan.scheduledJobs?.peak).toEqual(expect.objectContaining({ names: ['backup', 'export'], cpu: 5000 }));
+  });
+
+  it('passes two CronJobs that would not fit together when their runs never overlap (they share capacity)', () => {
+    const plan = planCapacity(env(1), [cron('backup', '0 2 * * *'), cron('export', '0 5 * * 0')]);
+    expect(plan.checks.map(c => [c.name, c.passed])).toEqual([
+      ['requests fit allocatable', true], ['every pod fits one node', true], ['one-per-node replicas fit nodes', true],
+      ['pods can be placed', true], ['volumes fit disk', true],
+    ]);
+    expect(plan.scheduledJobs).toEqual(expect.objectContaining({ sets: 2, allAtOnce: { cpu: 5000, memory: 2 * 256 * 2 ** 20 } }));
+    expect(plan.scheduledJobs!.peak.cpu).toBe(2500);
+  });
+
+  it('counts a late start: runs one hour apart overlap when the first may start an hour late', () => {
+    expect(planCapacity(env(1), [cron('a', '0 2 * * *'), cron('b', '0 3 * * *')]).passed).toBe(true);
+    expect(planCapacity(env(1), [cron('a', '0 2 * * *', { startingDeadlineSeconds: 1800 }), cron('b', '0 3 * * *')]).passed).toBe(false);
+  });
+
+  it('counts a CronJob with no active deadline, or no known schedule, as always running', () => {
+    const noDeadline = planCapacity(env(1), [cron('backup', '0 2 * * *', { activeDeadlineSeconds: undefined }), cron('export', '0 5 * * 0')]);
+    expect(noDeadline.passed).toBe(false);
+    expect(noDeadline.scheduledJobs!.alwaysRunning).toEqual(['backup']);
+    const unknown = planCapacity(env(1), [pod('backup', 1, '2500m', '256Mi', { kind: 'CronJob' }), cron('export', '0 5 * * 0')]);
+    expect(unknown.passed).toBe(false);
+  });
+
+  it('folds a monthly run onto every day: the 1st can be a Sunday, so it meets a weekly Sunday job', () => {
+    const plan = planCapacity(env(1), [cron('restore-test', '0 4 1 * *'), cron('export', '30 4 * * 0')]);
+    expect(plan.passed).toBe(false);
+  });
+
+  it('holds the peak set against the node-loss check too', () => {
+    // 3 nodes, three 2500m CronJobs at the same hour: on the 2 nodes left one waits (a batch pod, no availability lost);
+    // spread over the day, all fit on 2 nodes.
+    const jobs = [cron('a', '0 2 * * *'), cron('b', '0 2 * * *'), cron('c', '0 2 * * *')];
+    const plan = planCapacity(env(3, { survivesNodeLoss: true }), jobs);
+    expect(check(plan, 'survives losing one node').detail).toMatch(/1 pod\(s\) stay Pending: [abc] x1/);
+    expect(check(plan, 'survives losing one node').passed).toBe(true); // batch pods wait; no availability lost
+    const apart = planCapacity(env(3, { survivesNodeLoss: true }), [cron('a', '0 2 * * *'), cron('b', '0 8 * * *'), cron('c', '0 14 * * *')]);
+    expect(check(apart, 'survives losing one node').detail).toContain('all');
+  });
+
+  it('shows the peak concurrent set, when it runs, and every CronJob at once in the report', () => {
+    const report = renderCapacityReport(planCapacity(env(1), [cron('backup', '0 2 * * *'), cron('export', '0 5 * * 0')]));
+    expect(report).toMatch(/Peak concurrent CronJobs: (backup|export) at .*: CPU 2500m, memory 256Mi \(every CronJob at once: CPU 5, memory 512Mi; 2 concurrent set\(s\) checked\)/);
+  });
+});
