@@ -279,7 +279,7 @@ export function externalSecretTargets(objects: readonly K8sJson[]): Map<string, 
   for (const o of objects) {
     if (o.kind !== 'ExternalSecret' || !o.apiVersion.startsWith(`${EXTERNAL_SECRETS_GROUP}/`)) continue;
     const name = (o.spec as Json)?.target?.name ?? o.metadata.name;
-    targets.set(keyOf('Secret', o.metadata.namespace ?? 'default', name), objectKey(o));
+    targets.set(keyOf('Secret', o.metadata.namespace, name), objectKey(o));
   }
   return targets;
 }

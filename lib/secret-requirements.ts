@@ -63,7 +63,10 @@ export function secretRequirementsOf(input: readonly K8sJson[]): SecretRequireme
     if (o.kind === 'Secret') made.add(`${ns}/${o.metadata.name}`);
     if (o.kind === 'Certificate' && o.spec?.secretName) made.add(`${ns}/${o.spec.secretName}`);
   }
-  for (const secretKey of externalSecretTargets(objects).keys()) made.add(secretKey.split('/').slice(1).join('/'));
+  for (const secretKey of externalSecretTargets(objects).keys()) {
+    const [, ns, ...name] = secretKey.split('/');
+    made.add(`${ns === '_' ? 'default' : ns}/${name.join('/')}`);
+  }
   const found = new Map<string, { namespace: string; secret: string; keys: Map<string, Set<string>>; whole: Set<string>; tls: boolean }>();
   const entry = (namespace: string, secret: string) => {
     const id = `${namespace}/${secret}`;

@@ -1,4 +1,5 @@
 import { ApiObject, Chart } from 'cdk8s';
+import { ExternalSecrets } from '../constructs/core/external-secrets';
 import { K8sJson } from '../lib/k8s-objects';
 import { SecretRequirement, secretRequirementsOf } from '../lib/secret-requirements';
 
@@ -12,5 +13,7 @@ export * from '../lib/secret-requirements';
  * (`secrets: "external-secrets"`) are not listed: the operator makes them, nothing is asked of config.
  */
 export function secretRequirements(chart: Chart): SecretRequirement[] {
+  // The ExternalSecrets are made at synth; this reads the objects before it.
+  for (const c of chart.node.findAll()) if (c instanceof ExternalSecrets) c.refresh();
   return secretRequirementsOf(chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject).map(o => o.toJson() as K8sJson));
 }

@@ -61,7 +61,7 @@ export class ExternalSecrets extends Construct {
     const refresh = props.refreshInterval ?? '1h';
     if (!/^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$/.test(refresh)) throw new ValidationError(path, 'refreshInterval', refresh, 'a Go duration such as "1h" or "15m"');
     this.props = { ...props, refreshInterval: refresh };
-    validateAtSynth(this, () => { this.materialize(); });
+    validateAtSynth(this, () => { this.refresh(); });
   }
 
   /** The ExternalSecret objects of the last synth (made again at each). */
@@ -77,8 +77,11 @@ export class ExternalSecrets extends Construct {
     return secretRequirementsOf(objects);
   }
 
-  /** Replaces the ExternalSecrets with one per Secret the chart's objects read now. */
-  private materialize(): void {
+  /**
+   * Replaces the ExternalSecrets with one per Secret the chart's objects read now. Synth calls it;
+   * a reader of the chart's objects before synth (the Pulumi program's secret requirements) may too.
+   */
+  public refresh(): void {
     for (const o of this.objects) this.node.tryRemoveChild(o.node.id);
     const requirements = this.requirements();
     const refs = remoteRefs(this.node.path, requirements, this.props);
