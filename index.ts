@@ -22,6 +22,8 @@ export * from './lib/labels';
 export * from './lib/images';
 export * from './lib/schedule';
 export * from './lib/secrets';
+export * from './lib/secret-requirements';
+export * from './lib/external-secrets';
 export * from './lib/security';
 export * from './lib/postgres-config';
 export * from './lib/redis-config';
@@ -51,6 +53,7 @@ export * from './constructs/core/stateful-server';
 export * from './constructs/core/autoscaler';
 export * from './constructs/core/restricted-namespace';
 export * from './constructs/core/setup-job';
+export * from './constructs/core/external-secrets';
 
 // constructs/app: the application's workloads
 export * from './constructs/app/app-workload';
