@@ -122,10 +122,14 @@ describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
     const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
     for (const o of objects.filter(x => clusterScoped.includes(x.kind))) expect(o.metadata.namespace).toBeUndefined();
     const elsewhere = objects.filter(x => !clusterScoped.includes(x.kind) && x.metadata.namespace !== ns.metadata.name);
-    // Only Filebeat's own objects and its namespace's default policies live in the shipper namespace.
+    // Only Filebeat's own objects and its namespace's default policies live in the shipper namespace,
+    // and, in external-secrets mode, the ExternalSecrets of the Secrets Filebeat reads there.
+    const shipper = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === `${sys}-filebeat`);
+    const shipperSecrets = shipper ? podSpec(shipper).containers.flatMap((c: any) => (c.env ?? []).map((e: any) => e.valueFrom?.secretKeyRef?.name).filter(Boolean)) : [];
     for (const o of elsewhere) {
       expect(o.metadata.namespace).toBe(`${sys}-logging`);
-      expect(o.metadata.name).toMatch(new RegExp(`^(${sys}-filebeat|default-deny|allow-dns)`));
+      if (o.kind === 'ExternalSecret') expect(shipperSecrets).toContain(o.spec.target.name);
+      else expect(o.metadata.name).toMatch(new RegExp(`^(${sys}-filebeat|default-deny|allow-dns)`));
     }
   });
 
