@@ -26,6 +26,8 @@ export * from './lib/schedule';
 export * from './lib/batch-overlap';
 export * from './lib/maintenance-window';
 export * from './lib/secrets';
+export * from './lib/secret-requirements';
+export * from './lib/external-secrets';
 export * from './lib/security';
 export * from './lib/postgres-config';
 export * from './lib/redis-config';
@@ -55,6 +57,7 @@ export * from './constructs/core/stateful-server';
 export * from './constructs/core/autoscaler';
 export * from './constructs/core/restricted-namespace';
 export * from './constructs/core/setup-job';
+export * from './constructs/core/external-secrets';
 
 // constructs/app: the application's workloads
 export * from './constructs/app/app-workload';

@@ -10,6 +10,8 @@ import { ValidationError } from '../lib/errors';
 import { defineEnvironment, environment, EnvironmentSpec } from '../lib/environments';
 import { IMAGE_CATALOG, ImageRef } from '../lib/images';
 import { TierName } from '../lib/tiers';
+import { SecretsMode } from '../lib/external-secrets';
+import type { ExternalSecretsOptions } from '../constructs/core/external-secrets';
 import { BackupBucket } from '../pulumi/backup-bucket';
 import { Cdk8sChart } from '../pulumi/cdk8s-chart';
 import { ImageRepository } from '../pulumi/image-repository';
@@ -43,7 +45,8 @@ export interface ProgramResult {
   readonly outputs: ProgramOutputs;
   readonly stack: SystemChart;
   readonly chart: Cdk8sChart;
-  readonly secrets: StackSecrets;
+  /** The Secrets created from secret config; undefined when nothing reads one (every Secret written by an ExternalSecret). */
+  readonly secrets: StackSecrets | undefined;
   /** The Secret keys the chart reads, each with its config key. */
   readonly secretRequirements: readonly SecretRequirement[];
   /** The values handed to the Secrets, by "<secret>/<key>" (secret Outputs). */
@@ -101,8 +104,14 @@ export function program(): ProgramResult {
   const bucketName = existingBucket ?? config.get('backupBucket') ?? `${system.name}-backups-${stackName}`;
   const storageDefaults = systemBackupStorage(env.name, system.name);
 
+  // Secrets: created here from secret config ("kubernetes"), or ExternalSecrets the operator fills
+  // from a secret manager ("external-secrets": then no secret config is read).
+  const secretsMode = config.get('secrets') as SecretsMode | undefined;
+  const externalSecrets = config.getObject<ExternalSecretsOptions>('externalSecrets');
   const stack = system.create(env, {
     namespace,
+    secrets: secretsMode,
+    externalSecrets,
     appImages: Object.fromEntries(Object.entries(images).map(([app, plan]) => [app, 'prebuilt' in plan ? plan.prebuilt : imagePlaceholder(system.name, app)])),
     host: config.get('host'),
     postgresImage: postgresPrebuilt ? ImageRef.parse(postgresPrebuilt, 'Pulumi config', 'postgresImage').toString() : undefined,
@@ -119,6 +128,7 @@ export function program(): ProgramResult {
   const buildPostgres = !postgresPrebuilt && isPostgresSystem(stack) && stack.postgres.image.toString() === pgbackrest;
 
   // Secrets: what the chart reads, each from its config key, except what this program computes.
+  // In "external-secrets" mode the chart's ExternalSecrets write them all: nothing is read.
   const requirements = secretRequirements(stack);
   const skip = config.getBoolean('certManager') ? [...new Set(requirements.filter(r => r.type === 'kubernetes.io/tls').map(r => r.secret))] : [];
   const createBucket = backups && !existingBucket;
@@ -221,7 +231,7 @@ export function program(): ProgramResult {
     appImages: builtImages,
     appImage: single ? Object.values(builtImages)[0] : undefined,
   };
-  return { outputs, stack, chart, secrets: secrets!, secretRequirements: requirements, secretValues, bucket };
+  return { outputs, stack, chart, secrets, secretRequirements: requirements, secretValues, bucket };
 }
 
 /** The system config `system` names (default quality-billing); an unknown one fails listing those that exist. */

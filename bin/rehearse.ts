@@ -4,6 +4,8 @@ import { environment, ENVIRONMENTS, EnvironmentSpec } from '../lib/environments'
 import { describeKey, K8sJson } from '../lib/k8s-objects';
 import { ClusterCapacity, DeliveryPath, rehearse, RehearsalResult } from '../lib/rehearsal/rehearse';
 import { nodeAllocatable, tier } from '../lib/tiers';
+import { SECRETS_MODES, SecretsMode } from '../lib/external-secrets';
+import type { SystemStackProps } from '../stacks/system-chart';
 import { ShippedSystem, shippedSystem, SYSTEMS } from '../stacks/systems';
 import { reportError } from './errors';
 
@@ -25,18 +27,22 @@ export interface SystemRehearsal {
 }
 
 /** Synthesizes a system for an environment; for an upgrade, also the same system with a new application image. */
-export function systemObjects(system: ShippedSystem, env: EnvironmentSpec, upgrade: boolean): SystemRehearsal {
-  const stack = system.create(env);
+export function systemObjects(system: ShippedSystem, env: EnvironmentSpec, upgrade: boolean, props: Omit<SystemStackProps, 'environment'> = {}): SystemRehearsal {
+  const stack = system.create(env, props);
   const current = stack.toJson() as K8sJson[];
   const capacity = clusterCapacity(stack.environment);
   if (!upgrade) return { objects: current, capacity };
-  const next = system.create(env, { appImage: `${system.name}:${UPGRADE_IMAGE_TAG}` }).toJson() as K8sJson[];
+  const next = system.create(env, { ...props, appImage: `${system.name}:${UPGRADE_IMAGE_TAG}` }).toJson() as K8sJson[];
   return { objects: next, previous: current, capacity };
 }
 
-/** Rehearses one system × environment × path, for first install or upgrade, with the plan given (default: the deployment plan of its objects). */
-export function rehearseSystem(system: ShippedSystem, env: EnvironmentSpec, path: DeliveryPath, upgrade: boolean, planOf: (objects: readonly K8sJson[]) => DeploymentPlan = deploymentPlan): RehearsalResult {
-  const { objects, previous, capacity } = systemObjects(system, env, upgrade);
+/**
+ * Rehearses one system × environment × path, for first install or upgrade, with the plan given
+ * (default: the deployment plan of its objects) and the stack's props (default: none).
+ */
+export function rehearseSystem(system: ShippedSystem, env: EnvironmentSpec, path: DeliveryPath, upgrade: boolean, planOf: (objects: readonly K8sJson[]) => DeploymentPlan = deploymentPlan,
+  props: Omit<SystemStackProps, 'environment'> = {}): RehearsalResult {
+  const { objects, previous, capacity } = systemObjects(system, env, upgrade, props);
   return rehearse({ objects, previous, plan: planOf(objects), capacity, path });
 }
 
@@ -94,19 +100,29 @@ const OPTIONS = {
   upgrade: { type: 'boolean', default: false },
   table: { type: 'boolean', default: false },
   verbose: { type: 'boolean', default: false },
+  secrets: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-const ALLOWED = '--system NAME, --env NAME, --path pulumi|kubectl, --upgrade, --table, --verbose, --help';
+const ALLOWED = '--system NAME, --env NAME, --path pulumi|kubectl, --upgrade, --secrets kubernetes|external-secrets, --table, --verbose, --help';
 
-const USAGE = `usage: npm run rehearse -- [--system NAME]... [--env NAME]... [--path pulumi|kubectl] [--upgrade] [--verbose] | --table
+/** The ClusterSecretStore the rehearsal's external-secrets variant names (the model does not read it). */
+export const REHEARSAL_SECRET_STORE = 'secret-store';
+
+/** The stack props of a secrets mode, as the rehearsal builds it. */
+export function secretsProps(mode: SecretsMode): Omit<SystemStackProps, 'environment'> {
+  return mode === 'external-secrets' ? { secrets: mode, externalSecrets: { storeName: REHEARSAL_SECRET_STORE } } : {};
+}
+
+const USAGE = `usage: npm run rehearse -- [--system NAME]... [--env NAME]... [--path pulumi|kubectl] [--upgrade] [--secrets kubernetes|external-secrets] [--verbose] | --table
 
 Rehearses delivery in a model of a cluster (no cluster and no Pulumi engine run): first install
-(or, with --upgrade, a new application image) for each system × environment × path.
+(or, with --upgrade, a new application image) for each system × environment × path. With
+--secrets external-secrets the stacks read their Secrets through ExternalSecrets (store "${REHEARSAL_SECRET_STORE}").
 systems: ${SYSTEMS.map(s => s.name).join(', ')}; environments: ${Object.keys(ENVIRONMENTS).join(', ')}; paths: pulumi, kubectl`;
 
 /** Parses the command line; an unknown flag becomes one line naming it and the allowed ones. */
-export function parseRehearseArgs(argv: string[]): { systems: ShippedSystem[]; envs: EnvironmentSpec[]; paths: DeliveryPath[]; upgrade: boolean; table: boolean; verbose: boolean; help: boolean } {
+export function parseRehearseArgs(argv: string[]): { systems: ShippedSystem[]; envs: EnvironmentSpec[]; paths: DeliveryPath[]; upgrade: boolean; secrets: SecretsMode; table: boolean; verbose: boolean; help: boolean } {
   let values;
   try {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
@@ -123,7 +139,10 @@ export function parseRehearseArgs(argv: string[]): { systems: ShippedSystem[]; e
     if (p !== 'pulumi' && p !== 'kubectl') throw new Error(`unknown --path ${JSON.stringify(p)}; allowed: pulumi, kubectl`);
     return p as DeliveryPath;
   });
+  const secrets = values.secrets ?? 'kubernetes';
+  if (!(SECRETS_MODES as readonly string[]).includes(secrets)) throw new Error(`unknown --secrets ${JSON.stringify(secrets)}; allowed: ${SECRETS_MODES.join(', ')}`);
   return {
+    secrets: secrets as SecretsMode,
     systems: values.system ? values.system.map(name => shippedSystem(name)) : [...SYSTEMS],
     envs: (values.env ?? Object.keys(ENVIRONMENTS)).map(name => environment(name)),
     paths, upgrade: values.upgrade ?? false, table: values.table ?? false, verbose: values.verbose ?? false, help: values.help ?? false,
@@ -154,17 +173,18 @@ function main(argv: string[]): number {
     for (const system of args.systems) {
       for (const env of args.envs) {
         for (const path of args.paths) {
-          const r = rehearseSystem(system, env, path, args.upgrade);
+          const r = rehearseSystem(system, env, path, args.upgrade, deploymentPlan, secretsProps(args.secrets));
           total++;
           if (!r.converged) failed++;
-          for (const line of describeRehearsal(`${system.name}/${env.name}`, r, args.verbose)) console.log(line);
+          const label = `${system.name}/${env.name}${args.secrets === 'kubernetes' ? '' : ` (${args.secrets})`}`;
+          for (const line of describeRehearsal(label, r, args.verbose)) console.log(line);
         }
       }
     }
   } catch (e) {
     return reportError(e, { verbose: args.verbose, context: 'rehearse failed' });
   }
-  console.log(`${total - failed} of ${total} rehearsals converge (${args.upgrade ? 'upgrade' : 'first install'}; a model of the cluster and the Pulumi engine, see README "Rehearsal of delivery")`);
+  console.log(`${total - failed} of ${total} rehearsals converge (${args.upgrade ? 'upgrade' : 'first install'}, secrets: ${args.secrets}; a model of the cluster and the Pulumi engine, see README "Rehearsal of delivery")`);
   return failed === 0 ? 0 : 1;
 }
 

@@ -1,6 +1,6 @@
 import { ValidationError } from './errors';
 import {
-  declaredConnections, describeKey, K8sJson, keyOf, objectKey, podLabels, podReferences, POD_KINDS, selects, serviceSelects,
+  declaredConnections, describeKey, externalSecretTargets, K8sJson, keyOf, objectKey, podLabels, podReferences, POD_KINDS, selects, serviceSelects,
 } from './k8s-objects';
 
 /**
@@ -63,6 +63,9 @@ export function deploymentPlan(objects: readonly K8sJson[]): DeploymentPlan {
   const external = new Map<string, { namespace: string; name: string; referencedBy: string[] }>();
   const connections = declaredConnections(objects);
   const crds = objects.filter(o => o.kind === 'CustomResourceDefinition');
+  // Secrets the External Secrets Operator writes for an ExternalSecret of the chart: a reader waits
+  // for the ExternalSecret, which is ready (Pulumi: awaited through pulumi.com/waitFor) once written.
+  const written = externalSecretTargets(objects);
 
   for (const o of objects) {
     const key = objectKey(o);
@@ -75,6 +78,8 @@ export function deploymentPlan(objects: readonly K8sJson[]): DeploymentPlan {
     const addSecret = (name: string, reason: string) => {
       const target = keyOf('Secret', ns, name);
       if (byKey.has(target)) return add(target, reason);
+      const writer = written.get(target);
+      if (writer) return add(writer, `${reason}, which ${describeKey(writer)} has the External Secrets Operator write (Ready once written)`);
       const e = external.get(target) ?? { namespace: ns ?? 'default', name, referencedBy: [] as string[] };
       if (!e.referencedBy.includes(key)) e.referencedBy.push(key);
       external.set(target, e);

@@ -263,3 +263,23 @@ function targetPort(service: K8sJson, port: number, workload: K8sJson): number {
   }
   return port;
 }
+
+/** API group of the External Secrets Operator's objects. */
+export const EXTERNAL_SECRETS_GROUP = 'external-secrets.io';
+
+/**
+ * The Secrets the External Secrets Operator writes for the ExternalSecrets among `objects`:
+ * "Secret/<namespace>/<name>" → the ExternalSecret's key. The target Secret is named by
+ * `spec.target.name`, else after the ExternalSecret ("target.name … Defaults to the .metadata.name
+ * of the ExternalSecret resource": external-secrets.io, API spec of ExternalSecretTarget), in the
+ * ExternalSecret's namespace. It exists only once the operator has reconciled the ExternalSecret.
+ */
+export function externalSecretTargets(objects: readonly K8sJson[]): Map<string, string> {
+  const targets = new Map<string, string>();
+  for (const o of objects) {
+    if (o.kind !== 'ExternalSecret' || !o.apiVersion.startsWith(`${EXTERNAL_SECRETS_GROUP}/`)) continue;
+    const name = (o.spec as Json)?.target?.name ?? o.metadata.name;
+    targets.set(keyOf('Secret', o.metadata.namespace, name), objectKey(o));
+  }
+  return targets;
+}

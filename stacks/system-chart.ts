@@ -7,7 +7,9 @@ import { checkMaintenanceWindow, checkScheduleInWindow, CheckedMaintenanceWindow
 import { PanelSpec } from '../lib/monitoring/dashboards';
 import { S3Location } from '../lib/backup/s3';
 import { SecretKeyRef } from '../lib/secrets';
-import { ApiServerAddress, checkDnsLabel } from '../lib/validate';
+import { ApiServerAddress, checkDnsLabel, checkOneOf } from '../lib/validate';
+import { SECRETS_MODES, SecretsMode } from '../lib/external-secrets';
+import { ExternalSecrets, ExternalSecretsOptions } from '../constructs/core/external-secrets';
 import { AppSettings } from '../constructs/app/app-workload';
 import { IAppService } from '../constructs/app/app-service';
 import { AutoscaleOptions } from '../constructs/core/autoscaler';
@@ -69,6 +71,15 @@ export interface SystemStackProps {
   readonly postgresImage?: string;
   /** The maintenance window of this installation, in the environment's time zone. @default - the system's (`SystemDefinition.maintenanceWindow`) */
   readonly maintenanceWindow?: MaintenanceWindow;
+  /**
+   * Where the Secrets the chart reads come from: "kubernetes" — Secrets made out of band (`kubectl
+   * create secret`, or the Pulumi program from secret config); "external-secrets" — one ExternalSecret
+   * per Secret, filled by the External Secrets Operator from `externalSecrets.storeName`.
+   * @default "kubernetes"
+   */
+  readonly secrets?: SecretsMode;
+  /** The store and remote keys of "external-secrets" mode (required there, refused otherwise). @default - none */
+  readonly externalSecrets?: ExternalSecretsOptions;
 }
 
 /** The application of a system with one (`SystemDefinition.applications`' default). */
@@ -165,6 +176,10 @@ export abstract class SystemChart extends Chart {
   public readonly restrictedNamespace: RestrictedNamespace;
   /** The weekly maintenance window, when the system has one. */
   public readonly maintenanceWindow?: CheckedMaintenanceWindow;
+  /** Where the chart's Secrets come from. */
+  public readonly secretsMode: SecretsMode;
+  /** The ExternalSecrets, in "external-secrets" mode. */
+  public readonly externalSecrets?: ExternalSecrets;
   /** Settings every application workload of the system shares (each also takes the environment's `tier`). */
   protected readonly settings: AppSettings;
   /** Prefix of every object name. */
@@ -184,6 +199,13 @@ export abstract class SystemChart extends Chart {
     this.stackProps = props;
     this.prefix = system.name;
     this.restrictedNamespace = new RestrictedNamespace(this, 'Namespace', { name: namespace });
+    this.secretsMode = checkOneOf(this.node.path, 'secrets', props.secrets ?? 'kubernetes', SECRETS_MODES);
+    if (this.secretsMode === 'external-secrets') {
+      if (!props.externalSecrets) throw new ValidationError(this.node.path, 'externalSecrets', undefined, 'the store the ExternalSecrets read ({ storeName, storeKind?, remoteKeys? }) when secrets is "external-secrets"');
+      this.externalSecrets = new ExternalSecrets(this, 'ExternalSecrets', { ...props.externalSecrets, system: system.name, environment: env.name });
+    } else if (props.externalSecrets) {
+      throw new ValidationError(this.node.path, 'secrets', this.secretsMode, '"external-secrets" when externalSecrets is given (or leave externalSecrets unset)');
+    }
     // At synth (App.synth, Chart.toJson), before anything is written: every workload counts,
     // including those a subclass or a consumer adds after this constructor.
     const window = props.maintenanceWindow ?? system.maintenanceWindow;

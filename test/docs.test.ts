@@ -3,7 +3,10 @@ import { join } from 'path';
 import { execFileSync } from 'child_process';
 import { mkdtempSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
-import { architectureMermaid, architecturePage, capacityChart, capacityTable, withCapacityTables } from '../bin/docs';
+import { architectureMermaid, architecturePage, capacityChart, capacityTable, secretInventory, secretsPage, withCapacityTables } from '../bin/docs';
+import { SEED_EXAMPLE_SECRETS } from '../lib/secrets';
+import { secretRequirements } from '../pulumi/secret-requirements';
+import { EXTERNAL_SECRETS_VARIANTS, synthChart } from './helpers';
 import { shippedSystem, SYSTEMS } from '../stacks/systems';
 import { capacityChartSpec } from '../bin/capacity-chart';
 import { ENVIRONMENTS } from '../lib/environments';
@@ -51,6 +54,42 @@ describe('architecture diagrams', () => {
     const mermaid = architectureMermaid(synthStack(ENVIRONMENTS.staging).objects);
     expect(mermaid).toContain('ns__ingress_nginx -->|8000| quality_billing_api');
     expect(mermaid).not.toContain('quality_billing_edge');
+  });
+});
+
+describe('Secrets inventory', () => {
+  it.each(SYSTEMS.map(s => [s.name, s] as const))('docs/%s/secrets.md is current (run npm run docs)', (name, sys) => {
+    expect(readFileSync(join(__dirname, '..', 'docs', name, 'secrets.md'), 'utf8')).toBe(secretsPage(sys));
+  });
+
+  it.each(SYSTEMS.map(s => [s.name, s] as const))('%s: lists every key each environment reads, with its readers, the config key and the kubectl line', (_name, sys) => {
+    const page = secretsPage(sys);
+    for (const env of Object.values(ENVIRONMENTS)) {
+      for (const r of secretRequirements(synthChart(sys.name, env).stack)) {
+        const section = page.split('\n## ').find(x => x.startsWith(`\`${r.secret}\` (namespace \`${r.namespace}\``)) ?? '';
+        const row = section.split('\n').find(l => l.startsWith(`| \`${r.key}\` |`) && l.includes(`/<environment>/${r.secret}\``));
+        expect({ secret: r.secret, key: r.key, row: row !== undefined }).toEqual({ secret: r.secret, key: r.key, row: true });
+        for (const reader of r.readBy.filter(b => !b.startsWith('Job/'))) expect(row).toContain(reader);
+        expect(row!.includes(`pulumi config set --secret ${r.configKey} <value>`) || row!.includes('computed from')).toBe(true);
+        expect(page).toContain(`kubectl -n ${r.namespace} create secret ${r.type === 'kubernetes.io/tls' ? 'tls' : 'generic'} ${r.secret} `);
+      }
+    }
+    for (const example of SEED_EXAMPLE_SECRETS) expect(page).not.toContain(example);
+    expect(page).not.toMatch(/--from-literal=[^ ]+=(?!<value>)/);
+  });
+
+  it.each(EXTERNAL_SECRETS_VARIANTS)('%s: the remote keys it names are the ones the ExternalSecrets read', (_label, system, env, props) => {
+    const page = secretsPage(SYSTEMS.find(s => s.name === system)!);
+    const { objects } = synthChart(system, env, props);
+    const refs = objects.filter(o => o.kind === 'ExternalSecret').flatMap(o => o.spec.data.map((d: any) => d.remoteRef));
+    expect(refs.length).toBeGreaterThan(5);
+    for (const ref of refs) expect(page).toContain(`\`${ref.key.replace(`/${env.name}/`, '/<environment>/')}\` property \`${ref.property}\``);
+  });
+
+  it('names the environments a key is read in: Filebeat\'s password only where logs are shipped', () => {
+    const row = secretInventory(shippedSystem('quality-billing')).find(r => r.namespace === 'quality-billing-logging' && r.key === 'elastic-password')!;
+    expect(row.environments).toEqual(['staging', 'prod']);
+    expect(row.readBy).toEqual(['DaemonSet/quality-billing-filebeat']);
   });
 });
 

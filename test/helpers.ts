@@ -45,11 +45,18 @@ export function synthChart(system: string, env: EnvironmentSpec, props: Omit<Sys
   return { stack, objects: synth(stack) };
 }
 
-/** Every shipped system in every shipped environment, plus quality-billing prod in prometheus-operator mode: rows of (label, system, env, props). */
+/** Secrets from a secret manager (`secrets: "external-secrets"`): a system with one application and merchant-analysis, in prod. */
+export const EXTERNAL_SECRETS_VARIANTS: ReadonlyArray<readonly [string, string, EnvironmentSpec, Omit<SystemStackProps, 'environment'>]> = [
+  ['quality-billing prod (external-secrets)', 'quality-billing', ENVIRONMENTS.prod, { secrets: 'external-secrets', externalSecrets: { storeName: 'vault-backend' } }],
+  ['merchant-analysis prod (external-secrets)', 'merchant-analysis', ENVIRONMENTS.prod, { secrets: 'external-secrets', externalSecrets: { storeName: 'team-secrets', storeKind: 'SecretStore' } }],
+];
+
+/** Every shipped system in every shipped environment, plus quality-billing prod in prometheus-operator mode and the external-secrets variants: rows of (label, system, env, props). */
 export const SYSTEM_VARIANTS: ReadonlyArray<readonly [string, string, EnvironmentSpec, Omit<SystemStackProps, 'environment'>]> = [
   ...SYSTEMS.flatMap(sys => SHIPPED.map(([name, env]) => [`${sys.name} ${name}`, sys.name, env, {}] as const)),
   ['quality-billing prod (prometheus-operator)', 'quality-billing', ENVIRONMENTS.prod, { monitoringMode: 'prometheus-operator' }],
   ['qcat prod (prometheus-operator)', 'qcat', ENVIRONMENTS.prod, { monitoringMode: 'prometheus-operator' }],
+  ...EXTERNAL_SECRETS_VARIANTS,
 ];
 
 /** The one object of a kind and name; fails the test when there is not exactly one. */
@@ -104,6 +111,8 @@ export function modelClass(o: K8sObject): new (data: unknown) => { validate(): v
   if (o.apiVersion === 'monitoring.coreos.com/v1') return require('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1')[o.kind];
   // KEDA objects: KEDA's CRD schemas, from the same project's generated package.
   if (o.apiVersion === 'keda.sh/v1alpha1') return require('@kubernetes-models/keda/keda.sh/v1alpha1')[o.kind];
+  // External Secrets Operator objects: its CRD schemas, from the same project.
+  if (o.apiVersion === 'external-secrets.io/v1beta1') return require('@kubernetes-models/external-secrets/external-secrets.io/v1beta1')[o.kind];
   const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : [undefined, o.apiVersion];
   const modulePath = group ? `kubernetes-models/${group}/${version}/${o.kind}` : `kubernetes-models/${version}/${o.kind}`;
   // eslint-disable-next-line @typescript-eslint/no-var-requires

@@ -5,6 +5,7 @@ import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { renderFilebeatYml } from '../../lib/logging/filebeat';
 import { SecretKeyRef } from '../../lib/secrets';
 import { ResourceSpec, WorkloadSizing } from '../../lib/sizing';
+import { ValidationError } from '../../lib/errors';
 import { ApiServerAddress, checkDnsLabel, checkInteger } from '../../lib/validate';
 import { emptyDir, plainEnv, resourceRequirements, secretEnv } from '../core/pod-spec';
 import { childPath, Workload } from '../core/workload';
@@ -27,7 +28,17 @@ export interface FilebeatProps extends ComponentProps {
   readonly username?: string;
   /** Where the Kubernetes API server listens (for pod metadata). @default - any address on 443 and 6443 */
   readonly apiServer?: ApiServerAddress;
+  /**
+   * Folder of the node that holds Filebeat's data path (its registry of read offsets): an absolute
+   * path under /var/lib, created when missing. One per Filebeat, so two systems on a node never
+   * share a registry.
+   * @default "/var/lib/<name>-data" ("/var/lib/quality-billing-filebeat-data")
+   */
+  readonly dataHostPath?: string;
 }
+
+/** Where Filebeat's data path (`--path.data`: the registry, meta.json) is mounted in its container. */
+export const FILEBEAT_DATA_PATH = '/usr/share/filebeat/data';
 
 /** Node folders Filebeat reads: container log symlinks and the files they point to. */
 export const FILEBEAT_HOST_PATHS = ['/var/log/containers', '/var/log/pods'] as const;
@@ -38,14 +49,19 @@ export const FILEBEAT_HOST_PATHS = ['/var/log/containers', '/var/log/pods'] as c
  * it runs as uid 0 (the kubelet's log files are root's, mode 0640) and mounts the node's log
  * folders through read-only hostPath volumes. Everything else is restricted: no privilege
  * escalation, every capability dropped (so root reads only what root owns), RuntimeDefault
- * seccomp, read-only root filesystem. Its registry lives in an emptyDir, so a replaced pod may
- * re-ship up to a day of lines (ignore_older 24h).
+ * seccomp, read-only root filesystem. Its registry (the data path) lives in a writable hostPath
+ * folder under /var/lib, as in Elastic's own filebeat-kubernetes.yaml ("data folder stores a
+ * registry of read status for all files, so we don't send everything again on a Filebeat pod
+ * restart"): a recreated pod resumes from the offsets of the last (elastic/beats #5557 is what an
+ * emptyDir registry does). It is the only host path written to (the policy test checks).
  */
 export class Filebeat extends Workload {
   public readonly daemonSet: k8s.KubeDaemonSet;
   public readonly resources: ResourceSpec;
   public readonly nodes: number;
   public readonly config: string;
+  /** The node folder holding the registry. */
+  public readonly dataHostPath: string;
 
   constructor(scope: Construct, id: string, props: FilebeatProps) {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.filebeat.toString(), childPath(scope, id), 'image');
@@ -55,6 +71,7 @@ export class Filebeat extends Workload {
     this.resources = resolveComponent(path, props, 'filebeat').resources;
     this.nodes = checkInteger(path, 'nodes', props.nodes, 1, 1000);
     const source = checkDnsLabel(path, 'sourceNamespace', props.sourceNamespace);
+    this.dataHostPath = checkRegistryHostPath(path, props.dataHostPath ?? `/var/lib/${this.name}-data`);
     const es = props.elasticsearch;
     es.acceptTrafficFrom(this, es.port);
     this.allowEgressToApiServer(props.apiServer);
@@ -76,9 +93,9 @@ export class Filebeat extends Workload {
 
     const volumes: k8s.Volume[] = [
       { name: 'config', configMap: { name: configMap.name } },
-      emptyDir('data', '512Mi'),
       emptyDir('tmp', '64Mi'),
       ...FILEBEAT_HOST_PATHS.map((p, i) => ({ name: `host-logs-${i}`, hostPath: { path: p, type: 'Directory' } })),
+      { name: 'data', hostPath: { path: this.dataHostPath, type: 'DirectoryOrCreate' } },
     ];
     this.daemonSet = new k8s.KubeDaemonSet(this, 'DaemonSet', {
       metadata: meta(this.name),
@@ -97,7 +114,7 @@ export class Filebeat extends Workload {
               name: 'filebeat',
               image: image.toString(),
               imagePullPolicy: 'IfNotPresent',
-              args: ['-e', '-c', '/etc/filebeat/filebeat.yml', '--path.data', '/usr/share/filebeat/data', '-strict.perms=false'],
+              args: ['-e', '-c', '/etc/filebeat/filebeat.yml', '--path.data', FILEBEAT_DATA_PATH, '-strict.perms=false'],
               env: [
                 { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
                 plainEnv('ELASTICSEARCH_USERNAME', props.username ?? 'elastic'),
@@ -115,7 +132,7 @@ export class Filebeat extends Workload {
               },
               volumeMounts: [
                 { name: 'config', mountPath: '/etc/filebeat', readOnly: true },
-                { name: 'data', mountPath: '/usr/share/filebeat/data' },
+                { name: 'data', mountPath: FILEBEAT_DATA_PATH },
                 { name: 'tmp', mountPath: '/tmp' },
                 ...FILEBEAT_HOST_PATHS.map((p, i) => ({ name: `host-logs-${i}`, mountPath: p, readOnly: true })),
               ],
@@ -133,4 +150,13 @@ export class Filebeat extends Workload {
   public sizings(): WorkloadSizing[] {
     return [{ name: this.name, kind: 'DaemonSet', replicas: this.nodes, containers: [this.resources], onePerNode: true }];
   }
+}
+
+/** A registry folder: absolute, under /var/lib, no "." or ".." segment (it is the one host path written to). */
+function checkRegistryHostPath(path: string, value: string): string {
+  const segments = typeof value === 'string' ? value.split('/').slice(3) : [];
+  const ok = typeof value === 'string' && value.startsWith('/var/lib/') && segments.length > 0
+    && segments.every(s => /^[A-Za-z0-9][-_.A-Za-z0-9]*$/.test(s) && s !== '.' && s !== '..');
+  if (!ok) throw new ValidationError(path, 'dataHostPath', value, 'an absolute folder under /var/lib ("/var/lib/<system>-filebeat-data"), without "." or ".." segments');
+  return value;
 }

@@ -31,6 +31,8 @@ export interface LoggingProps {
   readonly elasticsearch?: Omit<ElasticsearchProps, 'name' | 'tier'>;
   /** Password Kibana logs in with (kibana_system); the setup Job sets it. @default - key "kibana-password" of Secret "elasticsearch-credentials" */
   readonly kibanaPasswordSecret?: SecretKeyRef;
+  /** Node folder of Filebeat's registry (see `FilebeatProps.dataHostPath`). @default "/var/lib/<namePrefix>-filebeat-data" */
+  readonly filebeatDataHostPath?: string;
 }
 
 const SETUP_UID = 100;
@@ -59,6 +61,7 @@ export class Logging extends Construct {
     this.kibana = new Kibana(this, 'Kibana', { name: name('kibana'), tier: props.tier, elasticsearch: this.elasticsearch, passwordSecret: props.kibanaPasswordSecret });
     this.filebeat = new Filebeat(this, 'Filebeat', {
       name: name('filebeat'), tier: props.tier, elasticsearch: this.elasticsearch, sourceNamespace: source, namespace: shipperNs, nodes: props.clusterNodes,
+      dataHostPath: props.filebeatDataHostPath,
     });
     this.setup = new LogSetupJob(this, 'Setup', { name: name('log-setup'), tier: props.tier, elasticsearch: this.elasticsearch, kibana: this.kibana });
   }

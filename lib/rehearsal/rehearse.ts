@@ -1,11 +1,11 @@
 import { DeploymentPlan, serviceAwaitsEndpoints } from '../deployment-plan';
 import {
-  containersOf, DeclaredConnection, declaredConnections, describeKey, K8sJson, keyOf, objectKey, peerMatches, podLabels, readyAfterJobs,
+  containersOf, DeclaredConnection, declaredConnections, describeKey, externalSecretTargets, K8sJson, keyOf, objectKey, peerMatches, podLabels, readyAfterJobs,
   podReferences, podTemplate, POD_KINDS, selects, serviceSelects, workloadsBehind,
 } from '../k8s-objects';
 import { ByteQuantity, CpuQuantity } from '../quantity';
 import {
-  API_CALL, AWAIT_RULES, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, DEFAULT_BACKOFF_LIMIT, INGRESS_ADDRESS,
+  API_CALL, awaitRule, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, DEFAULT_BACKOFF_LIMIT, EXTERNAL_SECRET_SYNC, INGRESS_ADDRESS,
   INIT_CONTAINER_RUN, jobBackoff, KUBECTL_RETRY_INTERVAL, LOAD_BALANCER_PROVISIONING, MIGRATION_JOB_RUN, Seconds,
   SERVICE_STRAGGLER_WAIT, SETTLE_HORIZON, SETUP_JOB_RUN, VOLUME_PROVISIONING, WAIT_FOR_JOB_POLL,
 } from './rules';
@@ -115,6 +115,8 @@ class Simulation {
   private readonly previous = new Map<string, K8sJson>();
   private readonly connections: DeclaredConnection[];
   private readonly external: Set<string>;
+  /** Secrets the External Secrets Operator writes: Secret key → the ExternalSecret's key. */
+  private readonly written: Map<string, string>;
   private readonly upgrade: boolean;
   private now = 0;
   private seq = 0;
@@ -147,6 +149,7 @@ class Simulation {
     this.upgrade = input.previous !== undefined;
     this.connections = declaredConnections(input.objects);
     this.external = new Set(input.plan.externalSecrets.map(e => e.key));
+    this.written = externalSecretTargets(input.objects);
   }
 
   run(): RehearsalResult {
@@ -233,7 +236,7 @@ class Simulation {
       const last = waits.reduce<string | undefined>((a, w) => (a === undefined || this.ready.get(w.on)! > this.ready.get(a)! ? w.on : a), undefined);
       this.schedule(this.now + API_CALL, () => {
         this.apply(key, this.now, this.previous.has(key) ? 'updated by Pulumi' : 'created by Pulumi', last && this.ready.get(last)! > 0 ? last : undefined);
-        const rule = AWAIT_RULES[this.byKey.get(key)!.kind];
+        const rule = awaitRule(this.byKey.get(key)!);
         if (rule) {
           const started = this.now;
           this.schedule(started + rule.timeout, () => {
@@ -424,6 +427,10 @@ class Simulation {
         const key = keyOf(r.kind, ns, r.name);
         if (r.kind === 'Job') {
           if (!this.jobComplete(key)) waiting.push({ on: key, reason: r.reason });
+        } else if (this.written.has(key)) {
+          // The kubelet retries a pod whose Secret is missing (CreateContainerConfigError) until the operator has written it.
+          const writer = this.written.get(key)!;
+          if (!this.secretWritten(writer)) waiting.push({ on: writer, reason: `${r.reason}, which ${describeKey(writer)} has not had written yet` });
         } else if (!this.exists(key) && (this.byKey.has(key) || this.external.has(key))) {
           waiting.push({ on: key, reason: r.reason });
         } else if (!this.byKey.has(key) && !this.external.has(key)) {
@@ -448,7 +455,7 @@ class Simulation {
       const hard = waiting.filter(w => !(o.kind === 'Job' && w.reason.startsWith('needs server')));
       if (p.placedAt === undefined || hard.length > 0) continue;
       p.startedAt = this.now;
-      const causes = podReferences(o).map(r => keyOf(r.kind, ns, r.name)).filter(k => this.created.has(k) || this.jobs.get(k)?.completeAt !== undefined);
+      const causes = podReferences(o).map(r => keyOf(r.kind, ns, r.name)).map(k => this.written.get(k) ?? k).filter(k => this.created.has(k) || this.jobs.get(k)?.completeAt !== undefined);
       const lastCause = causes.reduce<string | undefined>((a, k) => (a === undefined || this.eventTime(k) > this.eventTime(a) ? k : a), undefined);
       const subject = podName(p);
       const template = podTemplate(o)!.spec;
@@ -577,11 +584,22 @@ class Simulation {
     return alive.length === fresh.length && fresh.filter(p => p.readyAt !== undefined && p.readyAt <= this.now).length >= replicas;
   }
 
-  /** Whether an object's await condition holds now (see AWAIT_RULES). */
+  /** Whether the operator has written the target Secret of the ExternalSecret `key` by now (EXTERNAL_SECRET_SYNC after it was created). */
+  private secretWritten(key: string): boolean {
+    const at = this.created.get(key);
+    if (at === undefined) return false;
+    if (this.now < at + EXTERNAL_SECRET_SYNC) { this.wake(at + EXTERNAL_SECRET_SYNC); return false; }
+    return true;
+  }
+
+  /** Whether an object's await condition holds now (see AWAIT_RULES, awaitRule). */
   private conditionHolds(key: string): boolean {
     const o = this.byKey.get(key)!;
     if (!this.exists(key)) return false;
     switch (o.kind) {
+      case 'ExternalSecret':
+        // Ready (the condition pulumi.com/waitFor awaits) once its Secret is written.
+        return this.secretWritten(key);
       case 'Service': {
         const spec = (o.spec ?? {}) as Json;
         if (spec.type === 'LoadBalancer' && this.now < this.created.get(key)! + LOAD_BALANCER_PROVISIONING) { this.wake(this.created.get(key)! + LOAD_BALANCER_PROVISIONING); return false; }
@@ -624,7 +642,8 @@ class Simulation {
         if (this.conditionHolds(key)) {
           this.ready.set(key, this.now);
           const o = this.byKey.get(key)!;
-          this.record(key, AWAIT_RULES[o.kind] ? `ready (${AWAIT_RULES[o.kind].awaits})` : 'ready', this.lastPodOf(key) ?? `${key} created`);
+          const rule = awaitRule(o);
+          this.record(key, rule ? `ready (${rule.awaits})` : 'ready', this.lastPodOf(key) ?? `${key} created`);
         }
       }
       if (this.ready.size === before) break;

@@ -60,6 +60,22 @@ export const AWAIT_RULES: Readonly<Record<string, AwaitRule>> = {
   DaemonSet: { source: 'pulumi-kubernetes #2953', awaits: 'ready pods on every node', timeout: 600 },
 };
 
+/**
+ * An object annotated `pulumi.com/waitFor: condition=Ready` (the ExternalSecrets): since
+ * pulumi-kubernetes 4.18 the provider awaits that condition on any kind ("we've given the
+ * `pulumi.com/waitFor` annotation a value …": Pulumi's "improved Kubernetes await logic", pulumi/docs
+ * #12454; pulumi-kubernetes #3318 names the External Secrets Operator's objects as a use). The
+ * operator sets an ExternalSecret's Ready condition True ("SecretSynced") once it has written the
+ * target Secret (external-secrets.io, ExternalSecret status conditions). Timeout: assumed the
+ * provider's 10-minute default of the other awaited kinds.
+ */
+export const WAIT_FOR_READY_RULE: AwaitRule = { source: 'pulumi.com/waitFor: condition=Ready (pulumi-kubernetes 4.18+)', awaits: 'condition Ready (its Secret written)', timeout: 600 };
+
+/** The await rule the provider applies to an object: its kind's, else the one its `pulumi.com/waitFor` annotation asks for. */
+export function awaitRule(o: { readonly kind: string; readonly metadata: { readonly annotations?: Readonly<Record<string, string>> } }): AwaitRule | undefined {
+  return AWAIT_RULES[o.kind] ?? (o.metadata.annotations?.['pulumi.com/waitFor'] === 'condition=Ready' ? WAIT_FOR_READY_RULE : undefined);
+}
+
 /** core/v1/service.d.ts: "Each time we get an update, wait 10 seconds for any stragglers." */
 export const SERVICE_STRAGGLER_WAIT: Seconds = 10;
 
@@ -105,6 +121,12 @@ export const SETUP_JOB_RUN: Seconds = 30;
 export const CONNECT_TIMEOUT: Seconds = 30;
 /** A cloud load balancer getting its address after the LoadBalancer Service is created. */
 export const LOAD_BALANCER_PROVISIONING: Seconds = 90;
+/**
+ * The External Secrets Operator writing an ExternalSecret's target Secret after the ExternalSecret is
+ * created: it watches ExternalSecrets and reconciles a new one at once; the read from the secret
+ * manager is the assumed part.
+ */
+export const EXTERNAL_SECRET_SYNC: Seconds = 5;
 /** The ingress controller writing the Ingress's address. */
 export const INGRESS_ADDRESS: Seconds = 30;
 /** When the rehearsal stops watching a path that has not settled (kubectl retries forever). */

@@ -53,6 +53,21 @@ describe('deploymentPlan: what an object waits for, and why', () => {
     expect(plan.order).not.toContain('Secret/shop/app-secrets');
   });
 
+  it('makes a reader of a Secret an ExternalSecret writes wait for that ExternalSecret, and does not list the Secret as made outside', () => {
+    const externalSecret: K8sJson = { apiVersion: 'external-secrets.io/v1beta1', kind: 'ExternalSecret', metadata: meta('db-sync'), spec: { target: { name: 'db' } } };
+    const named: K8sJson = { apiVersion: 'external-secrets.io/v1beta1', kind: 'ExternalSecret', metadata: meta('tls'), spec: {} };
+    const objects = [namespace, workload('Deployment', 'api', {
+      containers: [{ name: 'm', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'p' } } }] }], volumes: [{ name: 't', secret: { secretName: 'tls' } }],
+    }), externalSecret, named];
+    const plan = deploymentPlan(objects);
+    expect(plan.waits['Deployment/shop/api']).toEqual(expect.arrayContaining([
+      { on: 'ExternalSecret/shop/db-sync', reason: 'references Secret db, which ExternalSecret db-sync has the External Secrets Operator write (Ready once written)' },
+      { on: 'ExternalSecret/shop/tls', reason: 'mounts Secret tls, which ExternalSecret tls has the External Secrets Operator write (Ready once written)' },
+    ]));
+    expect(plan.externalSecrets).toEqual([]);
+    expect(plan.order.indexOf('ExternalSecret/shop/db-sync')).toBeLessThan(plan.order.indexOf('Deployment/shop/api'));
+  });
+
   it('leaves optional references out', () => {
     const objects = [namespace, workload('Deployment', 'api', { volumes: [{ name: 'c', configMap: { name: 'maybe', optional: true } }] }), configMap('maybe')];
     expect(waitsOf(objects, 'Deployment/shop/api').map(w => w.on)).not.toContain('ConfigMap/shop/maybe');

@@ -39,6 +39,14 @@ describe('generated configuration files', () => {
     expect(yml['output.elasticsearch'].index).toBe('quality-billing-%{+yyyy.MM.dd}');
     expect(LOG_INDEX).toBe('quality-billing-%{+yyyy.MM.dd}');
     expect(yml['filebeat.inputs'][0].paths).toEqual(['/var/log/containers/*_quality-billing_*.log']);
+    // filestream keys its registry entries by input id: one fixed id per namespace, so a restarted
+    // Filebeat (or a re-rendered config) finds its offsets; the container parser, through symlinks.
+    expect(yml['filebeat.inputs']).toEqual([expect.objectContaining({
+      type: 'filestream', id: 'quality-billing-container-logs', 'prospector.scanner.symlinks': true, parsers: [{ container: { stream: 'all', format: 'auto' } }],
+    })]);
+    const again = parse(renderFilebeatYml({ namespace: 'quality-billing', elasticsearchUrl: 'http://other:9200' }));
+    expect(again['filebeat.inputs'][0].id).toBe(yml['filebeat.inputs'][0].id);
+    expect(parse(renderFilebeatYml({ namespace: 'qcat', elasticsearchUrl: 'http://es:9200' }))['filebeat.inputs'][0].id).toBe('qcat-container-logs');
     expect(yml['output.elasticsearch'].password).toBe('${ELASTICSEARCH_PASSWORD}');
     const decode = yml.processors.find((p: any) => p.decode_json_fields).decode_json_fields;
     expect(decode).toMatchObject({ fields: ['message'], target: '' });

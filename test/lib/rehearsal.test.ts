@@ -6,7 +6,7 @@ import { ENVIRONMENTS } from '../../lib/environments';
 import { K8sJson, objectKey } from '../../lib/k8s-objects';
 import { DeliveryPath, rehearse, RehearsalResult } from '../../lib/rehearsal/rehearse';
 import {
-  API_CALL, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, MIGRATION_JOB_RUN, SERVICE_STRAGGLER_WAIT, VOLUME_PROVISIONING,
+  API_CALL, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, EXTERNAL_SECRET_SYNC, MIGRATION_JOB_RUN, SERVICE_STRAGGLER_WAIT, VOLUME_PROVISIONING,
 } from '../../lib/rehearsal/rules';
 import { shippedSystem, SYSTEMS } from '../../stacks/systems';
 import { legacyPlan } from '../fixtures/legacy-plan';
@@ -91,6 +91,34 @@ describe.each(PATHS)('upgrade to a new application image on the %s path', path =
     const r = rehearse({ objects, previous, plan: deploymentPlan(objects), capacity: { ...capacity, nodes: 1 }, path });
     expect(r.converged).toBe(false);
     expect(r.blocked.join('\n')).toMatch(/Deployment finance-ai-api Pending: the cluster's 1 node\(s\) have no room left for its requests/);
+  });
+});
+
+describe.each(PATHS)('secrets from a secret manager (secrets: "external-secrets") on the %s path', path => {
+  const ES = { secrets: 'external-secrets', externalSecrets: { storeName: 'secret-store' } } as const;
+  it.each(SYSTEMS.map(s => s.name))('%s prod converges, nothing made outside the chart, no pod started before the operator wrote its Secrets', system => {
+    const r = rehearseSystem(shippedSystem(system), ENVIRONMENTS.prod, path, false, deploymentPlan, ES);
+    expect({ blocked: r.blocked, failures: r.failures, violations: r.violations }).toEqual({ blocked: [], failures: [], violations: [] });
+    expect(r.converged).toBe(true);
+    expect(r.externalSecrets).toEqual([]);
+    const synced = r.order.filter(e => e.subject.startsWith('ExternalSecret/'));
+    expect(synced.length).toBeGreaterThan(3);
+    // Each ExternalSecret is ready (its Secret written) only EXTERNAL_SECRET_SYNC after it was applied.
+    for (const e of synced) expect(e.at).toBeGreaterThanOrEqual(EXTERNAL_SECRET_SYNC + (path === 'pulumi' ? API_CALL : 0));
+  });
+
+  it('quality-billing prod: PostgreSQL is ready only after the ExternalSecret writing db-credentials is', () => {
+    const r = rehearseSystem(shippedSystem('quality-billing'), ENVIRONMENTS.prod, path, false, deploymentPlan, ES);
+    const at = (subject: string) => r.order.find(e => e.subject === subject)!.at;
+    expect(at('StatefulSet/quality-billing/quality-billing-postgres')).toBeGreaterThanOrEqual(at('ExternalSecret/quality-billing/db-credentials') + CONTAINER_START);
+  });
+
+  it('an ExternalSecret the plan counts on that is not delivered keeps the readers of its Secret waiting, and the chain names it', () => {
+    const { objects, capacity } = systemObjects(shippedSystem('quality-billing'), ENVIRONMENTS.prod, false, ES);
+    const without = objects.filter(o => !(o.kind === 'ExternalSecret' && o.metadata.name === 'redis-credentials'));
+    const r = rehearse({ objects: without, plan: deploymentPlan(objects), capacity, path });
+    expect(r.converged).toBe(false);
+    expect(r.blocked.join('\n')).toMatch(path === 'pulumi' ? /StatefulSet quality-billing-redis.*ExternalSecret redis-credentials/ : /StatefulSet quality-billing-redis.*Secret redis-credentials, which nothing creates/);
   });
 });
 
@@ -279,13 +307,16 @@ describe('npm run rehearse arguments', () => {
     const a = parseRehearseArgs(['--system', 'qcat', '--system', 'finance-ai', '--env', 'prod', '--path', 'kubectl', '--upgrade']);
     expect({ systems: a.systems.map(s => s.name), envs: a.envs.map(e => e.name), paths: a.paths, upgrade: a.upgrade })
       .toEqual({ systems: ['qcat', 'finance-ai'], envs: ['prod'], paths: ['kubectl'], upgrade: true });
+    expect(a.secrets).toBe('kubernetes');
+    expect(parseRehearseArgs(['--secrets', 'external-secrets']).secrets).toBe('external-secrets');
   });
 
   it.each([
-    [['--sytem', 'qcat'], /^unknown flag --sytem; allowed: --system NAME, --env NAME, --path pulumi\|kubectl, --upgrade, --table, --verbose, --help$/],
+    [['--sytem', 'qcat'], /^unknown flag --sytem; allowed: --system NAME, --env NAME, --path pulumi\|kubectl, --upgrade, --secrets kubernetes\|external-secrets, --table, --verbose, --help$/],
     [['--system'], /^flag --system needs a value; allowed: --system NAME/],
     [['prod'], /^unexpected argument prod; allowed: /],
     [['--path', 'helm'], /^unknown --path "helm"; allowed: pulumi, kubectl$/],
+    [['--secrets', 'vault'], /^unknown --secrets "vault"; allowed: kubernetes, external-secrets$/],
     [['--system', 'billing'], /System: invalid name "billing": expected one of "quality-billing", "qcat"/],
   ])('refuses %j in one line naming it and what is allowed', (argv, message) => {
     expect(() => parseRehearseArgs(argv as string[])).toThrow(message);

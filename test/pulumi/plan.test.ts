@@ -9,6 +9,8 @@ import { Cdk8sChart } from '../../pulumi/cdk8s-chart';
 import { SYSTEMS } from '../../stacks/systems';
 import { ApiObject, App, Chart } from 'cdk8s';
 import { ValidationError } from '../../lib/errors';
+import { SystemStackProps } from '../../stacks/system-stack';
+import { EXTERNAL_SECRETS_VARIANTS } from '../helpers';
 
 /*
  * The dependency graph Cdk8sChart hands to the Pulumi engine, recorded under Pulumi's mocks from
@@ -31,8 +33,8 @@ beforeAll(async () => {
 });
 
 /** Builds the stack, wraps it in Cdk8sChart with fake external Secrets, and records each resource's dependsOn from its options. */
-async function recordGraph(system: string, env: string): Promise<{ objects: K8sJson[]; plan: DeploymentPlan; recorded: DeploymentPlan }> {
-  const stack = SYSTEMS.find(s => s.name === system)!.create(ENVIRONMENTS[env as keyof typeof ENVIRONMENTS]);
+async function recordGraph(system: string, env: string, props: Omit<SystemStackProps, 'environment'> = {}): Promise<{ objects: K8sJson[]; plan: DeploymentPlan; recorded: DeploymentPlan }> {
+  const stack = SYSTEMS.find(s => s.name === system)!.create(ENVIRONMENTS[env as keyof typeof ENVIRONMENTS], props);
   const objects = stack.toJson() as K8sJson[];
   const plan = deploymentPlan(objects);
   const options = new Map<pulumi.Resource, pulumi.Input<pulumi.Resource>[]>();
@@ -42,7 +44,7 @@ async function recordGraph(system: string, env: string): Promise<{ objects: K8sJ
     return undefined;
   };
   const fakeSecrets = new Map<pulumi.Resource, string>();
-  const chart = new Cdk8sChart(`${system}-${env}`, {
+  const chart = new Cdk8sChart(`${system}-${env}${props.secrets ? `-${props.secrets}` : ''}`, {
     chart: stack,
     workloadDependsOn: namespaces => plan.externalSecrets.map(e => {
       const secret = new k8s.core.v1.Secret(`fake-${e.namespace}-${e.name}`, { metadata: { name: e.name, namespace: e.namespace } }, { dependsOn: [...namespaces] });
@@ -85,6 +87,29 @@ describe.each(STACKS)('%s %s: the graph passed to the engine (Pulumi mocks)', (s
 
   it('combined with the provider\'s await rules, the first pulumi up converges (rehearsal)', () => {
     const stack = SYSTEMS.find(s => s.name === system)!.create(ENVIRONMENTS[env as keyof typeof ENVIRONMENTS]);
+    const r = rehearse({ objects: graph.objects, plan: graph.recorded, capacity: clusterCapacity(stack.environment), path: 'pulumi' });
+    expect({ blocked: r.blocked, failures: r.failures }).toEqual({ blocked: [], failures: [] });
+    expect(r.converged).toBe(true);
+  });
+});
+
+describe.each(EXTERNAL_SECRETS_VARIANTS)('%s: the graph passed to the engine (Pulumi mocks)', (_label, system, env, props) => {
+  let graph: Awaited<ReturnType<typeof recordGraph>>;
+  beforeAll(async () => {
+    graph = await recordGraph(system, env.name, props);
+  });
+
+  it('makes every reader of a Secret dependsOn the ExternalSecret that has it written, and asks for no Secret from outside', () => {
+    expect(graph.plan.externalSecrets).toEqual([]);
+    const readers = Object.entries(graph.recorded.waits).filter(([, waits]) => waits.some(w => w.on.startsWith('ExternalSecret/')));
+    expect(readers.length).toBeGreaterThan(5);
+    const postgres = Object.keys(graph.recorded.waits).find(k => /^StatefulSet\/[^/]+\/[a-z-]+-(postgres|mongodb)$/.test(k))!;
+    expect(graph.recorded.waits[postgres].map(w => w.on).some(on => on.startsWith('ExternalSecret/'))).toBe(true);
+    for (const o of graph.objects.filter(x => x.kind === 'ExternalSecret')) expect(o.metadata.annotations?.['pulumi.com/waitFor']).toBe('condition=Ready');
+  });
+
+  it('combined with the provider\'s await rules (an ExternalSecret awaited until Ready), the first pulumi up converges (rehearsal)', () => {
+    const stack = SYSTEMS.find(s => s.name === system)!.create(env, props);
     const r = rehearse({ objects: graph.objects, plan: graph.recorded, capacity: clusterCapacity(stack.environment), path: 'pulumi' });
     expect({ blocked: r.blocked, failures: r.failures }).toEqual({ blocked: [], failures: [] });
     expect(r.converged).toBe(true);

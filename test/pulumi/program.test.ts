@@ -63,7 +63,7 @@ async function runProgram(stack: string, config: Record<string, string>) {
   }
   // Let every registration reach the mocks.
   await Promise.all(Object.values(result.chart.resources).map(r => new Promise(resolve => r.urn.apply(resolve))));
-  await Promise.all(Object.values(result.secrets.secrets).map(r => new Promise(resolve => r.urn.apply(resolve))));
+  await Promise.all(Object.values(result.secrets?.secrets ?? {}).map(r => new Promise(resolve => r.urn.apply(resolve))));
   await new Promise(r => setTimeout(r, 300));
   return result;
 }
@@ -155,7 +155,7 @@ describe.each(STACKS)('pulumi up: system %s, stack %s (under mocks)', (system, n
     // On the wire to the provider, every Secret's data is marked secret…
     for (const r of registered.filter(x => x.type === 'kubernetes:core/v1:Secret')) secretValue(r.inputs.stringData);
     // …and so is every value handed to it, and every secret config value read.
-    for (const [secret, data] of Object.entries(result.secrets.data)) {
+    for (const [secret, data] of Object.entries(result.secrets!.data)) {
       for (const [k, v] of Object.entries(data)) expect([secret, k, await pulumi.isSecret(v)]).toEqual([secret, k, true]);
     }
     for (const [k, v] of Object.entries(result.secretValues)) {
@@ -262,6 +262,19 @@ describe('the backup identity of QCAT (weekly configuration export beside the da
 });
 
 describe('switches', () => {
+  it('secrets from a secret manager: no secret config read, no Secret created, one ExternalSecret per Secret from the configured store', async () => {
+    const { secretRequirements: asked, secrets } = await runProgram('prod', {
+      environment: 'prod', appImage: 'quality-billing:1.0.0', postgresImage: IMAGE_CATALOG.postgresPgbackrest.toString(),
+      secrets: 'external-secrets', externalSecrets: JSON.stringify({ storeName: 'vault-backend' }),
+    });
+    expect(asked).toEqual([]);
+    expect(secrets).toBeUndefined();
+    expect(registered.filter(r => r.type === 'kubernetes:core/v1:Secret')).toEqual([]);
+    const externalSecrets = registered.filter(r => r.inputs?.kind === 'ExternalSecret');
+    expect(externalSecrets.map(r => r.inputs.metadata.name)).toEqual(expect.arrayContaining(['db-credentials', 'redis-credentials', 'app-secrets', 'elasticsearch-credentials']));
+    for (const r of externalSecrets) expect(r.inputs.spec.secretStoreRef).toEqual({ name: 'vault-backend', kind: 'ClusterSecretStore' });
+  });
+
   it('an existing bucket: no AWS resources, the keys come from secret config', async () => {
     await runProgram('prod', { ...baseConfig('prod'), existingBackupBucket: 'onprem-backups', backupEndpoint: 'https://minio.internal:9000' });
     expect(registered.filter(r => r.type.startsWith('aws:'))).toEqual([]);

@@ -64,6 +64,17 @@ describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
     expect(restrictedViolations(o)).toEqual([]);
   });
 
+  it('writes to the node only in Filebeat\'s registry folder: every other host path is mounted read-only', () => {
+    const writable = pods.flatMap(o => {
+      const spec = podSpec(o);
+      const hostPaths = new Map<string, string>((spec.volumes ?? []).filter((v: any) => v.hostPath).map((v: any) => [v.name, v.hostPath.path]));
+      return [...(spec.initContainers ?? []), ...spec.containers].flatMap((c: any) => (c.volumeMounts ?? [])
+        .filter((m: any) => hostPaths.has(m.name) && m.readOnly !== true)
+        .map((m: any) => `${o.kind}/${o.metadata.name}/${c.name}: ${hostPaths.get(m.name)}`));
+    });
+    expect(writable).toEqual(env.logging ? [`DaemonSet/${sys}-filebeat/filebeat: /var/lib/${sys}-filebeat-data`] : []);
+  });
+
   it('departs from restricted only where the log shipper is documented to: uid 0 and read-only node log folders', () => {
     const shippers = pods.filter(isShipper);
     expect(shippers.length).toBe(env.logging ? 1 : 0);
@@ -73,8 +84,12 @@ describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
         `DaemonSet/${sys}-filebeat container filebeat: runAsNonRoot`,
         `DaemonSet/${sys}-filebeat container filebeat: runs as uid 0`,
         ...FILEBEAT_HOST_PATHS.map((_p, i) => `DaemonSet/${sys}-filebeat: hostPath volume host-logs-${i}`),
+        `DaemonSet/${sys}-filebeat: hostPath volume data`,
       ].sort());
-      expect(spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual([...FILEBEAT_HOST_PATHS]);
+      expect(spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath)).toEqual([
+        ...FILEBEAT_HOST_PATHS.map(path => ({ path, type: 'Directory' })),
+        { path: `/var/lib/${sys}-filebeat-data`, type: 'DirectoryOrCreate' },
+      ]);
       const mounts = spec.containers[0].volumeMounts.filter((m: any) => m.name.startsWith('host-logs-'));
       expect(mounts.every((m: any) => m.readOnly === true)).toBe(true);
       // It runs in its own namespace, where admission allows hostPath; audit and warn stay restricted.
@@ -107,10 +122,14 @@ describe.each(SYSTEM_VARIANTS)('policy, %s', (_name, sys, env, props) => {
     const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
     for (const o of objects.filter(x => clusterScoped.includes(x.kind))) expect(o.metadata.namespace).toBeUndefined();
     const elsewhere = objects.filter(x => !clusterScoped.includes(x.kind) && x.metadata.namespace !== ns.metadata.name);
-    // Only Filebeat's own objects and its namespace's default policies live in the shipper namespace.
+    // Only Filebeat's own objects and its namespace's default policies live in the shipper namespace,
+    // and, in external-secrets mode, the ExternalSecrets of the Secrets Filebeat reads there.
+    const shipper = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === `${sys}-filebeat`);
+    const shipperSecrets = shipper ? podSpec(shipper).containers.flatMap((c: any) => (c.env ?? []).map((e: any) => e.valueFrom?.secretKeyRef?.name).filter(Boolean)) : [];
     for (const o of elsewhere) {
       expect(o.metadata.namespace).toBe(`${sys}-logging`);
-      expect(o.metadata.name).toMatch(new RegExp(`^(${sys}-filebeat|default-deny|allow-dns)`));
+      if (o.kind === 'ExternalSecret') expect(shipperSecrets).toContain(o.spec.target.name);
+      else expect(o.metadata.name).toMatch(new RegExp(`^(${sys}-filebeat|default-deny|allow-dns)`));
     }
   });
 

@@ -57,6 +57,25 @@ describe('Logging', () => {
     expect(envOf(kibana)).toMatchObject({ ELASTICSEARCH_USERNAME: 'kibana_system', ELASTICSEARCH_PASSWORD: 'secret:elasticsearch-credentials/kibana-password' });
   });
 
+  it('keeps Filebeat\'s registry (its data path) on the node, so a recreated pod resumes where the last one stopped', () => {
+    const { objects } = build();
+    const spec = podSpec(find(objects, 'DaemonSet', 'filebeat'));
+    const c = spec.containers[0];
+    const dataPath = c.args[c.args.indexOf('--path.data') + 1];
+    const mount = c.volumeMounts.find((m: any) => m.mountPath === dataPath);
+    expect(mount.readOnly).toBeUndefined();
+    expect(spec.volumes.find((v: any) => v.name === mount.name)).toEqual({ name: mount.name, hostPath: { path: '/var/lib/filebeat-data', type: 'DirectoryOrCreate' } });
+    expect(spec.volumes.filter((v: any) => v.emptyDir).map((v: any) => v.name)).toEqual(['tmp']);
+  });
+
+  it('refuses a registry host path that is not an absolute folder under /var/lib', () => {
+    for (const bad of ['var/lib/x', '/var/log/containers', '/var/lib/../etc', '/var/lib/']) {
+      const chart = testChart();
+      expectValidationError(() => new Logging(chart, 'Logging', { sourceNamespace: 'test', clusterNodes: 1, filebeatDataHostPath: bad }),
+        { path: 'test/Logging/Filebeat', field: 'dataHostPath', value: bad, allowed: /\/var\/lib/ });
+    }
+  });
+
   it('ships from a Filebeat in its own namespace that may read only the source namespace\'s pods', () => {
     const { objects } = build();
     const ds = find(objects, 'DaemonSet', 'filebeat');
