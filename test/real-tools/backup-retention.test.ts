@@ -34,7 +34,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     for (const id of old) expect(ids.has(id)).toBe(false);
     for (const id of [...recent, backupId]) expect(ids.has(id)).toBe(true);
     expect(ids.has('README')).toBe(true);
-  }, 180000);
+  }, 300000);
 
   it('retention never deletes the newest complete backups, however old', async () => {
     const prefix = 'keep-test/postgres';
@@ -55,5 +55,5 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     expect(left).toContain('20200105T020000Z');
     expect(left).toContain('20200104T020000Z');
     for (const gone of ['20200101T020000Z', '20200102T020000Z', '20200103T020000Z', '20200106T020000Z']) expect(left).not.toContain(gone);
-  }, 180000);
+  }, 300000);
 });
