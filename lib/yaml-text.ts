@@ -1,5 +1,7 @@
-import { stringify as yamlStringify } from 'yaml';
 import { BlockYamlWriter } from './block-yaml';
+import { yaml } from './yaml-package';
+
+const yamlStringify = yaml.stringify;
 
 const rendered = new Map<string, string>();
 
