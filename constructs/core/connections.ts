@@ -1,4 +1,4 @@
-import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { k8s } from './k8s';
 import { SecretKeyRef } from '../../lib/secrets';
 import { Workload } from './workload';
 
