@@ -1,3 +1,5 @@
+// First: the modules below load through V8's code cache.
+import './compile-cache';
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { App } from 'cdk8s';

@@ -1,3 +1,5 @@
+// First: the modules below load through V8's code cache.
+import './compile-cache';
 import { environment, ENVIRONMENTS } from '../lib/environments';
 import { shippedSystem, SYSTEMS } from '../stacks/systems';
 import { SynthResult, synthAll } from '../stacks/synth-all';

@@ -91,7 +91,7 @@ describe('the import graph', () => {
 
   it('keeps lib/ free of cdk8s and Pulumi, and constructs/ and stacks/ free of Pulumi (packages, not only relative imports)', () => {
     const forbidden: Record<string, RegExp> = {
-      lib: /^(cdk8s|cdk8s-plus-28|constructs|@pulumi\/.*)$/,
+      lib: /^(cdk8s|cdk8s-plus-28|constructs|@pulumi)($|\/)/,
       constructs: /^@pulumi\//,
       stacks: /^@pulumi\//,
     };
@@ -103,5 +103,14 @@ describe('the import graph', () => {
     // The check sees packages: the Pulumi layer does import @pulumi, and would be reported under lib's rule.
     expect(files.filter(f => relative(ROOT, f).startsWith('pulumi/')).flatMap(packagesOf)).toContain('@pulumi/pulumi');
     expect(forbidden.lib.test('cdk8s') && forbidden.lib.test('@pulumi/kubernetes') && !forbidden.lib.test('yaml')).toBe(true);
+  });
+
+  it('loads cdk8s-plus-28 only through constructs/core/k8s.ts (its index also loads 28 L2 modules nothing here uses)', () => {
+    const packagesOf = (file: string) => ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map(i => i.fileName);
+    const viaIndex = files.filter(f => relative(ROOT, f) !== 'constructs/core/k8s.ts')
+      .filter(f => packagesOf(f).some(p => p === 'cdk8s-plus-28' || p.startsWith('cdk8s-plus-28/')))
+      .map(f => relative(ROOT, f));
+    expect(viaIndex).toEqual([]);
+    expect(readFileSync(join(ROOT, 'constructs/core/k8s.ts'), 'utf8')).toContain("export * as k8s from 'cdk8s-plus-28/lib/imports/k8s';");
   });
 });

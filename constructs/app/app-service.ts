@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { Construct, IConstruct } from 'constructs';
 import { SEED_DATABASE_POOL_SIZE, uvicornWorkers } from '../../lib/tuning';
 import { WorkloadSizing } from '../../lib/sizing';

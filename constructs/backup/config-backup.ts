@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { Construct } from 'constructs';
 import { CONFIG_EXPORT_SCRIPT, CONFIG_RESOURCES } from '../../lib/backup/config-scripts';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { ValidationError } from '../../lib/errors';
 import { Construct } from 'constructs';
 import { DUMP_SCRIPT, FETCH_SCRIPT, RESTORE_SCRIPT, UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';

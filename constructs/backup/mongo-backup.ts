@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { Construct } from 'constructs';
 import { MONGO_DUMP_SCRIPT } from '../../lib/backup/mongodump-scripts';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';

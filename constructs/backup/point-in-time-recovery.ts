@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { Construct } from 'constructs';
 import { ARCHIVE_PUSH_SCRIPT, archiveSettings, PHYSICAL_BACKUP_SCRIPT, PITR_RESTORE_SCRIPT, renderPgBackRestConf } from '../../lib/backup/pgbackrest';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';

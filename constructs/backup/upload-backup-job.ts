@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';
 import { ResolvedS3Location } from '../../lib/backup/s3';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';

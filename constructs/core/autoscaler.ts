@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import { ValidationError } from '../../lib/errors';
 import { checkInteger } from '../../lib/validate';
 import { Workload } from './workload';

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import { MetricsEndpoint, Workload } from './workload';
 
 /** Options of `metricsExposure`. */

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import { ImageRef } from '../../lib/images';
 import { restrictedSecurityContext } from '../../lib/security';
 import { ResourceSpec } from '../../lib/sizing';

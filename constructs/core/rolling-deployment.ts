@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import { topologySpread } from './pod-spec';
 import { Workload } from './workload';
 import { lazy } from './lazy';

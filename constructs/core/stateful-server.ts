@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import { ImageRef } from '../../lib/images';
 import { ByteQuantity } from '../../lib/quantity';
 import { DATABASE_IMAGE_UID } from '../../lib/security';

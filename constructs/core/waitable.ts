@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import { IConstruct } from 'constructs';
 import { ImageRef } from '../../lib/images';
 import { ResourceSpec } from '../../lib/sizing';

@@ -1,5 +1,5 @@
 import { ApiObject, Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import { Construct, IConstruct } from 'constructs';
 import { isDeepStrictEqual } from 'util';
 import { ValidationError } from '../../lib/errors';

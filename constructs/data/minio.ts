@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { IConstruct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
 import { ImageRef } from '../../lib/images';

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { Construct } from 'constructs';
 import { DEFAULT_SECURITY_HEADERS } from '../../lib/edge/nginx-config';
 import { ValidationError } from '../../lib/errors';

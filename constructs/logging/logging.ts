@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { Construct } from 'constructs';
 import { IMAGE_CATALOG } from '../../lib/images';
 import { indexTemplate, LOG_INDEX_PREFIX, lifecyclePolicy } from '../../lib/logging/elasticsearch';

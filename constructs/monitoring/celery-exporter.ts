@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { Construct } from 'constructs';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { EXPORTER_UID } from '../../lib/security';

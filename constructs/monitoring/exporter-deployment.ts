@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { ContainerOptions, podSecurityContext, restrictedContainer } from '../core/pod-spec';
 import { Workload } from '../core/workload';
 

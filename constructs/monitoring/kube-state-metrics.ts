@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import { Construct } from 'constructs';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { EXPORTER_UID } from '../../lib/security';

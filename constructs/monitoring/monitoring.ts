@@ -1,5 +1,5 @@
 import { ApiObject, Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../core/k8s';
 import type { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';

@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { stringify } from '../yaml-text';
 
 /**
  * What postgres_exporter (the pinned v0.16.0) tells about WAL archiving, and the custom query it
