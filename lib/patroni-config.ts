@@ -148,6 +148,9 @@ export function patroniConfig(o: PatroniConfigOptions): Record<string, unknown> 
       bin_dir: o.binDirectory,
       pgpass: o.pgpass,
       custom_conf: o.customConf,
+      // A new or replaced standby copies the primary right away: the spread checkpoint
+      // pg_basebackup asks for by default would make it wait up to 0.9 × checkpoint_timeout.
+      basebackup: [{ checkpoint: 'fast' }],
       authentication: {
         superuser: { username: o.superuser },
         replication: { username: o.replicationUser },
