@@ -21,6 +21,9 @@ export const DEBIAN_TOOLS: Readonly<Record<string, readonly string[]>> = {
   pgbackrest: ['pgbackrest'],
   awscli: ['aws'],
   'librsvg2-bin': ['rsvg-convert'],
+  // PostgreSQL failover (postgres-ha.test.ts): Patroni 3.0, with Debian's etcd as its DCS on loopback.
+  patroni: ['patroni'],
+  'etcd-server': ['etcd'],
 };
 
 /** The Debian package that provides `binary`, or undefined for a binary not in the list. */

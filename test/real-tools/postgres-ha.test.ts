@@ -1,7 +1,7 @@
 import { ChildProcess, execFile, spawn } from 'child_process';
 import { chownSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join } from 'path';
+import { dirname, join } from 'path';
 import { parse, stringify } from 'yaml';
 import { Postgres } from '../../constructs/data/postgres';
 import { PATRONI_FAILOVER_DEFAULTS } from '../../lib/patroni-config';
@@ -27,7 +27,8 @@ const serverEnv: Array<{ name: string }> = podSpec(find(objects, 'StatefulSet', 
 const async = synth((() => { const c = testChart(); new Postgres(c, 'Postgres', { tier: 'minimum', standbys: 1, synchronousMode: false }); return c; })());
 const asyncDcs = parse(find(async, 'ConfigMap', 'postgres-config').data['patroni.yml']).bootstrap.dcs;
 
-const BIN = '/usr/lib/postgresql/15/bin';
+// The folder of Debian's newest PostgreSQL (15 here), where Patroni finds initdb, pg_ctl, pg_rewind.
+const BIN = dirname(debianBinary('postgres'));
 const SUPERUSER_PASSWORD = `su-${Math.random().toString(36).slice(2)}`;
 const REPLICATION_PASSWORD = `repl-${Math.random().toString(36).slice(2)}`;
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
@@ -64,7 +65,7 @@ describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 1
 
   const startMember = (m: Member) => {
     const out = openSync(m.log, 'a');
-    m.patroni = spawn('/usr/bin/patroni', [m.config], {
+    m.patroni = spawn(debianBinary('patroni'), [m.config], {
       stdio: ['ignore', out, out],
       ...(owner ? { uid: owner[0], gid: owner[1] } : {}),
       // What the pod gets from its Secret; the other PATRONI_* variables are addresses (in the file here).
