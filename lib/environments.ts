@@ -51,6 +51,11 @@ export interface EnvironmentSpec {
    * no bucket by default).
    */
   readonly backup: false | BackupPolicy;
+  /**
+   * Streaming standbys of each PostgreSQL server, promoted by Patroni when the primary fails
+   * (issue 18); 0 runs the standalone single pod. An environment that survives node loss needs ≥ 1.
+   */
+  readonly postgresStandbys: number;
 }
 
 /** How an environment backs up its database. */
@@ -69,7 +74,7 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     celeryWorkerPerQueue: false, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'DEBUG',
     edge: 'nginx', edgeReplicas: 1, autoscaleFactor: 2,
     logging: false, logRetentionDays: 3, dailyLogVolume: '512Mi',
-    backup: false,
+    backup: false, postgresStandbys: 0,
   },
   staging: {
     name: 'staging', tier: 'minimum', nodes: 2, appReplicas: 2, celeryWorkerReplicas: 1,
@@ -78,6 +83,8 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     logging: true, logRetentionDays: 7, dailyLogVolume: '1Gi',
     // Seed 004's 7-day profile; point-in-time recovery as in prod, so the runbook is rehearsed.
     backup: { retentionDays: 7, pointInTimeRecovery: true },
+    // As prod, so failovers are rehearsed where they cost nothing.
+    postgresStandbys: 1,
   },
   prod: {
     name: 'prod', tier: 'recommended', nodes: 3, appReplicas: 3, celeryWorkerReplicas: 2,
@@ -86,6 +93,9 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     logging: true, logRetentionDays: 30, dailyLogVolume: '3Gi',
     // Seeds 001/002: 30 days, full daily, incremental every 6 h, point-in-time recovery.
     backup: { retentionDays: 30, pointInTimeRecovery: true },
+    // Two members on three nodes: after losing a node both still find one each (a third member
+    // would stay Pending, one per node); with synchronous_mode a failover loses no commit.
+    postgresStandbys: 1,
   },
 };
 
@@ -94,7 +104,10 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
  * Throws a ValidationError naming the field for anything out of range.
  */
 export function defineEnvironment(spec: Partial<EnvironmentSpec> & { name: string }, base: EnvironmentSpec = ENVIRONMENTS.dev): EnvironmentSpec {
-  const env: EnvironmentSpec = { ...base, ...spec };
+  const merged: EnvironmentSpec = { ...base, ...spec };
+  // Unless given, an environment that survives node loss gets the standby it needs.
+  const env: EnvironmentSpec = spec.postgresStandbys === undefined && merged.survivesNodeLoss
+    ? { ...merged, postgresStandbys: Math.max(1, base.postgresStandbys) } : merged;
   const path = `Environment ${JSON.stringify(spec.name)}`;
   checkDnsLabel(path, 'name', env.name);
   checkOneOf(path, 'tier', env.tier, Object.keys(TIERS) as TierName[]);
@@ -115,6 +128,10 @@ export function defineEnvironment(spec: Partial<EnvironmentSpec> & { name: strin
   }
   if (env.survivesNodeLoss && env.nodes < 2) {
     throw new ValidationError(path, 'nodes', env.nodes, 'at least 2 nodes when survivesNodeLoss is true');
+  }
+  checkInteger(path, 'postgresStandbys', env.postgresStandbys, 0, 8);
+  if (env.survivesNodeLoss && env.postgresStandbys < 1) {
+    throw new ValidationError(path, 'postgresStandbys', env.postgresStandbys, 'at least 1 when survivesNodeLoss is true: the node of a lone PostgreSQL pod takes the database with it');
   }
   if (!isTimeZone(env.timeZone)) {
     throw new ValidationError(path, 'timeZone', env.timeZone, 'an IANA time zone such as "UTC" or "Asia/Shanghai"');

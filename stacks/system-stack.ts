@@ -47,6 +47,7 @@ export abstract class SystemStack extends SystemChart {
       name: `${this.prefix}-postgres`, tier: env.tier, timeZone: env.timeZone,
       database: system.database, user: system.database, urlSecret: system.databaseUrlSecret,
       image: props.postgresImage ?? (pitr ? IMAGE_CATALOG.postgresPgbackrest.toString() : undefined),
+      standbys: env.postgresStandbys, apiServer: props.apiServer,
     });
     this.redis = new Redis(this, 'Redis', { name: `${this.prefix}-redis`, tier: env.tier });
   }

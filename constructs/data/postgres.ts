@@ -188,9 +188,10 @@ export class Postgres extends Workload implements IPostgres {
     this.metrics = { serviceName: standbys > 0 ? `${this.name}-members` : this.name, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
 
     const renderConfig = () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: this.socketDirectory, extra: this.archiving?.settings });
+    const majorVersion = this.failover ? postgresMajorVersion(image, path) : undefined;
     const renderPatroni = () => renderPatroniYaml({
       scope: this.name, port, restApiPort: PATRONI_API_PORT, dataDirectory: this.dataDirectory,
-      binDirectory: `/usr/lib/postgresql/${postgresMajorVersion(image, path)}/bin`,
+      binDirectory: `/usr/lib/postgresql/${majorVersion}/bin`,
       customConf: `${CONFIG_DIR}/postgresql.conf`, pgpass: '/tmp/pgpass', postBootstrapPath: `${CONFIG_DIR}/${POST_BOOTSTRAP_FILE}`,
       superuser: user, replicationUser: REPLICATION_USER, database, maxConnections: this.maxConnections(), failover: this.failover!,
       kubernetes: { labels: this.selector, scopeLabel: PATRONI_SCOPE_LABEL, roleLabel: PATRONI_ROLE_LABEL },
