@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'child_process';
-import { chownSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chownSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { parse, stringify } from 'yaml';
@@ -27,8 +27,9 @@ const serverEnv: Array<{ name: string }> = podSpec(find(objects, 'StatefulSet', 
 const async = synth((() => { const c = testChart(); new Postgres(c, 'Postgres', { tier: 'minimum', standbys: 1, synchronousMode: false }); return c; })());
 const asyncDcs = parse(find(async, 'ConfigMap', 'postgres-config').data['patroni.yml']).bootstrap.dcs;
 
-// The folder of Debian's newest PostgreSQL (15 here), where Patroni finds initdb, pg_ctl, pg_rewind.
-const BIN = dirname(debianBinary('postgres'));
+// The folder of Debian's newest PostgreSQL (15 here), where Patroni finds initdb, pg_ctl, pg_rewind
+// and pg_controldata (the real one: a PATH folder may hold links to only a few of them).
+const BIN = dirname(realpathSync(debianBinary('postgres')));
 const SUPERUSER_PASSWORD = `su-${Math.random().toString(36).slice(2)}`;
 const REPLICATION_PASSWORD = `repl-${Math.random().toString(36).slice(2)}`;
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
@@ -60,7 +61,7 @@ describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 1
       try { const v = await f(); if (v) return v; } catch { /* not yet */ }
       await sleep(200);
     }
-    throw new Error(`${what}: not within ${timeoutMs} ms\n${members.map(m => `--- ${m.name}\n${readFileSync(m.log, 'utf8').split('\n').slice(-25).join('\n')}`).join('\n')}`);
+    throw new Error(`${what}: not within ${timeoutMs} ms\n${members.map(m => `--- ${m.name}\n${readFileSync(m.log, 'utf8').split('\n').slice(-40).join('\n')}`).join('\n')}`);
   };
 
   const startMember = (m: Member) => {
