@@ -271,6 +271,9 @@ export function findCycle(waits: Readonly<Record<string, readonly PlanWait[]>>):
  */
 export function serviceAwaitsEndpoints(service: K8sJson): boolean {
   const spec = (service.spec ?? {}) as Json;
+  // The provider skips every await of an object annotated so (pulumi-kubernetes docs, "pulumi.com/skipAwait"):
+  // the Services on the pods Patroni labels at run time have no endpoints until it does.
+  if (service.metadata.annotations?.['pulumi.com/skipAwait'] === 'true') return false;
   if (spec.type === 'ExternalName' || spec.clusterIP === 'None') return false;
   return serviceSelects(service, { ...spec.selector });
 }

@@ -63,6 +63,11 @@ export interface EnvironmentSpec {
    * applications connect directly (dev, where one replica of each keeps the budget small).
    */
   readonly connectionPooler: number;
+  /**
+   * Streaming standbys of each PostgreSQL server, promoted by Patroni when the primary fails
+   * (issue 18); 0 runs the standalone single pod. An environment that survives node loss needs ≥ 1.
+   */
+  readonly postgresStandbys: number;
 }
 
 /** How an environment backs up its database. */
@@ -81,7 +86,7 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     celeryWorkerPerQueue: false, survivesNodeLoss: false, timeZone: 'Asia/Shanghai', logLevel: 'DEBUG',
     edge: 'nginx', edgeReplicas: 1, autoscaleFactor: 2, autoscaling: 'cpu',
     logging: false, logRetentionDays: 3, dailyLogVolume: '512Mi',
-    backup: false,
+    backup: false, postgresStandbys: 0,
     connectionPooler: 0,
   },
   staging: {
@@ -93,6 +98,8 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     backup: { retentionDays: 7, pointInTimeRecovery: true },
     // One pooler: a second could not surge beside the first on 2 nodes (no two on one node).
     connectionPooler: 1,
+    // As prod, so failovers are rehearsed where they cost nothing.
+    postgresStandbys: 1,
   },
   prod: {
     name: 'prod', tier: 'recommended', nodes: 3, appReplicas: 3, celeryWorkerReplicas: 2,
@@ -102,6 +109,9 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
     // Seeds 001/002: 30 days, full daily, incremental every 6 h, point-in-time recovery.
     backup: { retentionDays: 30, pointInTimeRecovery: true },
     connectionPooler: 2,
+    // Two members on three nodes: after losing a node both still find one each (a third member
+    // would stay Pending, one per node); with synchronous_mode a failover loses no commit.
+    postgresStandbys: 1,
   },
 };
 
@@ -110,7 +120,10 @@ export const ENVIRONMENTS: Readonly<Record<'dev' | 'staging' | 'prod', Environme
  * Throws a ValidationError naming the field for anything out of range.
  */
 export function defineEnvironment(spec: Partial<EnvironmentSpec> & { name: string }, base: EnvironmentSpec = ENVIRONMENTS.dev): EnvironmentSpec {
-  const env: EnvironmentSpec = { ...base, ...spec };
+  const merged: EnvironmentSpec = { ...base, ...spec };
+  // Unless given, an environment that survives node loss gets the standby it needs.
+  const env: EnvironmentSpec = spec.postgresStandbys === undefined && merged.survivesNodeLoss
+    ? { ...merged, postgresStandbys: Math.max(1, base.postgresStandbys) } : merged;
   const path = `Environment ${JSON.stringify(spec.name)}`;
   checkDnsLabel(path, 'name', env.name);
   checkOneOf(path, 'tier', env.tier, Object.keys(TIERS) as TierName[]);
@@ -133,6 +146,10 @@ export function defineEnvironment(spec: Partial<EnvironmentSpec> & { name: strin
   }
   if (env.survivesNodeLoss && env.nodes < 2) {
     throw new ValidationError(path, 'nodes', env.nodes, 'at least 2 nodes when survivesNodeLoss is true');
+  }
+  checkInteger(path, 'postgresStandbys', env.postgresStandbys, 0, 8);
+  if (env.survivesNodeLoss && env.postgresStandbys < 1) {
+    throw new ValidationError(path, 'postgresStandbys', env.postgresStandbys, 'at least 1 when survivesNodeLoss is true: the node of a lone PostgreSQL pod takes the database with it');
   }
   if (!isTimeZone(env.timeZone)) {
     throw new ValidationError(path, 'timeZone', env.timeZone, 'an IANA time zone such as "UTC" or "Asia/Shanghai"');

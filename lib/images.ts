@@ -58,11 +58,14 @@ export const IMAGE_CATALOG = {
   app: ImageRef.parse('quality-billing:1.0.0'),
   postgres: ImageRef.parse('postgres:14.15-bookworm'),
   /**
-   * The postgres image plus pgBackRest, for WAL archiving and point-in-time recovery; built from
+   * The postgres image plus pgBackRest, for WAL archiving and point-in-time recovery, and Patroni
+   * 3.0.2, which runs the members of a server with standbys; built from
    * images/postgres-pgbackrest/Dockerfile (the Pulumi program builds and pushes it). Like `app`,
-   * a name you build, not one pulled from a public registry.
+   * a name you build, not one pulled from a public registry. Not Spilo: Spilo archives with WAL-G
+   * and configures itself from its own environment variables, where our archiving is pgBackRest
+   * and our configuration is generated (lib/patroni-config.ts) and tested as synthesized.
    */
-  postgresPgbackrest: ImageRef.parse('quality-billing/postgres-pgbackrest:14.15-2.54'),
+  postgresPgbackrest: ImageRef.parse('quality-billing/postgres-pgbackrest:14.15-2.54-patroni3.0.2'),
   /** AWS CLI for the backup uploads; 2.22 still sends plain SigV4 uploads that S3-compatible servers accept. */
   awsCli: ImageRef.parse('amazon/aws-cli:2.22.35'),
   /** kubectl, to run pgBackRest inside the database pod (distroless: no shell). */

@@ -51,6 +51,7 @@ export abstract class SystemStack extends SystemChart {
       name: `${this.prefix}-postgres`, tier: env.tier, timeZone: env.timeZone,
       database: system.database, user: system.database, urlSecret: system.databaseUrlSecret,
       image: props.postgresImage ?? (pitr ? IMAGE_CATALOG.postgresPgbackrest.toString() : undefined),
+      standbys: env.postgresStandbys, apiServer: props.apiServer,
     });
     if (env.connectionPooler > 0) {
       this.pooler = new PgBouncer(this, 'PgBouncer', { name: `${this.prefix}-pgbouncer`, postgres: this.postgres, replicas: env.connectionPooler, tier: env.tier });

@@ -121,14 +121,20 @@ export class PointInTimeRecovery extends Workload {
     pg.allowEgressTo({ ipBlock: { cidr: this.backupStorage.cidr } }, [this.backupStorage.endpointPort]);
     this.allowEgressToApiServer(props.apiServer);
 
-    const podName = `${pg.name}-0`;
+    // With standbys the backup runs on the primary, whichever member it is: `kubectl exec
+    // service/<name>` execs into the first pod the primary Service selects (kubectl exec --help),
+    // which needs the Service, and a list of pods (a list cannot be narrowed to names).
+    const members = Array.from({ length: pg.members }, (_, i) => `${pg.name}-${i}`);
+    const target = pg.members > 1 ? `service/${pg.service.name}` : members[0];
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name, labels: this.labels }, automountServiceAccountToken: false });
     new k8s.KubeRole(this, 'Role', {
       metadata: { name: this.name, labels: this.labels },
       rules: [
-        { apiGroups: [''], resources: ['pods'], verbs: ['get'], resourceNames: [podName] },
+        ...pg.members > 1
+          ? [{ apiGroups: [''], resources: ['services'], verbs: ['get'], resourceNames: [pg.service.name] }, { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]
+          : [{ apiGroups: [''], resources: ['pods'], verbs: ['get'], resourceNames: members }],
         // create: exec over SPDY; get: exec over WebSocket (kubectl 1.30+ clients).
-        { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'], resourceNames: [podName] },
+        { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'], resourceNames: members },
       ],
     });
     new k8s.KubeRoleBinding(this, 'RoleBinding', {
@@ -158,7 +164,7 @@ export class PointInTimeRecovery extends Workload {
               uid: 65532,
               resources: this.resources,
               // The image's entrypoint is kubectl; the script's output and exit code come back.
-              args: ['exec', podName, '--namespace', this.namespace, '--container', 'postgres', '--',
+              args: ['exec', target, '--namespace', this.namespace, '--container', 'postgres', '--',
                 'bash', `${PGBACKREST_DIR}/backup.sh`, type],
             })],
           },

@@ -83,17 +83,7 @@ export function statefulServer(w: Workload, o: StatefulServerOptions): { service
           terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
           containers: [
             o.server,
-            ...(e ? [restrictedContainer({
-              name: 'exporter',
-              image: e.image,
-              uid,
-              resources: e.resources,
-              env: e.env,
-              volumeMounts: e.volumeMounts,
-              ports: [{ name: 'metrics', containerPort: e.port }],
-              livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(e.port) }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
-              readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromNumber(e.port) }, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
-            })] : []),
+            ...(e ? [exporterContainer(e, uid)] : []),
           ],
           volumes: o.volumes,
         },
@@ -102,6 +92,21 @@ export function statefulServer(w: Workload, o: StatefulServerOptions): { service
     },
   });
   return { service, statefulSet };
+}
+
+/** The exporter sidecar's container: scraped on its "metrics" port, probed by TCP (alive) and by a scrape (ready). */
+export function exporterContainer(e: ExporterSidecar, uid: number): k8s.Container {
+  return restrictedContainer({
+    name: 'exporter',
+    image: e.image,
+    uid,
+    resources: e.resources,
+    env: e.env,
+    volumeMounts: e.volumeMounts,
+    ports: [{ name: 'metrics', containerPort: e.port }],
+    livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(e.port) }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
+    readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromNumber(e.port) }, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
+  });
 }
 
 /** The volume claim template "data" of a StatefulSet's pods: one ReadWriteOnce volume per pod. */

@@ -11,10 +11,12 @@ import { SecretKeyRef } from '../../lib/secrets';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { ConnectionBudget, connectionBudget, ConnectionBudgetLine, postgresTuning, PostgresTuning } from '../../lib/tuning';
-import { checkInteger, checkPort } from '../../lib/validate';
+import { ApiServerAddress, checkInteger, checkPort } from '../../lib/validate';
+import { checkFailoverSettings, PATRONI_FAILOVER_DEFAULTS, PatroniFailoverSettings, postBootstrapScript, renderPatroniYaml } from '../../lib/patroni-config';
+import { PATRONI_ROLE_LABEL, PATRONI_SCOPE_LABEL, patroniMembers } from './patroni-members';
 import { IConnectionClient, PostgresConnection } from '../core/connections';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../core/pod-spec';
-import { statefulServer } from '../core/stateful-server';
+import { ExporterSidecar, statefulServer } from '../core/stateful-server';
 import { validateAtSynth } from '../core/validation';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
@@ -46,17 +48,59 @@ export interface PostgresProps extends PersistentComponentProps {
   readonly maintenanceSchedule?: string;
   /** Time zone of the maintenance schedule. @default "UTC" */
   readonly timeZone?: string;
+  /**
+   * Streaming standbys beside the primary. With any, Patroni runs the members and promotes a
+   * standby when the primary fails (see `patroniMembers`); 0 is the standalone single pod.
+   * @default 0
+   */
+  readonly standbys?: number;
+  /**
+   * Commits wait until a standby has the WAL (Patroni's synchronous_mode), so a failover loses no
+   * committed transaction and only that standby may be promoted. Needs `standbys` ≥ 1.
+   * @default - true when there are standbys, else false
+   */
+  readonly synchronousMode?: boolean;
+  /** A standby more WAL than this behind the primary is never promoted (Patroni's maximum_lag_on_failover). @default "1Mi" */
+  readonly maximumLagOnFailover?: string;
+  /** Patroni's leader-key TTL, loop and retry timing, in seconds. @default - PATRONI_FAILOVER_DEFAULTS: ttl 20, loop 5, retry 7 */
+  readonly failoverTiming?: FailoverTiming;
+  /** Password of the user the standbys stream WAL as. @default - key "replication-password" of Secret "db-credentials" */
+  readonly replicationPasswordSecret?: SecretKeyRef;
+  /** Where the Kubernetes API server listens (Patroni keeps the cluster's state there). @default - any address on 443 and 6443 */
+  readonly apiServer?: ApiServerAddress;
+}
+
+/** Patroni's timing (see PATRONI_FAILOVER_DEFAULTS for why the defaults). */
+export interface FailoverTiming {
+  /** Seconds the primary's leader key lives without renewal. @default 20 */
+  readonly ttlSeconds?: number;
+  /** Seconds between two runs of Patroni's HA loop. @default 5 */
+  readonly loopWaitSeconds?: number;
+  /** Seconds Patroni retries the DCS and PostgreSQL before it gives up the leader key. @default 7 */
+  readonly retryTimeoutSeconds?: number;
 }
 
 const EXPORTER_PORT = 9187;
+/** Patroni's REST API: health checks and the members asking each other during a leader race. */
+const PATRONI_API_PORT = 8008;
+/** The user standbys stream WAL as. */
+const REPLICATION_USER = 'replicator';
 /** Where the exporter mounts the server's ConfigMap, and the name of its query file there. */
 const EXPORTER_QUERIES_DIR = '/etc/postgres-exporter';
 const EXPORTER_QUERIES_FILE = 'exporter-queries.yaml';
 
 /**
- * PostgreSQL 14 as a single-replica StatefulSet with a persistent volume, a generated
- * postgresql.conf tuned from its memory and its clients' connection budget, a postgres_exporter
- * sidecar and a weekly maintenance CronJob. Clients connect with `client.connectTo(postgres)`.
+ * PostgreSQL 14 with a persistent volume, a generated postgresql.conf tuned from its memory and
+ * its clients' connection budget, a postgres_exporter sidecar and a weekly maintenance CronJob.
+ * Clients connect with `client.connectTo(postgres)`.
+ *
+ * Standalone (`standbys` 0, dev): one pod of the official image. With standbys (staging, prod):
+ * 1 + `standbys` members run by Patroni with its Kubernetes DCS, as Spilo and the Zalando operator
+ * run them. Patroni rather than CloudNativePG: it needs no operator or CRDs in the cluster, only a
+ * namespaced Role over ConfigMaps and pods; the manifests stay plain objects that `kubectl apply`
+ * and the Pulumi program apply like every other; and Debian ships it (3.0), so the failover is
+ * tested on real binaries in `npm test` (test/real-tools/postgres-ha.test.ts). The Service named
+ * after the server always points at the primary, `<name>-replicas` at the standbys.
  */
 export class Postgres extends Workload implements IPostgres {
   /**
@@ -73,7 +117,14 @@ export class Postgres extends Workload implements IPostgres {
   /** Where Prometheus scrapes postgres_exporter. */
   public readonly metrics: MetricsEndpoint;
   public readonly statefulSet: k8s.KubeStatefulSet;
+  /** The Service clients use: with standbys, it always points at the primary. */
   public readonly service: k8s.KubeService;
+  /** Read-only Service on the standbys, when there are standbys. */
+  public readonly replicaService?: k8s.KubeService;
+  /** Pods of the server: 1 + standbys. */
+  public readonly members: number;
+  /** Patroni's failover settings, when there are standbys. */
+  public readonly failover?: PatroniFailoverSettings;
   public readonly configMap: k8s.KubeConfigMap;
   public readonly maintenanceJob: k8s.KubeCronJob;
   public readonly resources: ResourceSpec;
@@ -97,7 +148,9 @@ export class Postgres extends Workload implements IPostgres {
   private archiving?: WalArchiving;
 
   constructor(scope: Construct, id: string, props: PostgresProps = {}) {
-    const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.postgres.toString(), childPath(scope, id), 'image');
+    const standbys = checkInteger(childPath(scope, id), 'standbys', props.standbys ?? 0, 0, 8);
+    // Patroni is in the pgBackRest image we build (images/postgres-pgbackrest), not in the official one.
+    const image = ImageRef.parse(props.image ?? (standbys > 0 ? IMAGE_CATALOG.postgresPgbackrest : IMAGE_CATALOG.postgres).toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'postgres', component: 'database', version: image.version });
     const path = this.node.path;
     this.clients = new PostgresClients(path);
@@ -118,17 +171,38 @@ export class Postgres extends Workload implements IPostgres {
     const urlSecret = props.urlSecret ?? SecretKeyRef.of('db-credentials', 'url', path);
 
     this.connection = { host: this.name, port, database, user, passwordSecret, urlSecret };
+    this.members = standbys + 1;
+    if (standbys > 0) {
+      this.failover = checkFailoverSettings(path, {
+        ...PATRONI_FAILOVER_DEFAULTS,
+        ...props.failoverTiming,
+        maximumLagOnFailoverBytes: props.maximumLagOnFailover === undefined ? PATRONI_FAILOVER_DEFAULTS.maximumLagOnFailoverBytes : ByteQuantity.parse(props.maximumLagOnFailover, path, 'maximumLagOnFailover').bytes,
+        synchronousMode: props.synchronousMode ?? true,
+      }, this.members);
+    } else if (props.synchronousMode === true) {
+      checkFailoverSettings(path, { ...PATRONI_FAILOVER_DEFAULTS, synchronousMode: true }, this.members);
+    }
     // Clients connect after construction: their connections are checked against the memory at synth.
     validateAtSynth(this, () => { this.tuning(); });
-    this.metrics = { serviceName: this.name, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
+    // With members, Prometheus scrapes every member's exporter through the headless Service.
+    this.metrics = { serviceName: standbys > 0 ? `${this.name}-members` : this.name, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
 
     const renderConfig = () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: this.socketDirectory, extra: this.archiving?.settings });
+    const majorVersion = this.failover ? postgresMajorVersion(image, path) : undefined;
+    const renderPatroni = () => renderPatroniYaml({
+      scope: this.name, port, restApiPort: PATRONI_API_PORT, dataDirectory: this.dataDirectory,
+      binDirectory: `/usr/lib/postgresql/${majorVersion}/bin`,
+      customConf: `${CONFIG_DIR}/postgresql.conf`, pgpass: '/tmp/pgpass', postBootstrapPath: `${CONFIG_DIR}/${POST_BOOTSTRAP_FILE}`,
+      superuser: user, replicationUser: REPLICATION_USER, database, maxConnections: this.maxConnections(), failover: this.failover!,
+      kubernetes: { labels: this.selector, scopeLabel: PATRONI_SCOPE_LABEL, roleLabel: PATRONI_ROLE_LABEL },
+    });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
       // With WAL archiving, the exporter's query file for the archive backlog sits beside it.
       data: lazy((): Record<string, string> => ({
         'postgresql.conf': renderConfig(),
         ...this.archiving ? { [EXPORTER_QUERIES_FILE]: WAL_ARCHIVE_EXPORTER_QUERIES } : {},
+        ...this.failover ? { [PATRONI_FILE]: renderPatroni(), [POST_BOOTSTRAP_FILE]: postBootstrapScript(database) } : {},
       })),
     });
 
@@ -139,58 +213,89 @@ export class Postgres extends Workload implements IPostgres {
       // A subdirectory, so initdb never meets the volume's lost+found.
       plainEnv('PGDATA', this.dataDirectory),
     ];
-    this.serverEnv = pgEnv;
     // pg_isready only asks the postmaster whether it accepts connections: cheap enough for every 10 s.
     const isReady = ['pg_isready', '--host', '127.0.0.1', '--port', String(port), '--username', user, '--dbname', database];
 
-    const server = restrictedContainer({
-      name: 'postgres',
-      image,
-      uid: DATABASE_IMAGE_UID,
-      resources: this.resources,
-      args: ['postgres', '-c', 'config_file=/etc/postgresql/postgresql.conf'],
-      env: pgEnv,
-      ports: [{ name: 'postgres', containerPort: port }],
-      volumeMounts: this.serverMounts = [
-        { name: 'data', mountPath: '/var/lib/postgresql/data' },
-        { name: 'config', mountPath: '/etc/postgresql', readOnly: true },
-        { name: 'run', mountPath: this.socketDirectory },
-        { name: 'tmp', mountPath: '/tmp' },
-        { name: 'shm', mountPath: '/dev/shm' },
+    const mounts: k8s.VolumeMount[] = [
+      { name: 'data', mountPath: '/var/lib/postgresql/data' },
+      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      { name: 'run', mountPath: this.socketDirectory },
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'shm', mountPath: '/dev/shm' },
+    ];
+    this.serverMounts = mounts;
+    const exporter: ExporterSidecar = {
+      image: exporterImage,
+      resources: this.exporterResources,
+      port: EXPORTER_PORT,
+      env: this.exporterEnv = [
+        plainEnv('DATA_SOURCE_URI', `127.0.0.1:${port}/${database}?sslmode=disable`),
+        plainEnv('DATA_SOURCE_USER', user),
+        secretEnv('DATA_SOURCE_PASS', passwordSecret),
       ],
-      // Crash recovery of a large WAL can take minutes: the startup probe allows 10.
-      startupProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 }),
-      livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(port) }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
-      readinessProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
-    });
-    ({ service: this.service, statefulSet: this.statefulSet } = statefulServer(this, {
-      server,
-      port: { name: 'postgres', number: port },
-      exporter: {
-        image: exporterImage,
-        resources: this.exporterResources,
-        port: EXPORTER_PORT,
-        env: this.exporterEnv = [
-          plainEnv('DATA_SOURCE_URI', `127.0.0.1:${port}/${database}?sslmode=disable`),
-          plainEnv('DATA_SOURCE_USER', user),
-          secretEnv('DATA_SOURCE_PASS', passwordSecret),
-        ],
-        volumeMounts: lazy(() => (this.exporterMounts.length > 0 ? this.exporterMounts : undefined)),
-      },
-      storage: this.storage,
-      storageClassName: props.storageClassName,
-      volumes: this.podVolumes = [
-        { name: 'config', configMap: { name: this.configMap.name } },
-        emptyDir('run', '16Mi'),
-        emptyDir('tmp', '1Gi'),
-        // Parallel queries use POSIX shared memory; the container runtime's 64 MiB default is too small.
-        emptyDir('shm', '256Mi', 'Memory'),
-      ],
-      // A fast shutdown writes a checkpoint; give it time rather than SIGKILL a database.
-      terminationGracePeriodSeconds: 120,
-      // The exporter reads its query file once, at its first scrape: a change rolls the pod too.
-      config: () => renderConfig() + (this.archiving ? WAL_ARCHIVE_EXPORTER_QUERIES : ''),
-    }));
+      volumeMounts: lazy(() => (this.exporterMounts.length > 0 ? this.exporterMounts : undefined)),
+    };
+    const volumes: k8s.Volume[] = this.podVolumes = [
+      { name: 'config', configMap: { name: this.configMap.name } },
+      emptyDir('run', '16Mi'),
+      emptyDir('tmp', '1Gi'),
+      // Parallel queries use POSIX shared memory; the container runtime's 64 MiB default is too small.
+      emptyDir('shm', '256Mi', 'Memory'),
+    ];
+    // The exporter reads its query file once, at its first scrape: a change rolls the pod too.
+    const podConfig = () => renderConfig() + (this.archiving ? WAL_ARCHIVE_EXPORTER_QUERIES : '') + (this.failover ? renderPatroni() : '');
+    // A fast shutdown writes a checkpoint; give it time rather than SIGKILL a database.
+    const terminationGracePeriodSeconds = 120;
+
+    if (this.failover) {
+      this.serverEnv = patroniEnv(port, passwordSecret, props.replicationPasswordSecret ?? SecretKeyRef.of('db-credentials', 'replication-password', path), this.dataDirectory);
+      const api = (p: string, o: { periodSeconds: number; failureThreshold: number }): k8s.Probe => ({ httpGet: { path: p, port: k8s.IntOrString.fromString('patroni') }, timeoutSeconds: 5, ...o });
+      const server = restrictedContainer({
+        name: 'postgres',
+        image,
+        uid: DATABASE_IMAGE_UID,
+        resources: this.resources,
+        command: ['patroni', `${CONFIG_DIR}/${PATRONI_FILE}`],
+        env: this.serverEnv,
+        ports: [{ name: 'postgres', containerPort: port }, { name: 'patroni', containerPort: PATRONI_API_PORT }],
+        volumeMounts: mounts,
+        // Patroni's own health endpoints: alive while its HA loop runs; ready when PostgreSQL runs
+        // as the primary or as a streaming standby. A new standby's base backup may take long.
+        startupProbe: api('/liveness', { periodSeconds: 10, failureThreshold: 360 }),
+        livenessProbe: api('/liveness', { periodSeconds: 20, failureThreshold: 6 }),
+        readinessProbe: api('/readiness', { periodSeconds: 5, failureThreshold: 3 }),
+      });
+      const m = patroniMembers(this, {
+        members: this.members, server, port, exporter, storage: this.storage, storageClassName: props.storageClassName,
+        volumes, terminationGracePeriodSeconds, config: podConfig,
+      });
+      ({ primaryService: this.service, replicaService: this.replicaService, statefulSet: this.statefulSet } = m);
+      // Members stream WAL from the primary, rewind from it and ask each other during a leader race.
+      this.allowIngressFrom(this.peer, [port, PATRONI_API_PORT]);
+      this.allowEgressTo(this.peer, [port, PATRONI_API_PORT]);
+      // Patroni's DCS is the Kubernetes API.
+      this.allowEgressToApiServer(props.apiServer);
+    } else {
+      this.serverEnv = pgEnv;
+      const server = restrictedContainer({
+        name: 'postgres',
+        image,
+        uid: DATABASE_IMAGE_UID,
+        resources: this.resources,
+        args: ['postgres', '-c', 'config_file=/etc/postgresql/postgresql.conf'],
+        env: pgEnv,
+        ports: [{ name: 'postgres', containerPort: port }],
+        volumeMounts: mounts,
+        // Crash recovery of a large WAL can take minutes: the startup probe allows 10.
+        startupProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 }),
+        livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(port) }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+        readinessProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
+      });
+      ({ service: this.service, statefulSet: this.statefulSet } = statefulServer(this, {
+        server, port: { name: 'postgres', number: port }, exporter, storage: this.storage, storageClassName: props.storageClassName,
+        volumes, terminationGracePeriodSeconds, config: podConfig,
+      }));
+    }
 
     // Seed 000 §5.3: VACUUM ANALYZE and REINDEX on a schedule. CONCURRENTLY keeps the tables writable.
     const maintenanceScript = [
@@ -285,6 +390,8 @@ export class Postgres extends Workload implements IPostgres {
       { client: `${this.name} exporter`, connections: 1 },
       { client: `${this.name} maintenance (vacuumdb/reindexdb, one job)`, connections: 1 },
       ...this.clients.reservedLines(),
+      // Patroni keeps one superuser connection to its own member.
+      ...this.failover ? [{ client: `${this.name} patroni (on each member)`, connections: 1 }] : [],
     ];
     return connectionBudget(lines);
   }
@@ -313,7 +420,7 @@ export class Postgres extends Workload implements IPostgres {
   /** The server pod, and the maintenance CronJob's pod counted as running alongside everything else. */
   public sizings(): WorkloadSizing[] {
     return [
-      { name: this.name, kind: 'StatefulSet', replicas: 1, containers: [this.resources, this.exporterResources], storagePerReplica: this.storage },
+      { name: this.name, kind: 'StatefulSet', replicas: this.members, containers: [this.resources, this.exporterResources], storagePerReplica: this.storage, ...this.members > 1 ? { onePerNode: true } : {} },
       { name: `${this.name}-maintenance`, kind: 'CronJob', replicas: 1, containers: [this.maintenanceResources] },
     ];
   }
@@ -328,4 +435,37 @@ export interface WalArchiving {
   readonly env: readonly k8s.EnvVar[];
   readonly volumeMounts: readonly k8s.VolumeMount[];
   readonly volumes: readonly k8s.Volume[];
+}
+
+/** Where the server container mounts its ConfigMap. */
+const CONFIG_DIR = '/etc/postgresql';
+const PATRONI_FILE = 'patroni.yml';
+const POST_BOOTSTRAP_FILE = 'post-bootstrap.sh';
+
+/** The major version in the image's tag ("14.15-2.54" → 14): Patroni needs the binaries' folder. */
+function postgresMajorVersion(image: ImageRef, path: string): number {
+  const m = /^(\d+)/.exec(image.tag ?? '');
+  if (!m) throw new ValidationError(path, 'image', image.toString(), 'with standbys, a tag that starts with the PostgreSQL major version ("14.15-…"), so Patroni finds /usr/lib/postgresql/<major>/bin');
+  return Number(m[1]);
+}
+
+/**
+ * Patroni's per-pod settings, from the pod itself (Patroni docs, "Environment Configuration"):
+ * the member is named after its pod and announces its pod IP; the passwords come from the Secret.
+ */
+function patroniEnv(port: number, superuserPassword: SecretKeyRef, replicationPassword: SecretKeyRef, dataDirectory: string): k8s.EnvVar[] {
+  const field = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+  return [
+    field('POD_NAME', 'metadata.name'),
+    field('POD_IP', 'status.podIP'),
+    field('PATRONI_KUBERNETES_NAMESPACE', 'metadata.namespace'),
+    plainEnv('PATRONI_NAME', '$(POD_NAME)'),
+    plainEnv('PATRONI_KUBERNETES_POD_IP', '$(POD_IP)'),
+    plainEnv('PATRONI_RESTAPI_CONNECT_ADDRESS', `$(POD_IP):${PATRONI_API_PORT}`),
+    plainEnv('PATRONI_POSTGRESQL_CONNECT_ADDRESS', `$(POD_IP):${port}`),
+    secretEnv('PATRONI_SUPERUSER_PASSWORD', superuserPassword),
+    secretEnv('PATRONI_REPLICATION_PASSWORD', replicationPassword),
+    // pgBackRest and the scripts run in this container read it.
+    plainEnv('PGDATA', dataDirectory),
+  ];
 }

@@ -46,7 +46,8 @@ export function containerEnv(container: any): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of container.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
-    else env[e.name] = SECRETS[`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`];
+    // A pod field (Patroni's pod name and IP in prod) is not this machine's: left out.
+    else if (e.valueFrom.secretKeyRef) env[e.name] = SECRETS[`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`];
   }
   return env;
 }

@@ -28,6 +28,9 @@ export const DEBIAN_TOOLS: Readonly<Record<string, readonly string[]>> = {
   // Celery 5.2 and redis-py for Debian's python3 (the worker, producer and redis client of celery.test.ts).
   'python3-celery': ['celery/__init__.py'],
   'python3-redis': ['redis/__init__.py'],
+  // PostgreSQL failover (postgres-ha.test.ts): Patroni 3.0, with Debian's etcd as its DCS on loopback.
+  patroni: ['patroni'],
+  'etcd-server': ['etcd'],
 };
 
 /** The Debian package that provides `binary`, or undefined for a binary not in the list. */

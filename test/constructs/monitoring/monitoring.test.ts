@@ -225,7 +225,8 @@ describe('prometheus-operator mode', () => {
 
   it('emits a ServiceMonitor per component, selected by kube-prometheus-stack\'s release label', () => {
     const monitors = objects.filter(o => o.kind === 'ServiceMonitor');
-    expect(monitors.map(m => m.metadata.name).sort()).toEqual(['quality-billing-api', 'quality-billing-celery-exporter', 'quality-billing-edge-metrics', 'quality-billing-pgbouncer', 'quality-billing-postgres', 'quality-billing-redis']);
+    // PostgreSQL in prod has members (Patroni): every member's exporter is scraped through the headless Service.
+    expect(monitors.map(m => m.metadata.name).sort()).toEqual(['quality-billing-api', 'quality-billing-celery-exporter', 'quality-billing-edge-metrics', 'quality-billing-pgbouncer', 'quality-billing-postgres-members', 'quality-billing-redis']);
     for (const m of monitors) {
       expect(m.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
       const service = find(objects, 'Service', m.metadata.name);
