@@ -96,6 +96,11 @@ export interface WorkloadSizing {
   readonly initContainers?: readonly ResourceSpec[];
   /** Persistent storage per replica. */
   readonly storagePerReplica?: ByteQuantity;
+  /**
+   * Node-disk scratch space one pod may fill: the size limits of its emptyDirs, which live on the
+   * node's disk beside the volumes while the pod runs. @default - none counted
+   */
+  readonly scratchStorage?: ByteQuantity;
   /** Whether two replicas must never share a node (required anti-affinity or a hard topology spread). */
   readonly onePerNode?: boolean;
   /**
