@@ -23,7 +23,7 @@ interface CompilingModule {
 }
 
 const ModuleInternals = Module as unknown as {
-  prototype: { _compile(this: CompilingModule, content: string, filename: string): unknown };
+  prototype: { _compile(this: CompilingModule, content: string, filename: string, format?: string): unknown };
   wrap(content: string): string;
   _resolveFilename(request: string, parent: CompilingModule, isMain: boolean, options?: { paths?: string[] }): string;
   _resolveLookupPaths(request: string, parent: CompilingModule): string[] | null;
@@ -48,7 +48,11 @@ function install(dir: string): void {
   const version = `${process.versions.v8}-${process.arch}`;
   const pending: Array<{ entry: string; script: Script }> = [];
   const main = require.main;
-  ModuleInternals.prototype._compile = function compileCached(this: CompilingModule, content: string, filename: string) {
+  const compileUncached = ModuleInternals.prototype._compile;
+  ModuleInternals.prototype._compile = function compileCached(this: CompilingModule, content: string, filename: string, format?: string) {
+    // An ES module reached by require() (Node ≥ 20.19 resolves packages' "module-sync" exports, e.g.
+    // @swc/helpers under the @kubernetes-models packages): Node's own loader, which knows ESM.
+    if (format !== undefined && format !== 'commonjs') return compileUncached.call(this, content, filename, format);
     const key = createHash('sha1').update(version).update('\0').update(filename).update('\0').update(content).digest('hex');
     const entry = join(dir, `${key}.bin`);
     let cachedData: Buffer | undefined;

@@ -119,7 +119,7 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
       perPod,
       totalCpuRequest: perPod.cpuRequest.millicores * w.replicas,
       totalMemoryRequest: perPod.memoryRequest.bytes * w.replicas,
-      totalStorage: (w.storagePerReplica?.bytes ?? 0) * w.replicas,
+      totalStorage: podStorage(w) * w.replicas,
     };
   });
   // CronJobs take room only while a run can be active (issue 21 §4): the checks that count pods
@@ -247,11 +247,12 @@ export function planCapacity(env: EnvironmentSpec, workloads: readonly WorkloadS
   }
 
   const storageTotal = sum(rows.map(r => r.totalStorage));
-  const biggestVolume = Math.max(0, ...rows.map(r => r.workload.storagePerReplica?.bytes ?? 0));
+  const scratchTotal = sum(rows.map(r => (r.workload.scratchStorage?.bytes ?? 0) * r.workload.replicas));
+  const biggestVolume = Math.max(0, ...rows.map(r => podStorage(r.workload)));
   checks.push({
     name: 'volumes fit disk',
     passed: storageTotal <= node.disk.bytes * env.nodes && biggestVolume <= node.disk.bytes,
-    detail: `volumes ${fmtMem(storageTotal)} of ${fmtMem(node.disk.bytes * env.nodes)} (${Math.round(t.disk.bytes / 1e9)}GB per node less ${fmtMem(node.reservedDisk.bytes)} for the system); largest ${fmtMem(biggestVolume)}`,
+    detail: `volumes ${fmtMem(storageTotal)}${scratchTotal ? ` (scratch ${fmtMem(scratchTotal)} of it)` : ''} of ${fmtMem(node.disk.bytes * env.nodes)} (${Math.round(t.disk.bytes / 1e9)}GB per node less ${fmtMem(node.reservedDisk.bytes)} for the system); largest ${fmtMem(biggestVolume)}`,
   });
 
   for (const c of connections) {
@@ -326,6 +327,11 @@ function summaryOf(cronRows: readonly CapacityRow[], peakNames: readonly string[
   };
 }
 
+/** Disk one pod of `w` takes on its node: its persistent volume and its scratch (emptyDir) space. */
+function podStorage(w: WorkloadSizing): number {
+  return (w.storagePerReplica?.bytes ?? 0) + (w.scratchStorage?.bytes ?? 0);
+}
+
 /** What `w` needs running after losing a node, against what still runs. */
 function nodeLossOutcome(w: WorkloadSizing, replicas: number, pending: number): NodeLossOutcome {
   const basis: NodeLossOutcome['basis'] = w.quorum !== undefined ? 'quorum'
@@ -362,7 +368,7 @@ export function renderCapacityReport(plan: CapacityPlan): string {
     r.workload.maxReplicas && r.workload.maxReplicas > r.workload.replicas ? `${r.workload.replicas}-${r.workload.maxReplicas}` : String(r.workload.replicas),
     `${r.perPod.cpuRequest}/${r.perPod.cpuLimit}`,
     `${r.perPod.memoryRequest}/${r.perPod.memoryLimit}`,
-    r.workload.storagePerReplica ? String(r.workload.storagePerReplica) : '-',
+    [r.workload.storagePerReplica?.toString(), r.workload.scratchStorage && `${r.workload.scratchStorage} scratch`].filter(Boolean).join(' + ') || '-',
     fmtCpu(r.totalCpuRequest),
     fmtMem(r.totalMemoryRequest),
   ]);

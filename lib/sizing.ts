@@ -104,6 +104,11 @@ export interface WorkloadSizing {
    * @default - no peak beyond the request
    */
   readonly peakMemory?: { readonly bytes: ByteQuantity; readonly breakdown: string };
+  /**
+   * Node-disk scratch space one pod may fill: the size limits of its emptyDirs, which live on the
+   * node's disk beside the volumes while the pod runs. @default - none counted
+   */
+  readonly scratchStorage?: ByteQuantity;
   /** Whether two replicas must never share a node (required anti-affinity or a hard topology spread). */
   readonly onePerNode?: boolean;
   /**

@@ -1,7 +1,7 @@
 import { k8s } from '../core/k8s';
 import { ValidationError } from '../../lib/errors';
 import { Construct } from 'constructs';
-import { DUMP_SCRIPT, FETCH_SCRIPT, RESTORE_SCRIPT, UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';
+import { DUMP_SCRIPT, FETCH_SCRIPT, RESTORE_DRILL_SCRIPT, RESTORE_SCRIPT, UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { RESOURCE_PRESETS } from '../../lib/presets';
@@ -63,7 +63,11 @@ export abstract class LogicalBackupWorkload extends Workload {
   /** Name of the ConfigMap holding the scripts (one per server, shared). */
   public readonly scriptsConfigMapName: string;
 
-  protected constructor(scope: Construct, id: string, props: LogicalBackupProps, identity: { name: string; component: string }) {
+  /**
+   * `identity.serverAccess: false` (the restore drill, which runs its own server) opens no network
+   * path to the server: no egress towards it and no ingress policy on it.
+   */
+  protected constructor(scope: Construct, id: string, props: LogicalBackupProps, identity: { name: string; component: string; serverAccess?: boolean }) {
     const path = childPath(scope, id);
     const postgresImage = ImageRef.parse(props.postgresImage ?? props.postgres.image.toString(), path, 'postgresImage');
     super(scope, id, { name: props.name ?? identity.name, component: identity.component, version: postgresImage.version });
@@ -78,14 +82,15 @@ export abstract class LogicalBackupWorkload extends Workload {
     this.scratchSize = scratchSize;
     this.scriptsConfigMapName = ensureScripts(props.postgres, this);
 
+    const serverAccess = identity.serverAccess !== false;
     const pgPort = this.postgres.connection.port;
-    this.allowEgressTo(this.postgres.peerFor(this), [pgPort]);
+    if (serverAccess) this.allowEgressTo(this.postgres.peerFor(this), [pgPort]);
     this.allowEgressTo({ ipBlock: { cidr: this.backupStorage.cidr } }, [this.backupStorage.endpointPort]);
     // A policy of its own on the server's pods, so this construct's objects work applied alone
     // (the restore Job is emitted on demand, after the server's policy was applied). A server
     // this chart does not run has no pods here to select.
     const server = this.postgres.workload;
-    if (server) {
+    if (server && serverAccess) {
       new k8s.KubeNetworkPolicy(this, 'ServerIngress', {
         metadata: { name: `${this.name}-to-${server.name}`.slice(0, 63).replace(/-+$/, ''), labels: this.labels, namespace: server.explicitNamespace },
         spec: {
@@ -130,17 +135,23 @@ export abstract class LogicalBackupWorkload extends Workload {
     });
   }
 
-  /** The pod template: `first` as init container, `second` as the container. */
-  protected podTemplate(first: k8s.Container, second: k8s.Container): k8s.PodTemplateSpec {
+  /** The emptyDirs of every logical backup pod: the scratch volume (`workSize`) at WORK_DIR and /tmp. */
+  protected scratchVolumes(workSize: ByteQuantity = this.scratchSize): k8s.Volume[] {
+    return [emptyDir('work', workSize.toString()), emptyDir('tmp', TMP_SIZE)];
+  }
+
+  /** The pod template: `first` as init container, `second` as the container, a scratch volume of `workSize`. */
+  protected podTemplate(first: k8s.Container, second: k8s.Container, workSize: ByteQuantity = this.scratchSize): k8s.PodTemplateSpec {
+    const [work, tmp] = this.scratchVolumes(workSize);
     return {
       metadata: { labels: this.labels },
       spec: runOncePodSpec(DATABASE_IMAGE_UID, {
         initContainers: [first],
         containers: [second],
         volumes: [
-          emptyDir('work', this.scratchSize.toString()),
+          work,
           { name: 'scripts', configMap: { name: this.scriptsConfigMapName, defaultMode: 0o555 } },
-          emptyDir('tmp', '256Mi'),
+          tmp,
         ],
       }),
     };
@@ -153,7 +164,10 @@ export abstract class LogicalBackupWorkload extends Workload {
 }
 
 /** The scripts and their file names in the ConfigMap. */
-export const SCRIPT_FILES = { dump: 'dump.sh', upload: 'upload.sh', fetch: 'fetch.sh', restore: 'restore.sh' } as const;
+export const SCRIPT_FILES = { dump: 'dump.sh', upload: 'upload.sh', fetch: 'fetch.sh', restore: 'restore.sh', drill: 'restore-drill.sh' } as const;
+
+/** Size limit of the /tmp emptyDir of every logical backup pod. */
+const TMP_SIZE = '256Mi';
 
 /**
  * The ConfigMap with the scripts, created once per server (under it) and shared: labelled as the
@@ -165,7 +179,10 @@ function ensureScripts(postgres: IPostgres, first: Workload): string {
     const owner = postgres.workload ?? first;
     new k8s.KubeConfigMap(postgres, 'BackupScripts', {
       metadata: { name, labels: { ...owner.labels, 'app.kubernetes.io/component': 'backup' }, namespace: owner.explicitNamespace },
-      data: { [SCRIPT_FILES.dump]: DUMP_SCRIPT, [SCRIPT_FILES.upload]: UPLOAD_SCRIPT, [SCRIPT_FILES.fetch]: FETCH_SCRIPT, [SCRIPT_FILES.restore]: RESTORE_SCRIPT },
+      data: {
+        [SCRIPT_FILES.dump]: DUMP_SCRIPT, [SCRIPT_FILES.upload]: UPLOAD_SCRIPT, [SCRIPT_FILES.fetch]: FETCH_SCRIPT,
+        [SCRIPT_FILES.restore]: RESTORE_SCRIPT, [SCRIPT_FILES.drill]: RESTORE_DRILL_SCRIPT,
+      },
     });
   }
   return name;

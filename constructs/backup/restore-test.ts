@@ -1,46 +1,77 @@
 import { k8s } from '../core/k8s';
 import { Construct } from 'constructs';
-import { ValidationError } from '../../lib/errors';
+import { ByteQuantity } from '../../lib/quantity';
 import { WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
-import { checkIdentifier } from '../data/postgres-reference';
 import { plainEnv } from '../core/pod-spec';
-import { LogicalBackupProps, LogicalBackupWorkload, ScheduleProps } from './logical-backup-workload';
+import { LogicalBackupProps, LogicalBackupWorkload, ScheduleProps, WORK_DIR } from './logical-backup-workload';
 
 /** Props of `RestoreTest`. */
 export interface RestoreTestProps extends LogicalBackupProps, ScheduleProps {
-  /** Scratch database the backup is restored into, and dropped after. @default "<database>_restore_test" */
-  readonly scratchDatabase?: string;
+  /**
+   * Size limit of the drill's scratch volume (an emptyDir, replacing `scratchSize`), which holds
+   * the downloaded dump and the throwaway server's data directory.
+   * @default - half of `scratchSize`, i.e. of the server's volume: the restored database (without the live one's bloat, WAL and free space) and its compressed dump; a database that fills more than half its volume needs this set to its size
+   */
+  readonly scratchStorage?: string;
   /** Deadline of one run, in seconds. @default 21600 (6 h) */
   readonly activeDeadlineSeconds?: number;
 }
 
+/** Where the throwaway server's data directory and socket live: on the scratch volume, beside the dump. */
+export const DRILL_SCRATCH_DIR = `${WORK_DIR}/server`;
+
+/** A finished drill's Job and pod are deleted after this long: time to read a failure's logs. */
+const FINISHED_TTL_SECONDS = 7 * 86400;
+
 /**
- * The monthly restore test (seed 001): downloads the latest complete backup, verifies its
- * checksums, restores it into a scratch database on the same server, compares every table's row
- * count and every sequence and index with the backup's manifest, and drops the scratch database.
- * A failure fails the Job (one try), which kube-state-metrics reports as
- * `kube_job_status_failed`; the RestoreTestFailed and RestoreTestMissing alerts watch it.
- * The server needs the free space of one more copy of the database while it runs.
+ * The monthly restore drill (seed 001): downloads the latest complete backup and verifies its
+ * checksums (init container, aws-cli image); then the restore container, from the server's own
+ * pinned image, starts a throwaway PostgreSQL in the pod (`initdb` into an emptyDir, `pg_ctl`,
+ * Unix socket only), restores the backup into it, compares every table's row count and every
+ * sequence and index with the backup's manifest, and stops it (lib/backup/logical-scripts.ts
+ * RESTORE_DRILL_SCRIPT). It never connects to the live server: no connection settings, no
+ * password, no reserved connection, no NetworkPolicy path to it. The finished Job and its pod
+ * are deleted after 7 days (`ttlSecondsAfterFinished`), their emptyDirs with them.
+ *
+ * Why the restore container runs the server itself rather than a native sidecar (an init
+ * container with `restartPolicy: Always`): sidecars are beta in Kubernetes 1.28, which this
+ * library targets (DESIGN.md), and a sidecar would need a readiness handshake and a way to be told
+ * the check is over; one container that starts, uses and stops its own server works on every
+ * version and fails as one unit. Its CPU and memory are the container's `resources`; its scratch
+ * space (one emptyDir for the dump and the data directory, and /tmp) is requested as `ephemeral-storage`, so the scheduler
+ * places it only where the node's disk has room, and counted by the capacity planner.
+ *
+ * The result metric: a failure fails the Job (one try), and the CronJob's status as
+ * kube-state-metrics reports it (`kube_cronjob_status_last_successful_time` against
+ * `kube_cronjob_status_last_schedule_time`) is what the RestoreTestFailed and RestoreTestMissing
+ * alerts read; it outlives the deleted Job. No system with a restore drill has a Pushgateway
+ * (only merchant-analysis runs one, for MongoDB), so nothing is pushed; the row counts checked
+ * are in the container's log.
  */
 export class RestoreTest extends LogicalBackupWorkload {
   public readonly cronJob: k8s.KubeCronJob;
-  public readonly scratchDatabase: string;
+  /** Size limit of the scratch volume holding the dump and the throwaway server's data. */
+  public readonly scratchStorage: ByteQuantity;
+  /** Node-disk space the pod may fill: the size limits of all its emptyDirs. */
+  public readonly scratchSpace: ByteQuantity;
 
   constructor(scope: Construct, id: string, props: RestoreTestProps) {
-    super(scope, id, props, { name: `${props.postgres.name}-restore-test`, component: 'restore-test' });
+    super(scope, id, props, { name: `${props.postgres.name}-restore-test`, component: 'restore-test', serverAccess: false });
     const path = this.node.path;
-    this.scratchDatabase = checkIdentifier(path, 'scratchDatabase', props.scratchDatabase ?? `${this.postgres.connection.database}_restore_test`);
-    if (this.scratchDatabase === this.postgres.connection.database) {
-      throw new ValidationError(path, 'scratchDatabase', this.scratchDatabase, 'a database other than the one backed up');
-    }
+    // Half the server's volume by default: a full volume's worth beside every member's volume does
+    // not fit staging's two minimum-tier nodes once PostgreSQL has a standby (the planner's disk check).
+    this.scratchStorage = props.scratchStorage ? ByteQuantity.parse(props.scratchStorage, path, 'scratchStorage') : this.scratchSize.times(0.5);
     const fetch = this.scriptContainer('fetch', 'fetch', [...this.s3Env(), plainEnv('BACKUP_ID', 'latest')]);
-    const restore = this.scriptContainer('restore', 'restore', [
-      ...this.postgresEnv(),
-      plainEnv('TARGET_DATABASE', this.scratchDatabase),
-      // A scratch database left by an interrupted run is replaced; the check ends by dropping it.
-      plainEnv('REPLACE', 'true'), plainEnv('DROP_AFTER', 'true'),
+    const drill = this.scriptContainer('restore', 'drill', [
+      plainEnv('BACKUP_DIR', WORK_DIR),
+      plainEnv('SCRATCH_DIR', DRILL_SCRATCH_DIR),
+      // The database's own name: the server it is restored into holds nothing else.
+      plainEnv('TARGET_DATABASE', this.postgres.connection.database),
     ]);
+    this.scratchSpace = this.scratchVolumes(this.scratchStorage).map(v => ByteQuantity.parse(String(v.emptyDir!.sizeLimit!.value), path, 'volumes')).reduce((a, b) => a.plus(b));
+    const requests = { ...drill.resources!.requests, 'ephemeral-storage': k8s.Quantity.fromString(this.scratchSpace.toString()) };
+    const template = this.podTemplate(fetch, { ...drill, resources: { ...drill.resources, requests } }, this.scratchStorage);
     this.cronJob = new k8s.KubeCronJob(this, 'CronJob', {
       metadata: { name: this.name, labels: this.labels },
       spec: this.cronJobSpec({
@@ -49,13 +80,13 @@ export class RestoreTest extends LogicalBackupWorkload {
         timeZone: props.timeZone ?? 'UTC',
         backoffLimit: 0,
         activeDeadlineSeconds: checkInteger(path, 'activeDeadlineSeconds', props.activeDeadlineSeconds ?? 6 * 3600, 300),
-        template: this.podTemplate(fetch, restore),
+        template,
+        ttlSecondsAfterFinished: FINISHED_TTL_SECONDS,
       }),
     });
-    this.postgres.reserveConnections(`${this.name} (pg_restore + psql)`, 2);
   }
 
   public sizings(): WorkloadSizing[] {
-    return [{ name: this.name, kind: 'CronJob', replicas: 1, containers: [this.resources] }];
+    return [{ name: this.name, kind: 'CronJob', replicas: 1, containers: [this.resources], initContainers: [this.resources], scratchStorage: this.scratchSpace }];
   }
 }

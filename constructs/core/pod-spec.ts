@@ -152,6 +152,8 @@ export interface ScheduledJobOptions {
   readonly activeDeadlineSeconds: number;
   /** The pod each run starts. */
   readonly template: k8s.PodTemplateSpec;
+  /** Seconds after which a finished run's Job and pod are deleted. @default - kept until the history limits remove them */
+  readonly ttlSecondsAfterFinished?: number;
 }
 
 /**
@@ -167,7 +169,7 @@ export function scheduledJobSpec(o: ScheduledJobOptions): k8s.CronJobSpec {
     startingDeadlineSeconds: 3600,
     successfulJobsHistoryLimit: 3,
     failedJobsHistoryLimit: 3,
-    jobTemplate: { spec: { backoffLimit: o.backoffLimit, activeDeadlineSeconds: o.activeDeadlineSeconds, template: o.template } },
+    jobTemplate: { spec: { backoffLimit: o.backoffLimit, activeDeadlineSeconds: o.activeDeadlineSeconds, ttlSecondsAfterFinished: o.ttlSecondsAfterFinished, template: o.template } },
   };
 }
 

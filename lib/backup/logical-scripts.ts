@@ -158,6 +158,7 @@ log "downloaded and verified $id"
  * dropped and created again. Sessions connected to a target that is dropped (the exporter
  * sidecar's) are terminated after a log line that names them. DROP_AFTER=true drops the
  * target when the check is done (the restore test's scratch database).
+ * NO_PRIVILEGES (any value) restores no GRANTs, for a server without the roles they name.
  * Env: PGHOST, PGPORT, PGUSER, PGPASSWORD, BACKUP_DIR, TARGET_DATABASE, REPLACE, DROP_AFTER.
  */
 export const RESTORE_SCRIPT = `${prelude('restore')}: "\${BACKUP_DIR:?BACKUP_DIR is not set}" "\${TARGET_DATABASE:?TARGET_DATABASE is not set}"
@@ -196,7 +197,7 @@ fi
 sql postgres "CREATE DATABASE \\"$target\\" TEMPLATE template0 ENCODING 'UTF8'" || fail "could not create database $target; nothing restored"
 log "restoring backup $id into $target"
 # One transaction: a restore that fails part-way leaves an empty database, never half the data.
-pg_restore --exit-on-error --single-transaction --no-owner --dbname "$target" "$dump" \\
+pg_restore --exit-on-error --single-transaction --no-owner \${NO_PRIVILEGES:+--no-privileges} --dbname "$target" "$dump" \\
   || fail "pg_restore of $id into $target failed; the database is left empty"
 
 psql -X -A -t -q -v ON_ERROR_STOP=1 --dbname "$target" > "$BACKUP_DIR/restored-manifest.tsv" <<'SQL'
@@ -212,4 +213,51 @@ if [[ "\${DROP_AFTER:-false}" == true ]]; then
   sql postgres "DROP DATABASE \\"$target\\""
   log "dropped scratch database $target"
 fi
+`;
+
+/**
+ * Step 2 of the monthly restore drill (postgres image, the server's own): start a throwaway
+ * PostgreSQL in this container — `initdb` into `$SCRATCH_DIR` (the pod's emptyDir), `pg_ctl`
+ * with no TCP listener, only a Unix socket in that folder — run RESTORE_SCRIPT against it (so the
+ * checksums, the single-transaction restore and the manifest comparison are the restore's own),
+ * then stop it and delete its data. The live server is never contacted: no libpq setting of the
+ * environment survives, every connection goes to the throwaway server's socket.
+ * The throwaway server gives up durability for speed (fsync off, minimal WAL): it is deleted
+ * after the check, and a crash only fails the drill.
+ * Env: BACKUP_DIR, SCRATCH_DIR, TARGET_DATABASE; the PostgreSQL server binaries on PATH.
+ */
+export const RESTORE_DRILL_SCRIPT = `${prelude('restore-drill')}: "\${BACKUP_DIR:?BACKUP_DIR is not set}" "\${SCRATCH_DIR:?SCRATCH_DIR is not set}" "\${TARGET_DATABASE:?TARGET_DATABASE is not set}"
+pgdata="$SCRATCH_DIR/data"
+sockets="$SCRATCH_DIR/run"
+# Whatever libpq would read from the environment points at the throwaway server, nothing else.
+unset PGHOSTADDR PGSERVICE PGSERVICEFILE PGPASSFILE PGPASSWORD PGDATABASE PGOPTIONS PGSSLMODE
+export PGHOST="$sockets" PGPORT=5432 PGUSER=postgres
+rm -rf "$pgdata" "$sockets"
+mkdir -p "$sockets"
+chmod 700 "$sockets"
+stop_server() {
+  if [[ -f "$pgdata/postmaster.pid" ]]; then pg_ctl --pgdata="$pgdata" --mode=immediate --wait stop >/dev/null 2>&1 || true; fi
+  rm -rf "$pgdata"
+}
+trap stop_server EXIT
+log "starting a throwaway $(postgres --version) in $pgdata: Unix socket only, the live server is not contacted"
+initdb --pgdata="$pgdata" --username=postgres --auth=trust --encoding=UTF8 --no-sync >"$SCRATCH_DIR/initdb.log" 2>&1 \\
+  || { cat "$SCRATCH_DIR/initdb.log" >&2; fail "initdb of the throwaway server failed"; }
+# Parallel maintenance workers would need /dev/shm, which a pod has little of.
+if ! pg_ctl --pgdata="$pgdata" --log="$SCRATCH_DIR/server.log" --wait --timeout=300 -o "-c listen_addresses='' -c unix_socket_directories='$sockets' -c port=$PGPORT \\
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB \\
+    -c max_connections=10 -c shared_buffers=128MB -c maintenance_work_mem=128MB -c max_parallel_maintenance_workers=0" start >&2; then
+  tail -n 50 "$SCRATCH_DIR/server.log" >&2 || true
+  fail "the throwaway server did not start"
+fi
+log "throwaway server ready on $sockets"
+# The roles the backup's GRANTs name exist only on the live server (objects are owned by postgres here).
+export NO_PRIVILEGES=true
+if ! bash "$(dirname "$0")/restore.sh"; then
+  tail -n 20 "$SCRATCH_DIR/server.log" >&2 || true
+  fail "the latest backup did not restore into a fresh server"
+fi
+pg_ctl --pgdata="$pgdata" --mode=fast --wait stop >&2 || fail "the throwaway server did not stop"
+rm -rf "$pgdata"
+log "restore drill passed; the throwaway server is stopped and its data deleted"
 `;

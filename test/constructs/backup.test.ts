@@ -76,7 +76,7 @@ describe('PostgresBackup', () => {
     new RestoreTest(chart, 'RestoreTest', { postgres, backupStorage: STORAGE });
     const maps = synth(chart).filter(o => o.kind === 'ConfigMap' && o.metadata.name === 'postgres-backup-scripts');
     expect(maps).toHaveLength(1);
-    expect(Object.keys(maps[0].data).sort()).toEqual(['dump.sh', 'fetch.sh', 'restore.sh', 'upload.sh']);
+    expect(Object.keys(maps[0].data).sort()).toEqual(['dump.sh', 'fetch.sh', 'restore-drill.sh', 'restore.sh', 'upload.sh']);
   });
 
   it.each([
@@ -93,21 +93,61 @@ describe('PostgresBackup', () => {
 });
 
 describe('RestoreTest', () => {
-  it('runs monthly, once (a failure is a failed Job for the alert), restoring into a scratch database it drops', () => {
+  const drill = (extra: object = {}) => {
     const { chart, postgres } = setup();
-    new RestoreTest(chart, 'RestoreTest', { postgres, backupStorage: STORAGE });
-    const cj = find(synth(chart), 'CronJob', 'postgres-restore-test');
+    const budget = postgres.maxConnections();
+    const test = new RestoreTest(chart, 'RestoreTest', { postgres, backupStorage: STORAGE, ...extra });
+    const objects = synth(chart);
+    return { postgres, budget, test, objects, cj: find(objects, 'CronJob', 'postgres-restore-test') };
+  };
+
+  it('runs monthly, once (a failure is a failed Job for the alert), and its finished Jobs and pods are deleted after a week', () => {
+    const { cj } = drill();
     expect(cj.spec.schedule).toBe('0 4 1 * *');
     expect(cj.spec.jobTemplate.spec.backoffLimit).toBe(0);
-    const pod = podSpec(cj);
-    expect(envOf(pod.initContainers[0]).BACKUP_ID).toBe('latest');
-    expect(envOf(pod.containers[0])).toMatchObject({ TARGET_DATABASE: 'quality_billing_restore_test', REPLACE: 'true', DROP_AFTER: 'true' });
+    expect(cj.spec.jobTemplate.spec.ttlSecondsAfterFinished).toBe(7 * 86400);
+    expect(envOf(podSpec(cj).initContainers[0]).BACKUP_ID).toBe('latest');
   });
 
-  it('refuses the backed-up database as its scratch database', () => {
+  it('restores into a throwaway server it starts in its own pod, from the server\'s image, on a scratch emptyDir of half the server\'s 40Gi volume', () => {
+    const { cj, postgres } = drill();
+    const pod = podSpec(cj);
+    const restore = pod.containers[0];
+    expect(restore.image).toBe(postgres.image.toString());
+    expect(restore.command).toEqual(['bash', '/opt/backup/restore-drill.sh']);
+    // The dump and the throwaway server's data directory share the scratch volume.
+    expect(envOf(restore)).toEqual({ BACKUP_DIR: '/backup', SCRATCH_DIR: '/backup/server', TARGET_DATABASE: 'quality_billing' });
+    expect(restore.volumeMounts).toContainEqual({ name: 'work', mountPath: '/backup' });
+    expect(pod.volumes.find((v: any) => v.name === 'work').emptyDir.sizeLimit).toBe('20Gi');
+    // The scheduler places the pod only where the node's disk has room for its scratch volumes: 20Gi and /tmp's 256Mi.
+    expect(restore.resources.requests['ephemeral-storage']).toBe(`${20 * 1024 + 256}Mi`);
+  });
+
+  it('never connects to the live server: no libpq settings or password, no reserved connection, no network path to it', () => {
+    const { cj, objects, postgres, budget } = drill();
+    for (const c of [...podSpec(cj).initContainers, ...podSpec(cj).containers]) {
+      expect(Object.keys(envOf(c)).filter(k => k.startsWith('PG'))).toEqual([]);
+    }
+    expect(postgres.connectionBudget().lines.map(l => l.client).filter(c => c.includes('restore-test'))).toEqual([]);
+    expect(postgres.maxConnections()).toBe(budget);
+    expect(objects.filter(o => o.metadata.name === 'postgres-restore-test-to-postgres')).toEqual([]);
+    const egress = find(objects, 'NetworkPolicy', 'postgres-restore-test').spec.egress;
+    expect(egress.flatMap((r: any) => r.ports ?? []).map((p: any) => p.port)).not.toContain(5432);
+  });
+
+  it('counts its CPU, memory and scratch space in the capacity plan', () => {
+    const { test, cj } = drill({ scratchStorage: '25Gi' });
+    expect(podSpec(cj).volumes.find((v: any) => v.name === 'work').emptyDir.sizeLimit).toBe('25Gi');
+    const [sizing] = test.sizings();
+    expect(sizing).toMatchObject({ name: 'postgres-restore-test', kind: 'CronJob', replicas: 1, containers: [test.resources], initContainers: [test.resources] });
+    // The dump and the throwaway server's data (25Gi) and /tmp (256Mi).
+    expect(sizing.scratchStorage!.bytes).toBe(25 * 2 ** 30 + 256 * 2 ** 20);
+  });
+
+  it('refuses a scratch storage size that is not a quantity', () => {
     const { chart, postgres } = setup();
-    expectValidationError(() => new RestoreTest(chart, 'RestoreTest', { postgres, backupStorage: STORAGE, scratchDatabase: 'quality_billing' }),
-      { field: 'scratchDatabase', value: 'quality_billing', allowed: /other than the one backed up/ });
+    expectValidationError(() => new RestoreTest(chart, 'RestoreTest', { postgres, backupStorage: STORAGE, scratchStorage: 'lots' }),
+      { path: /RestoreTest$/, field: 'scratchStorage', value: 'lots', allowed: /byte quantity/ });
   });
 });
 

@@ -45,9 +45,11 @@ describe('Postgres.fromConnection: a database this chart did not create', () => 
   });
 
   it('lets each client reach the database\'s address block on its port, and nothing more towards it', () => {
-    for (const name of ['orders-api', 'migrate', 'orders-db-backup', 'orders-db-restore-test']) {
+    for (const name of ['orders-api', 'migrate', 'orders-db-backup']) {
       expect(egressTo(find(objects, 'NetworkPolicy', name), SUBNET)).toEqual([{ to: [{ ipBlock: { cidr: SUBNET } }], ports: [{ protocol: 'TCP', port: 5432 }] }]);
     }
+    // The restore drill runs its own server and never reaches this one.
+    expect(egressTo(find(objects, 'NetworkPolicy', 'orders-db-restore-test'), SUBNET)).toEqual([]);
   });
 
   it('runs no server and writes no policy for server pods it does not have', () => {
@@ -65,7 +67,8 @@ describe('Postgres.fromConnection: a database this chart did not create', () => 
     expect(pod.volumes.find((v: any) => v.name === 'work').emptyDir.sizeLimit).toBe('50Gi');
     expect(pod.volumes.find((v: any) => v.name === 'scripts').configMap.name).toBe('orders-db-backup-scripts');
     const restore = podSpec(find(objects, 'CronJob', 'orders-db-restore-test'));
-    expect(envOf(restore.containers[0])).toMatchObject({ PGHOST: HOST, TARGET_DATABASE: 'orders_restore_test' });
+    expect(envOf(restore.containers[0])).toEqual({ BACKUP_DIR: '/backup', SCRATCH_DIR: '/backup/server', TARGET_DATABASE: 'orders' });
+    expect(restore.volumes.find((v: any) => v.name === 'work').emptyDir.sizeLimit).toBe('25Gi'); // half of `storage`: the dump and the restored database
   });
 
   it('defaults the address block of an IPv4 host to that one address', () => {

@@ -123,6 +123,15 @@ describe('capacity planner', () => {
     expect(check(plan, 'volumes fit disk').passed).toBe(false);
   });
 
+  it('counts a pod\'s scratch space (emptyDirs) on the node disks beside the volumes', () => {
+    // 50Gi of volume alone fits the 74.1 GiB; with a 30Gi throwaway restore server it does not.
+    const db = pod('db', 1, '100m', '128Mi', { kind: 'StatefulSet', storagePerReplica: ByteQuantity.parse('50Gi') });
+    expect(check(planCapacity(env(1), [db]), 'volumes fit disk').passed).toBe(true);
+    const plan = planCapacity(env(1), [db, pod('drill', 1, '100m', '128Mi', { kind: 'CronJob', scratchStorage: ByteQuantity.parse('30Gi') })]);
+    expect(check(plan, 'volumes fit disk')).toEqual({ name: 'volumes fit disk', passed: false, detail: expect.stringContaining('(scratch 30.00Gi of it)') });
+    expect(plan.rows.find(r => r.workload.name === 'drill')!.totalStorage).toBe(ByteQuantity.parse('30Gi').bytes);
+  });
+
   it('fails when max_connections is below what the clients can open', () => {
     const budget = connectionBudget([{ client: 'api', connections: 100 }]);
     const plan = planCapacity(env(1), [pod('api', 1, '100m', '128Mi')], [{ server: 'db', budget, maxConnections: 100 }]);

@@ -1,9 +1,9 @@
 import { spawn } from 'child_process';
-import { readFileSync, writeFileSync } from 'fs';
-import { join } from 'path';
+import { readFileSync, realpathSync, writeFileSync } from 'fs';
+import { dirname, join } from 'path';
 import { find } from '../helpers';
-import { containerEnv, containerOf, useBackupRig } from './backup-rig';
-import { run } from './tools';
+import { containerEnv, containerOf, exec, useBackupRig } from './backup-rig';
+import { debianBinary, run } from './tools';
 
 /*
  * The logical backup CronJob and the restore Job, their scripts run against a real PostgreSQL and
@@ -82,27 +82,34 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     await rig.psql(`DROP DATABASE ${target}`, 'postgres');
   }, 120000);
 
-  it('the restore test restores into a scratch database, checks it against the manifest and drops it', async () => {
+  it('the restore test fetches the latest backup and restores it into a throwaway server of its own, checked against the manifest', async () => {
     const job = find(rig.objects, 'CronJob', 'quality-billing-postgres-restore-test');
-    const r = await rig.runRestore(job, rig.backupDir('restore-test'));
-    expect(r.stderr).toMatch(/restored \d{8}T\d{6}Z into quality_billing_restore_test: 3 tables and 6700 rows match the manifest/);
-    expect(r.stderr).toContain('dropped scratch database quality_billing_restore_test');
+    const dir = rig.backupDir('restore-test');
+    const fetch = await rig.runScript('fetch.sh', { ...containerEnv(containerOf(job, 'fetch')), BACKUP_DIR: dir });
+    expect(fetch.code).toBe(0);
+    // The restore container starts its own server: PostgreSQL's server binaries on PATH, as in its image (test/real-tools/restore-drill.test.ts has the details).
+    const env = containerEnv(containerOf(job, 'restore'));
+    expect(env.SCRATCH_DIR).toBe('/backup/server');
+    const r = await exec('/bin/bash', [join(rig.work, 'scripts', 'restore-drill.sh')], {
+      ...env, BACKUP_DIR: dir, SCRATCH_DIR: join(dir, 'server'), PATH: `${dirname(realpathSync(debianBinary('initdb')))}:/usr/bin:/bin`, TZ: 'UTC',
+    }, 300000);
+    expect(r.stderr).toMatch(/restored \d{8}T\d{6}Z into quality_billing: 3 tables and 6700 rows match the manifest/);
+    expect(r.stderr).toContain('restore drill passed');
     expect(r.code).toBe(0);
-    expect(await rig.psql(`SELECT count(*) FROM pg_database WHERE datname = 'quality_billing_restore_test'`, 'postgres')).toBe('0');
   }, 300000);
 
-  it('a restore that does not match the manifest fails the restore test', async () => {
+  it('a restore that does not match the manifest fails', async () => {
     const dir = rig.backupDir('restore-mismatch');
-    const job = find(rig.objects, 'CronJob', 'quality-billing-postgres-restore-test');
-    const fetch = await rig.runScript('fetch.sh', { ...containerEnv(containerOf(job, 'fetch')), BACKUP_DIR: dir });
+    const fetch = await rig.runScript('fetch.sh', { ...containerEnv(containerOf(rig.restoreJob, 'fetch')), BACKUP_DIR: dir });
     expect(fetch.code).toBe(0);
     // A manifest claiming one more row than the dump holds (checksums recomputed to match).
     const folder = join(dir, backupId);
     writeFileSync(join(folder, 'manifest.tsv'), readFileSync(join(folder, 'manifest.tsv'), 'utf8').replace('table\tpublic.invoices\t3000', 'table\tpublic.invoices\t3001'));
     writeFileSync(join(folder, 'SHA256SUMS'), run('sha256sum', ['quality_billing.dump', 'manifest.tsv'].map(f => join(folder, f))).replace(new RegExp(`${folder}/`, 'g'), ''));
-    const r = await rig.runScript('restore.sh', { ...containerEnv(containerOf(job, 'restore')), PGHOST: '127.0.0.1', PGPORT: String(rig.pgPort), BACKUP_DIR: dir });
+    const r = await rig.runScript('restore.sh', { ...containerEnv(containerOf(rig.restoreJob, 'restore')), PGHOST: '127.0.0.1', PGPORT: String(rig.pgPort), BACKUP_DIR: dir, TARGET_DATABASE: 'quality_billing_mismatch' });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/does not match the manifest/);
     expect(r.stderr).toContain('-table\tpublic.invoices\t3001');
+    await rig.psql('DROP DATABASE quality_billing_mismatch', 'postgres');
   }, 300000);
 });
