@@ -12,13 +12,13 @@ describe('the compile cache of the synth', () => {
   beforeAll(() => { work = mkdtempSync(join(tmpdir(), 'qb-compile-cache-')); });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  const synth = (cache: string, out: string) => {
-    const r = spawnSync(process.execPath, ['-r', './scripts/ts-register.js', 'bin/synth.ts', '--system', 'qcat', '--env', 'dev', '--out', join(work, out)], {
+  const synth = (cache: string, out: string, system = 'qcat', env = 'dev') => {
+    const r = spawnSync(process.execPath, ['-r', './scripts/ts-register.js', 'bin/synth.ts', '--system', system, '--env', env, '--out', join(work, out)], {
       cwd: ROOT, encoding: 'utf8', env: { ...process.env, QBI_COMPILE_CACHE: cache },
     });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    return readFileSync(join(work, out, 'qcat', 'dev', 'qcat.k8s.yaml'), 'utf8');
+    return readFileSync(join(work, out, system, env, `${system}.k8s.yaml`), 'utf8');
   };
 
   it('writes the same manifest cold, warm and without it, and a warm run writes no entry', () => {
@@ -43,5 +43,13 @@ describe('the compile cache of the synth', () => {
     for (const f of damaged) writeFileSync(join(cache, f), 'not a code cache');
     expect(synth(cache, 'second')).toBe(off);
     for (const f of damaged) expect(readFileSync(join(cache, f), 'utf8')).not.toBe('not a code cache');
+  });
+
+  // quality-billing's staging validates KEDA objects: @kubernetes-models/keda requires
+  // @swc/helpers, whose "module-sync" export is an ES module under Node ≥ 20.19's require().
+  it('loads an ES module that require() reaches (Node compiles it, not the cache)', () => {
+    const cache = join(work, 'esm');
+    const off = synth('off', 'off-3', 'quality-billing', 'staging');
+    expect(synth(cache, 'esm-cold', 'quality-billing', 'staging')).toBe(off);
   });
 });
