@@ -127,14 +127,13 @@ export class PgBouncer extends Workload implements IConnectable {
       data: lazy((): Record<string, string> => ({ 'pgbouncer.ini': ini() })),
     });
 
-    const passwordEnv = secretEnv('PGBOUNCER_PASSWORD', c.passwordSecret);
     const pgbouncer = restrictedContainer({
       name: 'pgbouncer',
       image,
       uid: PGBOUNCER_UID,
       resources: this.resources,
       command: ['sh', '-c', pgBouncerStartScript(`${RUN_DIR}/userlist.txt`, `${CONFIG_DIR}/pgbouncer.ini`)],
-      env: [plainEnv('PGBOUNCER_USER', c.user), passwordEnv],
+      env: [plainEnv('PGBOUNCER_USER', c.user), secretEnv('PGBOUNCER_PASSWORD', c.passwordSecret)],
       ports: [{ name: 'postgres', containerPort: this.port }],
       volumeMounts: [
         { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
@@ -150,10 +149,12 @@ export class PgBouncer extends Workload implements IConnectable {
       image: exporterImage,
       uid: PGBOUNCER_UID,
       resources: this.exporterResources,
-      env: [passwordEnv],
-      // Kubernetes expands $(PGBOUNCER_PASSWORD) from the Secret: the manifest never holds it.
+      // The password stays out of the URL: one with @ / ? # % would break its parsing unless
+      // URL-encoded. pgbouncer_exporter opens the URL with lib/pq, which adds PGPASSWORD from the
+      // environment (lib/pq conn.go parseEnviron) to what the URL leaves out.
+      env: [secretEnv('PGPASSWORD', c.passwordSecret)],
       args: [
-        `--pgBouncer.connectionString=postgres://${c.user}:$(PGBOUNCER_PASSWORD)@127.0.0.1:${this.port}/pgbouncer?sslmode=disable`,
+        `--pgBouncer.connectionString=postgres://${encodeURIComponent(c.user)}@127.0.0.1:${this.port}/pgbouncer?sslmode=disable`,
         `--web.listen-address=:${EXPORTER_PORT}`,
       ],
       ports: [{ name: 'metrics', containerPort: EXPORTER_PORT }],
