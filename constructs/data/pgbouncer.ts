@@ -63,8 +63,10 @@ const MAX_SURGE = 1;
  * `replicas x (defaultPoolSize + reservePoolSize)` server connections, counted in the server's
  * connection budget, so `max_connections` follows the pools instead of the clients.
  * Transaction pooling by default. Server-side prepared statements do not survive transaction
- * pooling before PgBouncer 1.21 (`max_prepared_statements`): a client that declares it uses them
- * (`AppSettings.serverSidePreparedStatements`) is refused at synth. A pgbouncer_exporter sidecar
+ * pooling without `max_prepared_statements` (PgBouncer 1.21+), which the ini does not set: it is
+ * proven on Debian's PgBouncer 1.18, which lacks it. A client that declares it uses them
+ * (`AppSettings.serverSidePreparedStatements`) is refused at synth unless `poolMode` is
+ * `session`. A pgbouncer_exporter sidecar
  * serves `SHOW POOLS`/`SHOW STATS` for the waiting-client alerts.
  */
 export class PgBouncer extends Workload implements IConnectable {
@@ -196,7 +198,10 @@ export class PgBouncer extends Workload implements IConnectable {
     if (client.serverSidePreparedStatements === true && this.poolMode === 'transaction') {
       throw new ValidationError(this.node.path, 'poolMode', this.poolMode,
         `"session", because ${client.workload.node.path} declares serverSidePreparedStatements: a prepared statement lives on one server ` +
-        'connection, and transaction pooling hands the next transaction another (PgBouncer tracks them only from 1.21, max_prepared_statements). ' +
+        'connection, and transaction pooling hands the next transaction another. PgBouncer could track them with max_prepared_statements ' +
+        '(1.21 and later), but this pooler\'s settings are proven against Debian\'s PgBouncer 1.18 (test/real-tools/pgbouncer.test.ts), ' +
+        'which has no such setting, so it does not set it. Opt in with poolMode: \'session\' on this PgBouncer (or on a second one for this client): ' +
+        'a client keeps its server connection for its whole session. ' +
         'Or turn the driver\'s statement cache off (asyncpg: statement_cache_size=0; SQLAlchemy asyncpg: prepared_statement_cache_size=0) and leave serverSidePreparedStatements false');
     }
     this.clients.add(client);
