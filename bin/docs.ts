@@ -8,7 +8,7 @@ import { capacityChartSvg } from './capacity-chart';
 import { criticalPathTable } from './rehearse';
 import { requestTotals } from '../stacks/synth-all';
 import { conventionalRemoteRef } from '../lib/external-secrets';
-import { SecretRequirement, secretRequirements } from '../pulumi/secret-requirements';
+import { computedDatabaseUrls, SecretRequirement, secretRequirements } from '../pulumi/secret-requirements';
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
 
@@ -164,10 +164,10 @@ function computedByProgram(system: ShippedSystem, r: SecretRequirement): string 
   if (backupKeys.some(k => k.secretName === r.secret && k.key === r.key)) {
     return `the created bucket's identity; with \`existingBackupBucket\`: \`pulumi config set --secret ${r.configKey} <value>\``;
   }
-  const stack = system.create(ENVIRONMENTS.dev);
-  if (isPostgresSystem(stack)) {
-    const { urlSecret, passwordSecret } = stack.postgres.connection;
-    if (urlSecret.secretName === r.secret && urlSecret.key === r.key) return `computed from \`${passwordSecret.secretName}\`/\`${passwordSecret.key}\``;
+  // Every environment the key is read in: the pooler's URL exists only where there is a pooler.
+  for (const env of Object.values(ENVIRONMENTS)) {
+    const computed = computedDatabaseUrls(system.create(env)).find(u => u.url.secretName === r.secret && u.url.key === r.key);
+    if (computed) return `computed from \`${computed.password.secretName}\`/\`${computed.password.key}\``;
   }
   return undefined;
 }

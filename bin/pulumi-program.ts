@@ -16,6 +16,7 @@ import { BackupBucket } from '../pulumi/backup-bucket';
 import { Cdk8sChart } from '../pulumi/cdk8s-chart';
 import { ImageRepository } from '../pulumi/image-repository';
 import { LEGACY_SECRET_CONFIG_KEYS, readSecretConfig, secretRequirements, SecretRequirement, StackSecrets } from '../pulumi/stack-secrets';
+import { computedDatabaseUrls } from '../pulumi/secret-requirements';
 import { isPostgresSystem, SystemChart, systemBackupStorage } from '../stacks/system-stack';
 import { ShippedSystem, shippedSystem, SYSTEMS } from '../stacks/systems';
 
@@ -135,10 +136,8 @@ export function program(): ProgramResult {
   const computed = new Set<string>();
   const backupKeys = [storageDefaults.accessKeyId, storageDefaults.secretAccessKey].map(k => `${k.secretName}/${k.key}`);
   if (createBucket) backupKeys.forEach(k => computed.add(k));
-  const postgres = isPostgresSystem(stack) ? stack.postgres.connection : undefined;
-  if (postgres) computed.add(`${postgres.urlSecret.secretName}/${postgres.urlSecret.key}`);
-  const pooler = isPostgresSystem(stack) ? stack.pooler : undefined;
-  if (pooler) computed.add(`${pooler.urlSecret.secretName}/${pooler.urlSecret.key}`);
+  const databaseUrls = computedDatabaseUrls(stack);
+  databaseUrls.forEach(u => computed.add(`${u.url.secretName}/${u.url.key}`));
   const secretValues: Record<string, pulumi.Input<string> | undefined> = readSecretConfig(config, requirements.filter(r => !skip.includes(r.secret)), computed,
     system.name === 'quality-billing' ? LEGACY_SECRET_CONFIG_KEYS : {});
   // Nothing has been registered yet: from here on, resources are created.
@@ -196,16 +195,12 @@ export function program(): ProgramResult {
   }
   if (postgresImage) substitutions[pgbackrest] = postgresImage;
 
-  // Values computed from others: the database URL from its password.
-  if (postgres) {
-    const password = secretValues[`${postgres.passwordSecret.secretName}/${postgres.passwordSecret.key}`];
-    if (password !== undefined) {
-      const url = (host: string, port: number) => pulumi.secret(
-        pulumi.interpolate`postgresql://${postgres.user}:${pulumi.output(password).apply(encodeURIComponent)}@${host}:${port}/${postgres.database}`);
-      secretValues[`${postgres.urlSecret.secretName}/${postgres.urlSecret.key}`] = url(postgres.host, postgres.port);
-      // The applications' URL, through PgBouncer.
-      if (pooler) secretValues[`${pooler.urlSecret.secretName}/${pooler.urlSecret.key}`] = url(pooler.name, pooler.port);
-    }
+  // Values computed from others: the database URLs (direct, and through PgBouncer) from the password.
+  for (const u of databaseUrls) {
+    const password = secretValues[`${u.password.secretName}/${u.password.key}`];
+    if (password === undefined) continue;
+    secretValues[`${u.url.secretName}/${u.url.key}`] = pulumi.secret(
+      pulumi.interpolate`postgresql://${u.user}:${pulumi.output(password).apply(encodeURIComponent)}@${u.host}:${u.port}/${u.database}`);
   }
 
   let secrets: StackSecrets | undefined;

@@ -62,6 +62,20 @@ export function renderPgBouncerIni(o: PgBouncerConfigOptions): string {
     // Server connections are closed after an hour, so PostgreSQL's per-backend caches never grow without end.
     ['server_lifetime', 3600],
     ['server_idle_timeout', 600],
+    // After a Patroni failover the primary Service points at the new primary, but connections to
+    // the old one's IP would hang on the kernel's defaults (keepalive after 2 h, unacknowledged
+    // data retried ~15 min). These end them: a connect or login gets 5 s (default 15) and is
+    // retried after 3 s (default 15); an idle connection to a dead host is dropped after
+    // 30 + 3 x 10 s of unanswered keepalives; one with unacknowledged data after 30 s
+    // (tcp_user_timeout, ms, PgBouncer >= 1.13). A query that runs long sends nothing
+    // unacknowledged, so it is not cut.
+    ['server_connect_timeout', 5],
+    ['server_login_retry', 3],
+    ['tcp_keepalive', 1],
+    ['tcp_keepidle', 30],
+    ['tcp_keepintvl', 10],
+    ['tcp_keepcnt', 3],
+    ['tcp_user_timeout', 30000],
     // Logs go to stderr (the container's log); connections are logged by the PostgreSQL side.
     ['logfile', ''],
     ['log_connections', 0],

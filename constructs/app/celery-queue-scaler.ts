@@ -20,10 +20,14 @@ export interface QueueAutoscaleOptions {
   /** Seconds between KEDA's reads of the queues. @default 30 */
   readonly pollingIntervalSeconds?: number;
   /**
-   * KEDA's `cooldownPeriod`; must exceed the pods' grace period (a pod that is still finishing its
-   * tasks is not yet gone). @default - the grace period plus 60 s, at least KEDA's 300
+   * The HPA's scale-down stabilization window (the ScaledObject's
+   * `advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds`): the HPA
+   * removes a pod only when every recommendation of this window allows it. At least the pods'
+   * grace period: a queue empties as soon as the workers have taken its tasks, long before they
+   * finish them, and a pod should not be removed on that while it can still be draining.
+   * @default - the grace period plus 60 s, at least the HPA's own 300
    */
-  readonly cooldownPeriodSeconds?: number;
+  readonly scaleDownStabilizationSeconds?: number;
   /** Namespace the KEDA operator runs in; Redis lets it in. @default "keda" */
   readonly kedaNamespace?: string;
   /** Labels of the KEDA operator's pods (KEDA's Helm chart). @default {"app": "keda-operator"} */
@@ -58,7 +62,8 @@ export class CeleryQueueScaler extends Construct {
   public readonly triggerAuthentication: ApiObject;
   /** Bounds and target, for `expectedReplicas`. */
   public readonly scaling: QueueScaling;
-  public readonly cooldownPeriodSeconds: number;
+  /** The HPA's scale-down stabilization window, seconds. */
+  public readonly scaleDownStabilizationSeconds: number;
   public readonly pollingIntervalSeconds: number;
 
   constructor(scope: Construct, id: string, props: CeleryQueueScalerProps) {
@@ -75,9 +80,15 @@ export class CeleryQueueScaler extends Construct {
     const listLength = checkInteger(path, 'autoscaleOnQueue.tasksPerReplica', props.tasksPerReplica ?? props.defaultTasksPerReplica, 1, 100000);
     this.pollingIntervalSeconds = checkInteger(path, 'autoscaleOnQueue.pollingIntervalSeconds', props.pollingIntervalSeconds ?? 30, 1, 3600);
     const grace = props.terminationGracePeriodSeconds;
-    this.cooldownPeriodSeconds = checkInteger(path, 'autoscaleOnQueue.cooldownPeriodSeconds', props.cooldownPeriodSeconds ?? Math.max(300, grace + 60), 1, 86400);
-    if (this.cooldownPeriodSeconds <= grace) {
-      throw new ValidationError(path, 'autoscaleOnQueue.cooldownPeriodSeconds', this.cooldownPeriodSeconds, `more than the pods' terminationGracePeriodSeconds (${grace})`);
+    // KEDA's cooldownPeriod "only applies after a trigger occurs; when scaling to 0" (KEDA docs,
+    // ScaledObject specification): from 1 to N the HPA KEDA creates decides, with its own
+    // behavior. minReplicas is at least 1 here, so the wait before scaling down is the HPA's
+    // stabilization window; Kubernetes accepts 0..3600 s (HPAScalingRules).
+    this.scaleDownStabilizationSeconds = checkInteger(path, 'autoscaleOnQueue.scaleDownStabilizationSeconds',
+      props.scaleDownStabilizationSeconds ?? Math.min(3600, Math.max(300, grace + 60)), 0, 3600);
+    if (this.scaleDownStabilizationSeconds < grace) {
+      throw new ValidationError(path, 'autoscaleOnQueue.scaleDownStabilizationSeconds', this.scaleDownStabilizationSeconds,
+        `at least the pods' terminationGracePeriodSeconds (${grace}) and at most 3600 (the HPA's limit)`);
     }
     const kedaNamespace = checkDnsLabel(path, 'autoscaleOnQueue.kedaNamespace', props.kedaNamespace ?? 'keda');
     this.scaling = { minReplicas, maxReplicas, listLength };
@@ -108,7 +119,7 @@ export class CeleryQueueScaler extends Construct {
         minReplicaCount: minReplicas,
         maxReplicaCount: maxReplicas,
         pollingInterval: this.pollingIntervalSeconds,
-        cooldownPeriod: this.cooldownPeriodSeconds,
+        advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleDown: { stabilizationWindowSeconds: this.scaleDownStabilizationSeconds } } } },
         triggers: props.queues.map(queue => ({
           type: 'redis',
           name: `queue-${queue.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`,

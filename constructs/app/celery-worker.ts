@@ -31,7 +31,7 @@ export interface CeleryWorkerProps extends AppWorkloadProps {
   readonly celeryApp?: string;
   /**
    * The longest a task may run (Celery's `task_time_limit`, hard: the child is killed after it).
-   * The grace period, the visibility timeout and the autoscaler's cooldown follow from it.
+   * The grace period, the visibility timeout and the autoscaler's scale-down window follow from it.
    * @default 540 (the seed names no limit; this keeps the chart's earlier 600 s grace period)
    */
   readonly taskTimeLimitSeconds?: number;

@@ -63,8 +63,10 @@ const MAX_SURGE = 1;
  * `replicas x (defaultPoolSize + reservePoolSize)` server connections, counted in the server's
  * connection budget, so `max_connections` follows the pools instead of the clients.
  * Transaction pooling by default. Server-side prepared statements do not survive transaction
- * pooling before PgBouncer 1.21 (`max_prepared_statements`): a client that declares it uses them
- * (`AppSettings.serverSidePreparedStatements`) is refused at synth. A pgbouncer_exporter sidecar
+ * pooling without `max_prepared_statements` (PgBouncer 1.21+), which the ini does not set: it is
+ * proven on Debian's PgBouncer 1.18, which lacks it. A client that declares it uses them
+ * (`AppSettings.serverSidePreparedStatements`) is refused at synth unless `poolMode` is
+ * `session`. A pgbouncer_exporter sidecar
  * serves `SHOW POOLS`/`SHOW STATS` for the waiting-client alerts.
  */
 export class PgBouncer extends Workload implements IConnectable {
@@ -127,14 +129,13 @@ export class PgBouncer extends Workload implements IConnectable {
       data: lazy((): Record<string, string> => ({ 'pgbouncer.ini': ini() })),
     });
 
-    const passwordEnv = secretEnv('PGBOUNCER_PASSWORD', c.passwordSecret);
     const pgbouncer = restrictedContainer({
       name: 'pgbouncer',
       image,
       uid: PGBOUNCER_UID,
       resources: this.resources,
       command: ['sh', '-c', pgBouncerStartScript(`${RUN_DIR}/userlist.txt`, `${CONFIG_DIR}/pgbouncer.ini`)],
-      env: [plainEnv('PGBOUNCER_USER', c.user), passwordEnv],
+      env: [plainEnv('PGBOUNCER_USER', c.user), secretEnv('PGBOUNCER_PASSWORD', c.passwordSecret)],
       ports: [{ name: 'postgres', containerPort: this.port }],
       volumeMounts: [
         { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
@@ -150,10 +151,12 @@ export class PgBouncer extends Workload implements IConnectable {
       image: exporterImage,
       uid: PGBOUNCER_UID,
       resources: this.exporterResources,
-      env: [passwordEnv],
-      // Kubernetes expands $(PGBOUNCER_PASSWORD) from the Secret: the manifest never holds it.
+      // The password stays out of the URL: one with @ / ? # % would break its parsing unless
+      // URL-encoded. pgbouncer_exporter opens the URL with lib/pq, which adds PGPASSWORD from the
+      // environment (lib/pq conn.go parseEnviron) to what the URL leaves out.
+      env: [secretEnv('PGPASSWORD', c.passwordSecret)],
       args: [
-        `--pgBouncer.connectionString=postgres://${c.user}:$(PGBOUNCER_PASSWORD)@127.0.0.1:${this.port}/pgbouncer?sslmode=disable`,
+        `--pgBouncer.connectionString=postgres://${encodeURIComponent(c.user)}@127.0.0.1:${this.port}/pgbouncer?sslmode=disable`,
         `--web.listen-address=:${EXPORTER_PORT}`,
       ],
       ports: [{ name: 'metrics', containerPort: EXPORTER_PORT }],
@@ -195,7 +198,10 @@ export class PgBouncer extends Workload implements IConnectable {
     if (client.serverSidePreparedStatements === true && this.poolMode === 'transaction') {
       throw new ValidationError(this.node.path, 'poolMode', this.poolMode,
         `"session", because ${client.workload.node.path} declares serverSidePreparedStatements: a prepared statement lives on one server ` +
-        'connection, and transaction pooling hands the next transaction another (PgBouncer tracks them only from 1.21, max_prepared_statements). ' +
+        'connection, and transaction pooling hands the next transaction another. PgBouncer could track them with max_prepared_statements ' +
+        '(1.21 and later), but this pooler\'s settings are proven against Debian\'s PgBouncer 1.18 (test/real-tools/pgbouncer.test.ts), ' +
+        'which has no such setting, so it does not set it. Opt in with poolMode: \'session\' on this PgBouncer (or on a second one for this client): ' +
+        'a client keeps its server connection for its whole session. ' +
         'Or turn the driver\'s statement cache off (asyncpg: statement_cache_size=0; SQLAlchemy asyncpg: prepared_statement_cache_size=0) and leave serverSidePreparedStatements false');
     }
     this.clients.add(client);

@@ -78,11 +78,16 @@ const cases: Case[] = [
   }, { path: 'test/Worker', field: 'autoscale', value: 'a CPU HorizontalPodAutoscaler', allowed: /one autoscaler per worker/ }],
   ['a grace period shorter than the task time limit', () => new CeleryWorker(testChart(), 'Worker', { taskTimeLimitSeconds: 900, shutdownGracePeriodSeconds: 600 }),
     { path: 'test/Worker', field: 'shutdownGracePeriodSeconds', value: 600, allowed: /at least 930 s: the task time limit \(900 s\)/ }],
-  ['a KEDA cooldown no longer than the grace period', () => {
+  ['a scale-down stabilization window shorter than the grace period', () => {
     const chart = testChart();
     const redis = new Redis(chart, 'Redis');
-    return new CeleryWorker(chart, 'Worker', { queues: ['default'] }).autoscaleOnQueue({ broker: redis.broker, maxReplicas: 3, cooldownPeriodSeconds: 600 });
-  }, { path: 'test/Worker/QueueScaler', field: 'autoscaleOnQueue.cooldownPeriodSeconds', value: 600, allowed: /more than the pods' terminationGracePeriodSeconds \(600\)/ }],
+    return new CeleryWorker(chart, 'Worker', { queues: ['default'] }).autoscaleOnQueue({ broker: redis.broker, maxReplicas: 3, scaleDownStabilizationSeconds: 599 });
+  }, { path: 'test/Worker/QueueScaler', field: 'autoscaleOnQueue.scaleDownStabilizationSeconds', value: 599, allowed: /at least the pods' terminationGracePeriodSeconds \(600\)/ }],
+  ['a scale-down stabilization window past the HPA\'s 3600 s', () => {
+    const chart = testChart();
+    const redis = new Redis(chart, 'Redis');
+    return new CeleryWorker(chart, 'Worker', { queues: ['default'] }).autoscaleOnQueue({ broker: redis.broker, maxReplicas: 3, scaleDownStabilizationSeconds: 3601 });
+  }, { path: 'test/Worker/QueueScaler', field: 'autoscaleOnQueue.scaleDownStabilizationSeconds', value: 3601, allowed: /3600/ }],
   ['a visibility timeout a running task outlasts', () => new CeleryWorker(testChart(), 'Worker', { taskTimeLimitSeconds: 600, visibilityTimeoutSeconds: 1000 }),
     { path: 'test/Worker', field: 'visibilityTimeoutSeconds', value: 1000, allowed: /more than 1200 s/ }],
   ['queue autoscaling on a database that is not the broker', () => {

@@ -96,6 +96,19 @@ describe('PgBouncer 1.18 with the prod pgbouncer.ini in front of PostgreSQL 15',
     expect(maxConnections).toBeLessThanOrEqual(200);
   });
 
+  it('runs with every setting of the ini as written (SHOW CONFIG), the TCP timeouts that end a dead primary\'s connections included', () => {
+    const shown = new Map(run(...asUser('postgres', 'env', [`PGPASSWORD=${PASSWORD}`, debianBinary('psql'), '-h', '127.0.0.1', '-p', String(bouncerPort), '-U', user, '-d', 'pgbouncer', '-AtF', '\t', '-c', 'show config']))
+      .trim().split('\n').map(l => l.split('\t')).map(([k, v]) => [k, v] as const));
+    const written = readFileSync(join(dir, 'pgbouncer.ini'), 'utf8').split('[pgbouncer]')[1].split('\n')
+      .map(l => /^(\w+) = (.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+    expect(written.length).toBeGreaterThan(20);
+    for (const [, key, value] of written) expect([key, shown.get(key)]).toEqual([key, value]);
+    // Set by us, not left at PgBouncer's defaults (keepalive timers and tcp_user_timeout 0: the kernel's ~2 h and ~15 min).
+    const timeouts = ['server_connect_timeout', 'server_login_retry', 'tcp_keepalive', 'tcp_keepidle', 'tcp_keepintvl', 'tcp_keepcnt', 'tcp_user_timeout'];
+    expect(written.map(m => m[1])).toEqual(expect.arrayContaining(timeouts));
+    for (const key of timeouts) expect([key, Number(shown.get(key)) > 0]).toEqual([key, true]);
+  });
+
   it('writes the auth_file with the password quoted as PgBouncer reads it', () => {
     expect(readFileSync(join(dir, 'userlist.txt'), 'utf8')).toBe(`"${user}" "pw""with spaces"\n`);
   });
