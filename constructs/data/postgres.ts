@@ -197,7 +197,10 @@ export class Postgres extends Workload implements IPostgres {
       kubernetes: { labels: this.selector, scopeLabel: PATRONI_SCOPE_LABEL, roleLabel: PATRONI_ROLE_LABEL },
     });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
-      metadata: { name: `${this.name}-config`, labels: this.labels },
+      // Under Patroni, "<scope>-config" is the ConfigMap its Kubernetes DCS keeps the cluster's
+      // configuration and initialize key in (patroni/dcs/kubernetes.py config_path; scope = this.name):
+      // ours must not take the name. The standalone server keeps its name, so dev is unchanged.
+      metadata: { name: this.failover ? `${this.name}-files` : `${this.name}-config`, labels: this.labels },
       // With WAL archiving, the exporter's query file for the archive backlog sits beside it.
       data: lazy((): Record<string, string> => ({
         'postgresql.conf': renderConfig(),

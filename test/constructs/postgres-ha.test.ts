@@ -8,13 +8,22 @@ import { SecretKeyRef } from '../../lib/secrets';
 import { rehearse } from '../../lib/rehearsal/rehearse';
 import { expectValidationError, find, podSpec, synth, synthSystem, testChart } from '../helpers';
 
+// Patroni's Kubernetes DCS (patroni/dcs/kubernetes.py, 3.0.2) keeps its keys in ConfigMaps named
+// after the scope: client_path() turns AbstractDCS's "/<scope>/<key>" into "<scope>-<key>" for the
+// keys config (config_path; the initialize key, the timeline history and failsafe are annotations
+// of it and of the leader's), leader (leader_path), failover (failover_path) and sync (sync_path);
+// "initialize" is listed too, as other DCSs keep it as a key of its own. An object of ours with one
+// of those names makes Patroni's create fail with 409 ("failed to acquire initialize lock"), and
+// Pulumi would replace it on a change of its data, wiping Patroni's state.
+const patroniKeyObjects = (scope: string) => ['config', 'leader', 'failover', 'sync', 'initialize'].map(k => `${scope}-${k}`);
+
 // Issue 18 §1: PostgreSQL members under Patroni in staging and prod, standalone in dev.
 describe('Postgres with standbys (Patroni)', () => {
   const chart = testChart();
   new Postgres(chart, 'Postgres', { tier: 'minimum', standbys: 1 });
   const objects = synth(chart);
   const sts = find(objects, 'StatefulSet', 'postgres');
-  const patroni = parse(find(objects, 'ConfigMap', 'postgres-config').data['patroni.yml']);
+  const patroni = parse(find(objects, 'ConfigMap', 'postgres-files').data['patroni.yml']);
 
   it('runs 2 members, one per node, never both disrupted at once', () => {
     expect(sts.spec.replicas).toBe(2);
@@ -28,6 +37,11 @@ describe('Postgres with standbys (Patroni)', () => {
     // Patroni's label for the role and for the cluster are those the Services and its DCS use.
     expect(patroni.kubernetes).toEqual(expect.objectContaining({ role_label: 'role', scope_label: 'cluster-name', use_endpoints: false }));
     expect(sts.spec.template.metadata.labels['cluster-name']).toBe(patroni.scope);
+  });
+
+  it('leaves the names of Patroni\'s DCS ConfigMaps to Patroni', () => {
+    const names = objects.map(o => o.metadata.name);
+    expect(names.filter(n => patroniKeyObjects(patroni.scope).includes(n))).toEqual([]);
   });
 
   it('gives Patroni a Role over ConfigMaps and pods of its namespace only', () => {
@@ -51,7 +65,7 @@ describe('Postgres with standbys (Patroni)', () => {
   it('takes maximumLagOnFailover and synchronousMode from props', () => {
     const c = testChart();
     new Postgres(c, 'Postgres', { standbys: 2, synchronousMode: false, maximumLagOnFailover: '16Mi' });
-    const dcs = parse(find(synth(c), 'ConfigMap', 'postgres-config').data['patroni.yml']).bootstrap.dcs;
+    const dcs = parse(find(synth(c), 'ConfigMap', 'postgres-files').data['patroni.yml']).bootstrap.dcs;
     expect(dcs).toEqual(expect.objectContaining({ maximum_lag_on_failover: 16 * 2 ** 20, synchronous_mode: false }));
   });
 
@@ -88,6 +102,13 @@ describe('bad input for PostgreSQL high availability', () => {
 
 describe('delivery of the members (deployment plan and rehearsal)', () => {
   const { stack, objects } = synthSystem('quality-billing', ENVIRONMENTS.prod);
+
+  it('no object of the system is named like a DCS ConfigMap of one of its Patroni clusters', () => {
+    const scopes = objects.filter(o => o.kind === 'StatefulSet').map(o => o.spec.template.metadata.labels['cluster-name']).filter(Boolean);
+    expect(scopes.length).toBeGreaterThan(0);
+    const taken = scopes.flatMap(patroniKeyObjects);
+    expect(objects.map(o => `${o.kind}/${o.metadata.name}`).filter(n => taken.includes(n.split('/')[1]))).toEqual([]);
+  });
 
   it('the primary and replica Services skip Pulumi\'s endpoint await, so the rehearsal converges', () => {
     const primary = find(objects, 'Service', 'quality-billing-postgres');

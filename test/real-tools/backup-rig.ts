@@ -254,7 +254,7 @@ export class BackupRig {
 
     // PostgreSQL with the prod postgresql.conf, WAL archiving included; a superuser named like the image's POSTGRES_USER.
     // Only the mount path of the pgBackRest scripts differs (/etc/pgbackrest in the pod).
-    const conf: string = find(this.objects, 'ConfigMap', 'quality-billing-postgres-config').data['postgresql.conf'];
+    const conf: string = find(this.objects, 'ConfigMap', 'quality-billing-postgres-files').data['postgresql.conf'];
     expect(conf).toContain("archive_command = 'bash /etc/pgbackrest/pgbackrest-archive-push.sh %p'");
     writeFileSync(join(pgDir, 'postgresql.conf'), conf.replace('/etc/pgbackrest/', `${join(work, 'scripts')}/`), { mode: 0o644 });
     this.chownPostgres(join(pgDir, 'postgresql.conf'));

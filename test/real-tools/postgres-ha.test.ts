@@ -22,10 +22,10 @@ import { debianBinary, freePort, run, stop } from './tools';
 const chart = testChart();
 const pg = new Postgres(chart, 'Postgres', { tier: 'minimum', standbys: 1 });
 const objects = synth(chart);
-const files = find(objects, 'ConfigMap', 'postgres-config').data as Record<string, string>;
+const files = find(objects, 'ConfigMap', 'postgres-files').data as Record<string, string>;
 const serverEnv: Array<{ name: string }> = podSpec(find(objects, 'StatefulSet', 'postgres')).containers[0].env;
 const async = synth((() => { const c = testChart(); new Postgres(c, 'Postgres', { tier: 'minimum', standbys: 1, synchronousMode: false }); return c; })());
-const asyncDcs = parse(find(async, 'ConfigMap', 'postgres-config').data['patroni.yml']).bootstrap.dcs;
+const asyncDcs = parse(find(async, 'ConfigMap', 'postgres-files').data['patroni.yml']).bootstrap.dcs;
 
 // The folder of Debian's newest PostgreSQL (15 here), where Patroni finds initdb, pg_ctl, pg_rewind
 // and pg_controldata (the real one: a PATH folder may hold links to only a few of them).
