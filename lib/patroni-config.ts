@@ -90,7 +90,7 @@ export interface PatroniConfigOptions {
   readonly customConf: string;
   /** A file Patroni may write the members' passwords into (a writable, private emptyDir). */
   readonly pgpass: string;
-  /** Superuser Patroni bootstraps (and rewinds) with; the application's owner, as with the official image. */
+  /** Superuser Patroni bootstraps and runs pg_rewind with; the application's owner, as with the official image. */
   readonly superuser: string;
   /** User the standbys stream WAL as. */
   readonly replicationUser: string;
@@ -151,10 +151,12 @@ export function patroniConfig(o: PatroniConfigOptions): Record<string, unknown> 
       // A new or replaced standby copies the primary right away: the spread checkpoint
       // pg_basebackup asks for by default would make it wait up to 0.9 × checkpoint_timeout.
       basebackup: [{ checkpoint: 'fast' }],
+      // No "rewind" entry: Patroni then runs pg_rewind with the superuser's credentials, password
+      // included (patroni/postgresql/config.py rewind_credentials). One naming the superuser without
+      // a password would make pg_rewind connect with none, and the old primary could not rejoin.
       authentication: {
         superuser: { username: o.superuser },
         replication: { username: o.replicationUser },
-        rewind: { username: o.superuser },
       },
       // As the official image: trust inside the pod only; every other connection with SCRAM.
       pg_hba: [

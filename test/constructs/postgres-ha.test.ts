@@ -54,6 +54,10 @@ describe('Postgres with standbys (Patroni)', () => {
   it('fails over with production settings: synchronous commits, a 1 MiB lag limit, pg_rewind', () => {
     expect(patroni.bootstrap.dcs).toEqual(expect.objectContaining({ ttl: 20, loop_wait: 5, retry_timeout: 7, maximum_lag_on_failover: 1048576, synchronous_mode: true }));
     expect(patroni.bootstrap.dcs.postgresql.use_pg_rewind).toBe(true);
+    // pg_rewind runs with the superuser's credentials (password from PATRONI_SUPERUSER_PASSWORD):
+    // a "rewind" entry would need its own PATRONI_REWIND_PASSWORD, which the pod does not get.
+    expect(Object.keys(patroni.postgresql.authentication).sort()).toEqual(['replication', 'superuser']);
+    expect(podSpec(sts).containers[0].env.map((e: any) => e.name)).toContain('PATRONI_SUPERUSER_PASSWORD');
     expect(patroni.bootstrap.initdb).toContain('data-checksums');
   });
 

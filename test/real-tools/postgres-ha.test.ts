@@ -99,6 +99,12 @@ describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 1
     writeFileSync(join(dir, 'postgresql.conf'), files['postgresql.conf'].replace(/^unix_socket_directories = .*$/m, `unix_socket_directories = '${dir}'`));
     writeFileSync(join(dir, 'post-bootstrap.sh'), files['post-bootstrap.sh']);
     const base = parse(files['patroni.yml']);
+    // The construct trusts TCP from the loopback only (inside the pod); members reach each other
+    // from their pod IPs, so streaming, pg_rewind and Patroni's checks must bring their passwords.
+    // Here every member connects from 127.0.0.1: the test's copy drops the loopback trust rules so
+    // that, as between pods, a missing password fails.
+    const loopbackTrust = /^host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+trust$/;
+    expect(base.postgresql.pg_hba.filter((line: string) => loopbackTrust.test(line))).toHaveLength(2);
     for (const i of [0, 1]) {
       const m: Member = { name: `member-${i}`, pgPort: await freePort(), apiPort: await freePort(), dataDir: join(dir, `data-${i}`), config: join(dir, `patroni-${i}.yml`), log: join(dir, `patroni-${i}.log`) };
       const c = structuredClone(base);
@@ -110,6 +116,7 @@ describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 1
       c.postgresql = {
         ...c.postgresql, listen: `127.0.0.1:${m.pgPort}`, connect_address: `127.0.0.1:${m.pgPort}`, data_dir: m.dataDir,
         bin_dir: BIN, pgpass: join(dir, `pgpass-${i}`), custom_conf: join(dir, 'postgresql.conf'), parameters: { unix_socket_directories: dir },
+        pg_hba: c.postgresql.pg_hba.filter((line: string) => !loopbackTrust.test(line)),
       };
       writeFileSync(m.config, stringify(c));
       writeFileSync(m.log, '');
@@ -142,6 +149,13 @@ describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 1
     expect(serverEnv.map(e => e.name)).toEqual(expect.arrayContaining(['PATRONI_NAME', 'PATRONI_KUBERNETES_POD_IP', 'PATRONI_RESTAPI_CONNECT_ADDRESS',
       'PATRONI_POSTGRESQL_CONNECT_ADDRESS', 'PATRONI_SUPERUSER_PASSWORD', 'PATRONI_REPLICATION_PASSWORD']));
     expect(files['patroni.yml']).not.toMatch(/password:/);
+  });
+
+  it('a member\'s address is not trusted: without the password PostgreSQL refuses the connection', async () => {
+    const conninfo = `host=127.0.0.1 port=${members[0].pgPort} dbname=${database} user=${pg.connection.user} connect_timeout=2`;
+    const refused = await new Promise<string>(resolve => execFile(debianBinary('psql'), [conninfo, '-XAtqwc', 'select 1'], { env: { PATH: process.env.PATH } },
+      (err, _out, stderr) => resolve(err ? stderr : 'accepted')));
+    expect(refused).toMatch(/password/);
   });
 
   let failover: { seconds: number; committed: number; lost: number[]; oldPrimary: Member; newPrimary: Member };
