@@ -61,6 +61,14 @@ describe('Postgres with standbys (Patroni)', () => {
     expect(patroni.bootstrap.initdb).toContain('data-checksums');
   });
 
+  it('applies the dynamic settings to the running cluster at each member start (bootstrap.dcs is read once)', () => {
+    const files = find(objects, 'ConfigMap', 'postgres-files').data;
+    expect(parse(files['patroni-dynamic.yml'])).toEqual(patroni.bootstrap.dcs);
+    expect(podSpec(sts).containers[0].command).toEqual(['sh', '/etc/postgresql/patroni-start.sh']);
+    expect(files['patroni-start.sh']).toMatch(/patronictl -c \/etc\/postgresql\/patroni.yml edit-config --apply \/etc\/postgresql\/patroni-dynamic.yml --force/);
+    expect(files['patroni-start.sh']).toMatch(/^exec patroni \/etc\/postgresql\/patroni.yml$/m);
+  });
+
   it('keeps the exporter on every member, scraped through the headless Service', () => {
     expect(podSpec(sts).containers.map((c: any) => c.name)).toEqual(['postgres', 'exporter']);
     expect(find(objects, 'Service', 'postgres-members').spec.clusterIP).toBe('None');
@@ -96,6 +104,15 @@ describe('bad input for PostgreSQL high availability', () => {
   it('refuses a TTL shorter than Patroni allows for its loop and retries', () => {
     expectValidationError(() => new Postgres(testChart(), 'Postgres', { standbys: 1, failoverTiming: { ttlSeconds: 15, loopWaitSeconds: 5, retryTimeoutSeconds: 7 } }),
       { field: 'ttlSeconds', value: 15, allowed: /loopWaitSeconds \+ 2 × retryTimeoutSeconds = 19/ });
+  });
+
+  it('refuses a max_connections below 25 with standbys (Patroni would start PostgreSQL with 100), and raises a smaller budget to 25', () => {
+    expectValidationError(() => new Postgres(testChart(), 'Postgres', { standbys: 1, maxConnections: 20 }),
+      { path: /Postgres$/, field: 'maxConnections', value: 20, allowed: /25/ });
+    const c = testChart();
+    const pg = new Postgres(c, 'Postgres', { tier: 'minimum', standbys: 1 });
+    expect(pg.connectionBudget().maxConnections).toBeLessThan(25);
+    expect(parse(find(synth(c), 'ConfigMap', 'postgres-files').data['patroni-dynamic.yml']).postgresql.parameters.max_connections).toBe(25);
   });
 
   it('refuses an image whose tag does not name the PostgreSQL major version', () => {

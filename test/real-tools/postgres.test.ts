@@ -2,7 +2,7 @@ import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { ENVIRONMENTS } from '../../lib/environments';
-import { find, synthStack } from '../helpers';
+import { synthStack } from '../helpers';
 import { asUser, debianBinary, freePort, run } from './tools';
 
 // PostgreSQL from Debian started with the postgresql.conf each environment synthesizes: the
