@@ -91,9 +91,13 @@ export class BackupRig {
   private pgUid = 0;
   private pgGid = 0;
 
-  /** The point-in-time restore Job for a target. */
+  /**
+   * The point-in-time restore Job for a target. Prod runs a Patroni cluster, which the restore
+   * refuses: it is emitted, as its error says, for prod brought to one member (no standbys).
+   */
   pitrJobFor(target: string): K8sObject {
-    return restoreObjects({ env: 'prod', stackProps: { backupStorage: localStorage(this.s3Port) }, pitr: target }).find(o => o.kind === 'Job') as K8sObject;
+    const oneMember = { ...ENVIRONMENTS.prod, postgresStandbys: 0, survivesNodeLoss: false };
+    return restoreObjects({ env: 'prod', stackProps: { backupStorage: localStorage(this.s3Port), environment: oneMember }, pitr: target }).find(o => o.kind === 'Job') as K8sObject;
   }
 
   async psql(sql: string, db = 'quality_billing'): Promise<string> {
