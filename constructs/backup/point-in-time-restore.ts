@@ -26,7 +26,8 @@ export interface PointInTimeRestoreProps {
 /**
  * A one-off Job that restores the server's data directory from the pgBackRest repository to the
  * latest state, a backup or a point in time. It mounts the server's volume, so the StatefulSet
- * must be scaled to 0 first; at the next start PostgreSQL replays the archived WAL up to the
+ * must be scaled to 0 first, and the server must have no standbys (a Patroni cluster is brought to
+ * one member by hand first: the ValidationError lists the steps); at the next start PostgreSQL replays the archived WAL up to the
  * target and promotes. Emitted by `npm run restore -- --pitr` (README: restore runbook).
  */
 export class PointInTimeRestore extends Workload {
@@ -41,6 +42,16 @@ export class PointInTimeRestore extends Workload {
     const target = props.target ?? 'latest';
     if (!/^(latest|set:\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?|time:\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}(:?\d{2})?|Z| UTC))$/.test(target)) {
       throw new ValidationError(path, 'target', target, '"latest", "set:<backup label>" or "time:<YYYY-MM-DD HH:MM:SS+zone>"');
+    }
+    // The Job writes member 0's volume alone. Under Patroni the cluster's state (leader, timeline,
+    // system id) is in the DCS and the standbys keep the old timeline: the restored member would be
+    // overwritten from the leader, or rewound, rather than become the primary.
+    if (pg.members > 1) {
+      throw new ValidationError(path, 'recovery.postgres.standbys', pg.members - 1,
+        `0: a point-in-time restore writes data-${pg.name}-0 only. For a Patroni cluster, first make it one member: ` +
+        `scale StatefulSet ${pg.name} to 0, run \`patronictl -c /etc/postgresql/patroni.yml remove ${pg.name}\` (drops the DCS state), ` +
+        `delete the standbys' claims data-${pg.name}-1…, emit the restore for the environment with postgresStandbys: 0 (and survivesNodeLoss: false, which a lone server needs), ` +
+        `run it, then deploy the environment as it was (the standbys copy the restored primary)`);
     }
     this.resources = resources(RESOURCE_PRESETS.minimum.backup, path, 'resources');
     this.allowEgressTo({ ipBlock: { cidr: r.backupStorage.cidr } }, [r.backupStorage.endpointPort]);

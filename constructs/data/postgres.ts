@@ -12,7 +12,7 @@ import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceQuantities, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { ConnectionBudget, connectionBudget, ConnectionBudgetLine, postgresTuning, PostgresTuning } from '../../lib/tuning';
 import { ApiServerAddress, checkInteger, checkPort } from '../../lib/validate';
-import { checkFailoverSettings, PATRONI_FAILOVER_DEFAULTS, PatroniFailoverSettings, postBootstrapScript, renderPatroniYaml } from '../../lib/patroni-config';
+import { checkFailoverSettings, PATRONI_FAILOVER_DEFAULTS, PatroniFailoverSettings, patroniStartScript, postBootstrapScript, renderPatroniDynamicYaml, renderPatroniYaml } from '../../lib/patroni-config';
 import { PATRONI_ROLE_LABEL, PATRONI_SCOPE_LABEL, patroniMembers } from './patroni-members';
 import { IConnectionClient, PostgresConnection } from '../core/connections';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, scheduledJobSpec, secretEnv } from '../core/pod-spec';
@@ -40,7 +40,7 @@ export interface PostgresProps extends PersistentComponentProps {
   readonly exporterResources?: ResourceQuantities;
   /** Server port. @default 5432 */
   readonly port?: number;
-  /** Overrides `max_connections`; the capacity planner checks it covers every client. @default - the connection budget */
+  /** Overrides `max_connections`; the capacity planner checks it covers every client. With standbys at least 25: Patroni starts PostgreSQL with 100 in place of a smaller value. @default - the connection budget (with standbys, at least 25) */
   readonly maxConnections?: number;
   /** Log statements slower than this many milliseconds. @default 1000 (the seed's 1 s API threshold) */
   readonly logMinDurationMs?: number;
@@ -164,7 +164,9 @@ export class Postgres extends Workload implements IPostgres {
     const port = checkPort(path, 'port', props.port ?? 5432);
     const database = checkIdentifier(path, 'database', props.database ?? 'quality_billing');
     const user = checkIdentifier(path, 'user', props.user ?? 'quality_billing');
-    if (props.maxConnections !== undefined) this.maxConnectionsOverride = checkInteger(path, 'maxConnections', props.maxConnections, 10, 10000);
+    // Patroni ignores a max_connections below 25 and starts PostgreSQL with 100 (its CMDLINE_OPTIONS
+    // in patroni/postgresql/config.py), so the memory settings would be computed for the wrong number.
+    if (props.maxConnections !== undefined) this.maxConnectionsOverride = checkInteger(path, 'maxConnections', props.maxConnections, standbys > 0 ? PATRONI_MIN_MAX_CONNECTIONS : 10, 10000);
     const logMinDurationMs = checkInteger(path, 'logMinDurationMs', props.logMinDurationMs ?? 1000, -1);
     const schedule = checkCronSchedule(path, 'maintenanceSchedule', props.maintenanceSchedule ?? '30 3 * * 0');
     const passwordSecret = props.passwordSecret ?? SecretKeyRef.of('db-credentials', 'password', path);
@@ -197,12 +199,19 @@ export class Postgres extends Workload implements IPostgres {
       kubernetes: { labels: this.selector, scopeLabel: PATRONI_SCOPE_LABEL, roleLabel: PATRONI_ROLE_LABEL },
     });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
-      metadata: { name: `${this.name}-config`, labels: this.labels },
+      // Under Patroni, "<scope>-config" is the ConfigMap its Kubernetes DCS keeps the cluster's
+      // configuration and initialize key in (patroni/dcs/kubernetes.py config_path; scope = this.name):
+      // ours must not take the name. The standalone server keeps its name, so dev is unchanged.
+      metadata: { name: this.failover ? `${this.name}-files` : `${this.name}-config`, labels: this.labels },
       // With WAL archiving, the exporter's query file for the archive backlog sits beside it.
       data: lazy((): Record<string, string> => ({
         'postgresql.conf': renderConfig(),
         ...this.archiving ? { [EXPORTER_QUERIES_FILE]: WAL_ARCHIVE_EXPORTER_QUERIES } : {},
-        ...this.failover ? { [PATRONI_FILE]: renderPatroni(), [POST_BOOTSTRAP_FILE]: postBootstrapScript(database) } : {},
+        ...this.failover ? {
+          [PATRONI_FILE]: renderPatroni(), [POST_BOOTSTRAP_FILE]: postBootstrapScript(database),
+          [PATRONI_DYNAMIC_FILE]: renderPatroniDynamicYaml({ failover: this.failover, maxConnections: this.maxConnections() }),
+          [PATRONI_START_FILE]: patroniStartScript(`${CONFIG_DIR}/${PATRONI_FILE}`, `${CONFIG_DIR}/${PATRONI_DYNAMIC_FILE}`),
+        } : {},
       })),
     });
 
@@ -255,7 +264,8 @@ export class Postgres extends Workload implements IPostgres {
         image,
         uid: DATABASE_IMAGE_UID,
         resources: this.resources,
-        command: ['patroni', `${CONFIG_DIR}/${PATRONI_FILE}`],
+        // Applies the dynamic settings to a running cluster, then execs Patroni (lib/patroni-config.ts).
+        command: ['sh', `${CONFIG_DIR}/${PATRONI_START_FILE}`],
         env: this.serverEnv,
         ports: [{ name: 'postgres', containerPort: port }, { name: 'patroni', containerPort: PATRONI_API_PORT }],
         volumeMounts: mounts,
@@ -396,9 +406,10 @@ export class Postgres extends Workload implements IPostgres {
     return connectionBudget(lines);
   }
 
-  /** `max_connections`: the override when given, else the budget. */
+  /** `max_connections`: the override when given, else the budget (under Patroni at least 25, the least it accepts). */
   public maxConnections(): number {
-    return this.maxConnectionsOverride ?? this.connectionBudget().maxConnections;
+    const budget = this.connectionBudget().maxConnections;
+    return this.maxConnectionsOverride ?? (this.failover ? Math.max(budget, PATRONI_MIN_MAX_CONNECTIONS) : budget);
   }
 
   /** Memory settings for the current `max_connections`. */
@@ -441,6 +452,10 @@ export interface WalArchiving {
 const CONFIG_DIR = '/etc/postgresql';
 const PATRONI_FILE = 'patroni.yml';
 const POST_BOOTSTRAP_FILE = 'post-bootstrap.sh';
+/** The least max_connections Patroni 3.0 passes to PostgreSQL (patroni/postgresql/config.py CMDLINE_OPTIONS: `int(v) >= 25`). */
+const PATRONI_MIN_MAX_CONNECTIONS = 25;
+const PATRONI_DYNAMIC_FILE = 'patroni-dynamic.yml';
+const PATRONI_START_FILE = 'patroni-start.sh';
 
 /** The major version in the image's tag ("14.15-2.54" → 14): Patroni needs the binaries' folder. */
 function postgresMajorVersion(image: ImageRef, path: string): number {

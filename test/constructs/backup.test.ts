@@ -234,6 +234,14 @@ describe('PointInTimeRecovery', () => {
       expectValidationError(() => new PointInTimeRestore(chart, `R-${target}`, { recovery, target }), { field: 'target', value: target, allowed: /"latest", "set:<backup label>" or "time:/ });
     }
   });
+
+  it('refuses a server with standbys (Patroni): the Job writes member 0\'s volume only, and names the manual steps', () => {
+    const chart = testChart();
+    const postgres = new Postgres(chart, 'Postgres', { standbys: 1 });
+    const recovery = new PointInTimeRecovery(chart, 'Pitr', { postgres, backupStorage: STORAGE });
+    expectValidationError(() => new PointInTimeRestore(chart, 'Restore', { recovery }),
+      { path: /Restore$/, field: 'recovery.postgres.standbys', value: 1, allowed: /data-postgres-0 only.*patronictl -c \/etc\/postgresql\/patroni.yml remove postgres.*postgresStandbys: 0/s });
+  });
 });
 
 describe('backups in QualityBillingStack', () => {
@@ -274,6 +282,9 @@ describe('npm run restore', () => {
       expect(errors.join('\n')).toContain('--env is required');
       expect(restoreMain(['--env', 'staging', '--pitr', 'yesterday'])).toBe(1);
       expect(errors.join('\n')).toMatch(/target.*"yesterday"/s);
+      // staging runs a Patroni cluster: npm run restore -- --pitr refuses it, naming the steps.
+      expect(restoreMain(['--env', 'staging', '--pitr', 'latest'])).toBe(1);
+      expect(errors.join('\n')).toMatch(/standbys.*patronictl.*remove quality-billing-postgres/s);
     } finally {
       spy.mockRestore();
     }

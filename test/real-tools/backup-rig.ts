@@ -91,9 +91,13 @@ export class BackupRig {
   private pgUid = 0;
   private pgGid = 0;
 
-  /** The point-in-time restore Job for a target. */
+  /**
+   * The point-in-time restore Job for a target. Prod runs a Patroni cluster, which the restore
+   * refuses: it is emitted, as its error says, for prod brought to one member (no standbys).
+   */
   pitrJobFor(target: string): K8sObject {
-    return restoreObjects({ env: 'prod', stackProps: { backupStorage: localStorage(this.s3Port) }, pitr: target }).find(o => o.kind === 'Job') as K8sObject;
+    const oneMember = { ...ENVIRONMENTS.prod, postgresStandbys: 0, survivesNodeLoss: false };
+    return restoreObjects({ env: 'prod', stackProps: { backupStorage: localStorage(this.s3Port), environment: oneMember }, pitr: target }).find(o => o.kind === 'Job') as K8sObject;
   }
 
   async psql(sql: string, db = 'quality_billing'): Promise<string> {
@@ -254,7 +258,7 @@ export class BackupRig {
 
     // PostgreSQL with the prod postgresql.conf, WAL archiving included; a superuser named like the image's POSTGRES_USER.
     // Only the mount path of the pgBackRest scripts differs (/etc/pgbackrest in the pod).
-    const conf: string = find(this.objects, 'ConfigMap', 'quality-billing-postgres-config').data['postgresql.conf'];
+    const conf: string = find(this.objects, 'ConfigMap', 'quality-billing-postgres-files').data['postgresql.conf'];
     expect(conf).toContain("archive_command = 'bash /etc/pgbackrest/pgbackrest-archive-push.sh %p'");
     writeFileSync(join(pgDir, 'postgresql.conf'), conf.replace('/etc/pgbackrest/', `${join(work, 'scripts')}/`), { mode: 0o644 });
     this.chownPostgres(join(pgDir, 'postgresql.conf'));

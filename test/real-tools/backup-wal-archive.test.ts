@@ -26,7 +26,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
   it('an S3 outage: the WAL backlog the WalArchiveBacklog alert reads passes its threshold while the archive age grows; with S3 back it drains to 0', async () => {
     // What the exporter runs: the custom query from the manifest's ConfigMap, and postgres_exporter
     // v0.16.0's own pg_stat_archiver query (cmd/postgres_exporter/queries.go).
-    const backlogSql: string = parse(find(rig.objects, 'ConfigMap', 'quality-billing-postgres-config').data['exporter-queries.yaml']).pg_wal_archive.query;
+    const backlogSql: string = parse(find(rig.objects, 'ConfigMap', 'quality-billing-postgres-files').data['exporter-queries.yaml']).pg_wal_archive.query;
     const archiverSql = 'SELECT *, extract(epoch from now() - last_archived_time) AS last_archive_age FROM pg_stat_archiver';
     // The thresholds of the shipped rules.
     const rules = parse(find(rig.objects, 'ConfigMap', 'quality-billing-prometheus-rules').data['alerts.yml']).groups.flatMap((g: any) => g.rules);

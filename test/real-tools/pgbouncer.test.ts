@@ -16,7 +16,7 @@ import { asUser, debianBinary, freePort, run, startServer, stop } from './tools'
 const { stack, objects } = synthStack(ENVIRONMENTS.prod);
 const pooler = stack.pooler!;
 const ini: string = find(objects, 'ConfigMap', 'quality-billing-pgbouncer-config').data['pgbouncer.ini'];
-const postgresConf: string = find(objects, 'ConfigMap', 'quality-billing-postgres-config').data['postgresql.conf'];
+const postgresConf: string = find(objects, 'ConfigMap', 'quality-billing-postgres-files').data['postgresql.conf'];
 const maxConnections = stack.postgres.maxConnections();
 const { database, user } = stack.postgres.connection;
 // A test password with characters the auth_file must quote.

@@ -22,10 +22,10 @@ import { debianBinary, freePort, run, stop } from './tools';
 const chart = testChart();
 const pg = new Postgres(chart, 'Postgres', { tier: 'minimum', standbys: 1 });
 const objects = synth(chart);
-const files = find(objects, 'ConfigMap', 'postgres-config').data as Record<string, string>;
+const files = find(objects, 'ConfigMap', 'postgres-files').data as Record<string, string>;
 const serverEnv: Array<{ name: string }> = podSpec(find(objects, 'StatefulSet', 'postgres')).containers[0].env;
 const async = synth((() => { const c = testChart(); new Postgres(c, 'Postgres', { tier: 'minimum', standbys: 1, synchronousMode: false }); return c; })());
-const asyncDcs = parse(find(async, 'ConfigMap', 'postgres-config').data['patroni.yml']).bootstrap.dcs;
+const asyncDcs = parse(find(async, 'ConfigMap', 'postgres-files').data['patroni.yml']).bootstrap.dcs;
 
 // The folder of Debian's newest PostgreSQL (15 here), where Patroni finds initdb, pg_ctl, pg_rewind
 // and pg_controldata (the real one: a PATH folder may hold links to only a few of them).
@@ -34,10 +34,11 @@ const SUPERUSER_PASSWORD = `su-${Math.random().toString(36).slice(2)}`;
 const REPLICATION_PASSWORD = `repl-${Math.random().toString(36).slice(2)}`;
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-interface Member { name: string; pgPort: number; apiPort: number; dataDir: string; config: string; log: string; patroni?: ChildProcess }
+interface Member { name: string; pgPort: number; apiPort: number; dataDir: string; config: string; start: string; log: string; patroni?: ChildProcess }
 
 describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 15, etcd)', () => {
   let dir: string;
+  let dynamicFile: string;
   let etcd: ChildProcess | undefined;
   let etcdPort: number;
   const members: Member[] = [];
@@ -64,9 +65,11 @@ describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 1
     throw new Error(`${what}: not within ${timeoutMs} ms\n${members.map(m => `--- ${m.name}\n${readFileSync(m.log, 'utf8').split('\n').slice(-40).join('\n')}`).join('\n')}`);
   };
 
+  // Through the construct's entrypoint: patronictl applies patroni-dynamic.yml, then exec patroni.
   const startMember = (m: Member) => {
     const out = openSync(m.log, 'a');
-    m.patroni = spawn(debianBinary('patroni'), [m.config], {
+    writeFileSync(m.start, files['patroni-start.sh'].replaceAll('/etc/postgresql/patroni.yml', m.config).replaceAll('/etc/postgresql/patroni-dynamic.yml', dynamicFile));
+    m.patroni = spawn('sh', [m.start], {
       stdio: ['ignore', out, out],
       ...(owner ? { uid: owner[0], gid: owner[1] } : {}),
       // What the pod gets from its Secret; the other PATRONI_* variables are addresses (in the file here).
@@ -98,9 +101,17 @@ describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 1
     // The construct's files; only the socket folder in postgresql.conf is a pod path.
     writeFileSync(join(dir, 'postgresql.conf'), files['postgresql.conf'].replace(/^unix_socket_directories = .*$/m, `unix_socket_directories = '${dir}'`));
     writeFileSync(join(dir, 'post-bootstrap.sh'), files['post-bootstrap.sh']);
+    dynamicFile = join(dir, 'patroni-dynamic.yml');
+    writeFileSync(dynamicFile, files['patroni-dynamic.yml']);
     const base = parse(files['patroni.yml']);
+    // The construct trusts TCP from the loopback only (inside the pod); members reach each other
+    // from their pod IPs, so streaming, pg_rewind and Patroni's checks must bring their passwords.
+    // Here every member connects from 127.0.0.1: the test's copy drops the loopback trust rules so
+    // that, as between pods, a missing password fails.
+    const loopbackTrust = /^host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+trust$/;
+    expect(base.postgresql.pg_hba.filter((line: string) => loopbackTrust.test(line))).toHaveLength(2);
     for (const i of [0, 1]) {
-      const m: Member = { name: `member-${i}`, pgPort: await freePort(), apiPort: await freePort(), dataDir: join(dir, `data-${i}`), config: join(dir, `patroni-${i}.yml`), log: join(dir, `patroni-${i}.log`) };
+      const m: Member = { name: `member-${i}`, pgPort: await freePort(), apiPort: await freePort(), dataDir: join(dir, `data-${i}`), config: join(dir, `patroni-${i}.yml`), start: join(dir, `start-${i}.sh`), log: join(dir, `patroni-${i}.log`) };
       const c = structuredClone(base);
       delete c.kubernetes;
       c.etcd3 = { hosts: `127.0.0.1:${etcdPort}` };
@@ -110,12 +121,13 @@ describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 1
       c.postgresql = {
         ...c.postgresql, listen: `127.0.0.1:${m.pgPort}`, connect_address: `127.0.0.1:${m.pgPort}`, data_dir: m.dataDir,
         bin_dir: BIN, pgpass: join(dir, `pgpass-${i}`), custom_conf: join(dir, 'postgresql.conf'), parameters: { unix_socket_directories: dir },
+        pg_hba: c.postgresql.pg_hba.filter((line: string) => !loopbackTrust.test(line)),
       };
       writeFileSync(m.config, stringify(c));
       writeFileSync(m.log, '');
       members.push(m);
     }
-    for (const p of [join(dir, 'postgresql.conf'), join(dir, 'post-bootstrap.sh'), ...members.flatMap(m => [m.config, m.log])]) own(p);
+    for (const p of [join(dir, 'postgresql.conf'), join(dir, 'post-bootstrap.sh'), dynamicFile, ...members.flatMap(m => [m.config, m.log])]) own(p);
     mkdirSync(join(dir, 'etcd'), { recursive: true });
     await until('etcd answers', async () => (await fetch(`http://127.0.0.1:${etcdPort}/version`)).ok, 15000);
     members.forEach(startMember);
@@ -142,6 +154,13 @@ describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 1
     expect(serverEnv.map(e => e.name)).toEqual(expect.arrayContaining(['PATRONI_NAME', 'PATRONI_KUBERNETES_POD_IP', 'PATRONI_RESTAPI_CONNECT_ADDRESS',
       'PATRONI_POSTGRESQL_CONNECT_ADDRESS', 'PATRONI_SUPERUSER_PASSWORD', 'PATRONI_REPLICATION_PASSWORD']));
     expect(files['patroni.yml']).not.toMatch(/password:/);
+  });
+
+  it('a member\'s address is not trusted: without the password PostgreSQL refuses the connection', async () => {
+    const conninfo = `host=127.0.0.1 port=${members[0].pgPort} dbname=${database} user=${pg.connection.user} connect_timeout=2`;
+    const refused = await new Promise<string>(resolve => execFile(debianBinary('psql'), [conninfo, '-XAtqwc', 'select 1'], { env: { PATH: process.env.PATH } },
+      (err, _out, stderr) => resolve(err ? stderr : 'accepted')));
+    expect(refused).toMatch(/password/);
   });
 
   let failover: { seconds: number; committed: number; lost: number[]; oldPrimary: Member; newPrimary: Member };
@@ -197,6 +216,28 @@ describe('PostgreSQL with standbys under Patroni (real patroni 3.0, PostgreSQL 1
     await execSql([newPrimary.pgPort], 'insert into ha_rows (id) values (-1)');
     await until('the marker row replayed on the rejoined member', async () => (await execSql([oldPrimary.pgPort], 'select count(*) from ha_rows where id = -1')) === '1', 20000);
     expect(await execSql([oldPrimary.pgPort], 'select pg_is_in_recovery()')).toBe('t');
+  }, 90000);
+
+  it('a changed max_connections reaches the running cluster at the next member start; the others are marked pending_restart', async () => {
+    const { oldPrimary: standby, newPrimary: primary } = failover;
+    const before = Number(await execSql([primary.pgPort], 'show max_connections'));
+    expect(parse(files['patroni-dynamic.yml']).postgresql.parameters.max_connections).toBe(before);
+    // A release that raises max_connections: the construct renders a new patroni-dynamic.yml.
+    const raised = before + 10;
+    const next = testChart();
+    new Postgres(next, 'Postgres', { tier: 'minimum', standbys: 1, maxConnections: raised });
+    writeFileSync(dynamicFile, find(synth(next), 'ConfigMap', 'postgres-files').data['patroni-dynamic.yml']);
+    // The standby's pod restarts (a clean stop, as the rolling update does) with the new file.
+    const exited = new Promise(r => standby.patroni!.once('exit', r));
+    standby.patroni!.kill('SIGTERM');
+    await exited;
+    startMember(standby);
+    await until('the restarted standby runs with the new max_connections', async () =>
+      await role(standby) === 'replica' && Number(await execSql([standby.pgPort], 'show max_connections')) === raised, 60000);
+    expect(readFileSync(standby.log, 'utf8')).toMatch(/Configuration changed/);
+    // The primary keeps its value until restarted, and says so.
+    await until('the primary reports pending_restart', async () => (await api(primary, '/patroni')).pending_restart === true, 20000);
+    expect(Number(await execSql([primary.pgPort], 'show max_connections'))).toBe(before);
   }, 90000);
 
   it('a standby lagging beyond maximum_lag_on_failover is never promoted', async () => {

@@ -2,14 +2,15 @@ import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { ENVIRONMENTS } from '../../lib/environments';
-import { find, synthStack } from '../helpers';
+import { synthStack } from '../helpers';
 import { asUser, debianBinary, freePort, run } from './tools';
 
 // PostgreSQL from Debian started with the postgresql.conf each environment synthesizes: the
 // server must accept the file and run with the values we computed.
 describe.each(Object.values(ENVIRONMENTS).map(e => [e.name, e] as const))('PostgreSQL with the %s configuration', (_name, env) => {
   const { stack, objects } = synthStack(env);
-  const conf: string = find(objects, 'ConfigMap', 'quality-billing-postgres-config').data['postgresql.conf'];
+  // Standalone (dev) or under Patroni (staging, prod), whose ConfigMap is named "-files".
+  const conf: string = objects.find(o => o.kind === 'ConfigMap' && /^quality-billing-postgres-(config|files)$/.test(o.metadata.name))!.data['postgresql.conf'];
   const tuning = stack.postgres.tuning();
   let dir: string;
   let started = false;

@@ -55,7 +55,7 @@ describe('capacity of the shipped environments', () => {
 
   it('sets max_connections to what the pools and the direct clients need, at most 200 in prod (PgBouncer → PostgreSQL)', () => {
     const { objects } = synthStack(ENVIRONMENTS.prod);
-    const conf = objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'quality-billing-postgres-config')!.data['postgresql.conf'];
+    const conf = objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'quality-billing-postgres-files')!.data['postgresql.conf'];
     const ini = objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'quality-billing-pgbouncer-config')!.data['pgbouncer.ini'];
     const setting = (text: string, name: string) => Number(new RegExp(`^${name} = (\\d+)`, 'm').exec(text)![1]);
     const replicas = find(objects, 'Deployment', 'quality-billing-pgbouncer').spec.replicas;

@@ -176,7 +176,7 @@ describe('finance-ai (seed 002)', () => {
     const conf = configFile(objects, 'finance-ai-postgres-pgbackrest', 'pgbackrest.conf');
     expect(conf).toMatch(/repo1-retention-full=30/);
     expect(conf).toMatch(/repo1-type=s3/);
-    expect(configFile(objects, 'finance-ai-postgres-config', 'postgresql.conf')).toMatch(/^archive_mode = 'on'$/m);
+    expect(configFile(objects, 'finance-ai-postgres-files', 'postgresql.conf')).toMatch(/^archive_mode = 'on'$/m);
     // backup.sh runs in the database container (kubectl exec) and expires incrementals by this age.
     expect(container(find(objects, 'CronJob', 'finance-ai-postgres-backup-incr')).args.slice(-2)).toEqual(['/etc/pgbackrest/backup.sh', 'incr']);
     expect(envOf(container(find(objects, 'StatefulSet', 'finance-ai-postgres'), 'postgres')).INCR_RETENTION_DAYS).toBe('7');

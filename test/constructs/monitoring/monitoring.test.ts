@@ -264,7 +264,7 @@ describe('WAL archiving you can see (issue 18 §3)', () => {
     const e = exporter(objects, 'quality-billing');
     expect(envOf(e).PG_EXPORTER_EXTEND_QUERY_PATH).toBe('/etc/postgres-exporter/exporter-queries.yaml');
     expect(e.volumeMounts).toEqual([{ name: 'config', mountPath: '/etc/postgres-exporter', readOnly: true }]);
-    const queries = parse(find(objects, 'ConfigMap', 'quality-billing-postgres-config').data['exporter-queries.yaml']);
+    const queries = parse(find(objects, 'ConfigMap', 'quality-billing-postgres-files').data['exporter-queries.yaml']);
     expect(queries.pg_wal_archive.query).toContain('pg_ls_archive_statusdir()');
     expect(queries.pg_wal_archive.metrics.map((m: any) => Object.keys(m)[0])).toEqual(['ready_segments', 'written_bytes']);
     expect(alertNames(objects, 'quality-billing')).toEqual(expect.arrayContaining(['WalArchiveFailing', 'WalArchiveStale', 'WalArchiveBacklog']));
