@@ -15,16 +15,24 @@ export function debianBinary(name: string): string {
   throw new Error(`${name} not found in ${toolDirs().join(', ') || '(no folder)'}; ${how}`);
 }
 
-/** A free TCP port on loopback. */
+/**
+ * A free loopback port for a server a test starts, drawn at random from below Linux's ephemeral
+ * range (32768–60999). The kernel's own choice (listen on port 0) comes from that range, which
+ * every outgoing connection of every parallel test also draws from, so between our check and the
+ * server's bind another process could take it ("Address already in use", seen in CI); below it,
+ * only another test's pick can collide, and the random draw makes that rare.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  for (let attempt = 0; ; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>(resolve => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+    if (attempt >= 50) throw new Error('no free loopback port between 20000 and 32000');
+  }
 }
 
 /** Runs a command as `user` when we are root (PostgreSQL refuses to run as root), else as ourselves. */
