@@ -4,7 +4,8 @@ import { ImageRef } from '../../lib/images';
 import { ByteQuantity } from '../../lib/quantity';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { ResourceSpec } from '../../lib/sizing';
-import { podSecurityContext, restrictedContainer } from './pod-spec';
+import { onePerNode, podSecurityContext, restrictedContainer } from './pod-spec';
+import { podDisruptionBudgetOfOne } from './rolling-deployment';
 import { Workload } from './workload';
 import { lazy } from './lazy';
 
@@ -115,4 +116,69 @@ export function dataVolumeClaim(w: Workload, storage: ByteQuantity, storageClass
     metadata: { name: 'data', labels: w.selector },
     spec: { accessModes: ['ReadWriteOnce'], storageClassName, resources: { requests: { storage: k8s.Quantity.fromString(storage.toString()) } } },
   };
+}
+
+/** What `replicatedStatefulSet` builds a StatefulSet from. */
+export interface ReplicatedStatefulSetOptions {
+  /** The headless Service that gives each pod its DNS name. */
+  readonly serviceName: string;
+  /** Pods of the set. */
+  readonly replicas: number;
+  /** Checksum of the pods' configuration, as a template annotation; a function when only known at synth. */
+  readonly checksum: string | (() => string);
+  /** The pods' containers. */
+  readonly containers: k8s.Container[];
+  /** The pods' volumes, beside the "data" claim. */
+  readonly volumes: k8s.Volume[];
+  /** One "data" volume per pod of this size, retained when the set is deleted or scaled down. @default - none */
+  readonly storage?: ByteQuantity;
+  /** StorageClass of the "data" volumes. @default - the cluster's default */
+  readonly storageClassName?: string;
+  /** Labels the pods carry beside the workload's. @default - none */
+  readonly podLabels?: Record<string, string>;
+  /** A ServiceAccount whose token the pods mount (they call the API server). @default - none, no token */
+  readonly serviceAccountName?: string;
+  /** Seconds a pod has to stop after SIGTERM. @default 30 */
+  readonly terminationGracePeriodSeconds?: number;
+}
+
+/**
+ * A StatefulSet whose pods start together (members that elect or find their leader themselves:
+ * none waits for another to be ready), one per node, with a PDB of one when there are several.
+ */
+export function replicatedStatefulSet(w: Workload, o: ReplicatedStatefulSetOptions): k8s.KubeStatefulSet {
+  const checksum = o.checksum;
+  const sts = new k8s.KubeStatefulSet(w, 'StatefulSet', {
+    metadata: { name: w.name, labels: w.labels },
+    spec: {
+      serviceName: o.serviceName,
+      replicas: o.replicas,
+      podManagementPolicy: 'Parallel',
+      selector: { matchLabels: w.selector },
+      persistentVolumeClaimRetentionPolicy: o.storage ? { whenDeleted: 'Retain', whenScaled: 'Retain' } : undefined,
+      template: {
+        metadata: {
+          labels: { ...w.labels, ...o.podLabels },
+          annotations: typeof checksum === 'string'
+            ? { 'quality-billing.io/config-checksum': checksum }
+            : lazy((): Record<string, string> => ({ 'quality-billing.io/config-checksum': checksum() })),
+        },
+        spec: {
+          serviceAccountName: o.serviceAccountName,
+          automountServiceAccountToken: o.serviceAccountName !== undefined,
+          enableServiceLinks: false,
+          securityContext: podSecurityContext(DATABASE_IMAGE_UID),
+          terminationGracePeriodSeconds: o.terminationGracePeriodSeconds ?? 30,
+          affinity: o.replicas > 1 ? onePerNode(w.selector) : undefined,
+          containers: o.containers,
+          volumes: o.volumes,
+        },
+      },
+      volumeClaimTemplates: o.storage ? [dataVolumeClaim(w, o.storage, o.storageClassName)] : undefined,
+    },
+  });
+  if (o.replicas > 1) {
+    podDisruptionBudgetOfOne(w);
+  }
+  return sts;
 }

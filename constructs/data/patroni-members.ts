@@ -2,11 +2,8 @@ import { createHash } from 'crypto';
 import { k8s } from '../core/k8s';
 import { ByteQuantity } from '../../lib/quantity';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
-import { exporterContainer, ExporterSidecar, dataVolumeClaim } from '../core/stateful-server';
-import { onePerNode, podSecurityContext } from '../core/pod-spec';
-import { podDisruptionBudgetOfOne } from '../core/rolling-deployment';
+import { exporterContainer, ExporterSidecar, replicatedStatefulSet } from '../core/stateful-server';
 import { Workload } from '../core/workload';
-import { lazy } from '../core/lazy';
 
 /** The role label's values Patroni 3.0 writes on the pods (patroni/dcs/kubernetes.py `touch_member`). */
 export const PATRONI_ROLE_LABEL = 'role';
@@ -95,34 +92,18 @@ export function patroniMembers(w: Workload, o: PatroniMembersOptions): PatroniMe
     subjects: [{ kind: 'ServiceAccount', name: w.name }],
   });
 
-  const statefulSet = new k8s.KubeStatefulSet(w, 'StatefulSet', {
-    metadata: { name: w.name, labels: w.labels },
-    spec: {
-      serviceName: membersService.name,
-      replicas: o.members,
-      // Patroni decides who leads: no member waits for another to be ready to start.
-      podManagementPolicy: 'Parallel',
-      selector: { matchLabels: w.selector },
-      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      template: {
-        metadata: {
-          labels: { ...w.labels, [PATRONI_SCOPE_LABEL]: w.name },
-          annotations: lazy((): Record<string, string> => ({ 'quality-billing.io/config-checksum': createHash('sha256').update(o.config()).digest('hex') })),
-        },
-        spec: {
-          serviceAccountName: serviceAccount.name,
-          automountServiceAccountToken: true,
-          enableServiceLinks: false,
-          securityContext: podSecurityContext(DATABASE_IMAGE_UID),
-          terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
-          affinity: onePerNode(w.selector),
-          containers: [o.server, exporterContainer(o.exporter, DATABASE_IMAGE_UID)],
-          volumes: o.volumes,
-        },
-      },
-      volumeClaimTemplates: [dataVolumeClaim(w, o.storage, o.storageClassName)],
-    },
+  // Patroni decides who leads: no member waits for another to be ready to start.
+  const statefulSet = replicatedStatefulSet(w, {
+    serviceName: membersService.name,
+    replicas: o.members,
+    checksum: () => createHash('sha256').update(o.config()).digest('hex'),
+    containers: [o.server, exporterContainer(o.exporter, DATABASE_IMAGE_UID)],
+    volumes: o.volumes,
+    storage: o.storage,
+    storageClassName: o.storageClassName,
+    podLabels: { [PATRONI_SCOPE_LABEL]: w.name },
+    serviceAccountName: serviceAccount.name,
+    terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
   });
-  podDisruptionBudgetOfOne(w);
   return { primaryService, replicaService, membersService, statefulSet, serviceAccount };
 }

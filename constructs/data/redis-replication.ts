@@ -14,10 +14,9 @@ import { redisMaxMemory, redisPeakBreakdown } from '../../lib/tuning';
 import { checkInteger, checkPort } from '../../lib/validate';
 import { PersistentComponentProps, resolveComponent, resolveStorage } from '../core/component';
 import { IConnectable, IConnectionClient } from '../core/connections';
-import { emptyDir, execProbe, onePerNode, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
-import { podDisruptionBudgetOfOne } from '../core/rolling-deployment';
+import { emptyDir, execProbe, plainEnv, restrictedContainer, secretEnv } from '../core/pod-spec';
 import { childPath, MetricsEndpoint, Workload } from '../core/workload';
-import { dataVolumeClaim } from '../core/stateful-server';
+import { replicatedStatefulSet } from '../core/stateful-server';
 import { redisPing } from './redis';
 
 /** Props of `RedisReplication`. */
@@ -221,35 +220,3 @@ export class RedisSentinel extends Workload {
   }
 }
 
-/** A StatefulSet whose pods start together, one per node, with a PDB of one when there are several. */
-function replicatedStatefulSet(w: Workload, o: {
-  serviceName: string; replicas: number; checksum: string; containers: k8s.Container[]; volumes: k8s.Volume[]; storage?: ByteQuantity; storageClassName?: string;
-}): k8s.KubeStatefulSet {
-  const sts = new k8s.KubeStatefulSet(w, 'StatefulSet', {
-    metadata: { name: w.name, labels: w.labels },
-    spec: {
-      serviceName: o.serviceName,
-      replicas: o.replicas,
-      podManagementPolicy: 'Parallel',
-      selector: { matchLabels: w.selector },
-      persistentVolumeClaimRetentionPolicy: o.storage ? { whenDeleted: 'Retain', whenScaled: 'Retain' } : undefined,
-      template: {
-        metadata: { labels: w.labels, annotations: { 'quality-billing.io/config-checksum': o.checksum } },
-        spec: {
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: podSecurityContext(DATABASE_IMAGE_UID),
-          terminationGracePeriodSeconds: 30,
-          affinity: o.replicas > 1 ? onePerNode(w.selector) : undefined,
-          containers: o.containers,
-          volumes: o.volumes,
-        },
-      },
-      volumeClaimTemplates: o.storage ? [dataVolumeClaim(w, o.storage, o.storageClassName)] : undefined,
-    },
-  });
-  if (o.replicas > 1) {
-    podDisruptionBudgetOfOne(w);
-  }
-  return sts;
-}
