@@ -13,6 +13,7 @@ import { checkCronSchedule } from '../../lib/schedule';
 import { IPostgres } from '../data/postgres-reference';
 import { emptyDir, plainEnv, restrictedContainer, runOncePodSpec, ScheduledJobOptions, scheduledJobSpec, secretEnv } from '../core/pod-spec';
 import { childPath, Workload } from '../core/workload';
+import { serverIngressPolicy } from './server-ingress';
 
 /** Props shared by the logical backup, restore and restore-test constructs. */
 export interface LogicalBackupProps {
@@ -90,16 +91,7 @@ export abstract class LogicalBackupWorkload extends Workload {
     // (the restore Job is emitted on demand, after the server's policy was applied). A server
     // this chart does not run has no pods here to select.
     const server = this.postgres.workload;
-    if (server && serverAccess) {
-      new k8s.KubeNetworkPolicy(this, 'ServerIngress', {
-        metadata: { name: `${this.name}-to-${server.name}`.slice(0, 63).replace(/-+$/, ''), labels: this.labels, namespace: server.explicitNamespace },
-        spec: {
-          podSelector: { matchLabels: server.selector },
-          policyTypes: ['Ingress'],
-          ingress: [{ from: [this.peerFor(server)], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(pgPort) }] }],
-        },
-      });
-    }
+    if (server && serverAccess) serverIngressPolicy(this, server, pgPort);
   }
 
   /** libpq environment of the postgres-image container. */

@@ -65,10 +65,7 @@ export class MongoBackup extends Workload {
       activeDeadlineSeconds: 6 * 3600, resources: this.resources, scratchSize: m.storage.toString(),
       produce: {
         name: 'dump', image: m.image, shell: 'sh', script: MONGO_DUMP_SCRIPT,
-        env: [
-          secretEnv('MONGO_ROOT_USER', rootUser), secretEnv('MONGO_ROOT_PASSWORD', rootPassword),
-          plainEnv('MONGODB_URI', `mongodb://$(MONGO_ROOT_USER):$(MONGO_ROOT_PASSWORD)@${m.hosts.join(',')}/?replicaSet=${m.replicaSet}&authSource=admin`),
-        ],
+        env: mongoRootEnv(m, rootUser, rootPassword),
       },
     });
   }
@@ -76,4 +73,15 @@ export class MongoBackup extends Workload {
   public sizings(): WorkloadSizing[] {
     return [{ name: this.name, kind: 'CronJob', replicas: 1, containers: [this.resources], initContainers: [this.resources] }];
   }
+}
+
+/**
+ * The root user's credentials (from the Secret) and MONGODB_URI of the replica set with them, which
+ * Kubernetes expands at start: the manifest holds no password. For the dump and the restore.
+ */
+export function mongoRootEnv(m: IMongoReplicaSet, rootUser: SecretKeyRef, rootPassword: SecretKeyRef): k8s.EnvVar[] {
+  return [
+    secretEnv('MONGO_ROOT_USER', rootUser), secretEnv('MONGO_ROOT_PASSWORD', rootPassword),
+    plainEnv('MONGODB_URI', `mongodb://$(MONGO_ROOT_USER):$(MONGO_ROOT_PASSWORD)@${m.hosts.join(',')}/?replicaSet=${m.replicaSet}&authSource=admin`),
+  ];
 }
