@@ -43,6 +43,7 @@ export * from './lib/backup/logical-scripts';
 export * from './lib/backup/pgbackrest';
 export * from './lib/backup/config-scripts';
 export * from './lib/backup/mongodump-scripts';
+export * from './lib/backup/mongorestore-scripts';
 
 // constructs/core: workload bases, pod spec helpers, connections
 export * from './constructs/core/component';
@@ -107,6 +108,7 @@ export * from './constructs/backup/point-in-time-recovery';
 export * from './constructs/backup/point-in-time-restore';
 export * from './constructs/backup/config-backup';
 export * from './constructs/backup/mongo-backup';
+export * from './constructs/backup/mongo-restore';
 
 // stacks: the shipped systems and their shared base
 export * from './stacks/system-chart';
@@ -117,3 +119,4 @@ export * from './stacks/finance-ai-stack';
 export * from './stacks/ai-bookkeeping-stack';
 export * from './stacks/merchant-analysis-stack';
 export * from './stacks/systems';
+export * from './stacks/restore-targets';

@@ -19,6 +19,7 @@ export interface FetchRestoreJobOptions {
   readonly backupId: string;
   /** Name of the Job (checked as a DNS label). */
   readonly jobName: string;
+  /** Requests and limits of each container. */
   readonly resources: ResourceSpec;
   /** Size of the scratch volume the backup is downloaded to. */
   readonly scratchSize: string;
