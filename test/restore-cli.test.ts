@@ -201,6 +201,22 @@ describe('npm run restore: bad input', () => {
     expect(r.stderr).not.toContain('    at ');
   });
 
+  it('--help: every store with its systems and flags, the defaults, exit 0', () => {
+    const logged: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((m: string) => { logged.push(m); });
+    try {
+      expect(main(['--help'])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    const help = logged.join('\n');
+    expect(help).toContain('--system defaults to quality-billing; --store to the system\'s primary store (quality-billing: postgres, qcat: postgres, finance-ai: postgres, merchant-analysis: mongodb, ai-bookkeeping: postgres)');
+    for (const t of RESTORE_TARGETS) {
+      expect(help).toContain(`--store ${t.store} (${t.systems.join(', ')})`);
+      for (const f of Object.keys(t.flags)) expect(help).toMatch(new RegExp(`--store ${t.store} [^]*--${f}: `));
+    }
+  });
+
   it('misspelled and unknown flags: one line from parseFlags naming the flag and the flags allowed', () => {
     const r = runMain(['--env', 'prod', '--sytem', 'qcat']);
     expect(r).toEqual({ code: 1, stdout: '', stderr: 'restore: unknown flag --sytem (did you mean --system?); allowed: --env VALUE, --system VALUE, --store VALUE, --backup VALUE, --target-database VALUE, --replace, --pitr VALUE, --name VALUE, --verbose, --help' });

@@ -85,6 +85,8 @@ export class MongoRestore extends Workload {
         env: [
           ...mongoRootEnv(m, rootUser, rootPassword),
           plainEnv('SOURCE_DATABASE', m.database), plainEnv('TARGET_DATABASE', this.targetDatabase), plainEnv('REPLACE', props.replace === true),
+          // mongosh writes its history and logs under $HOME: the /tmp emptyDir, on a read-only root filesystem.
+          plainEnv('HOME', '/tmp'),
         ],
       },
     });

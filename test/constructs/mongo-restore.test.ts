@@ -36,7 +36,7 @@ describe('MongoRestore', () => {
     expect(envOf(pod.containers[0])).toEqual({
       MONGO_ROOT_USER: 'secret:mongo-credentials/root-user', MONGO_ROOT_PASSWORD: 'secret:mongo-credentials/root-password',
       MONGODB_URI: `mongodb://$(MONGO_ROOT_USER):$(MONGO_ROOT_PASSWORD)@${mongo.hosts.join(',')}/?replicaSet=rs0&authSource=admin`,
-      SOURCE_DATABASE: 'shop', TARGET_DATABASE: 'shop_copy', REPLACE: 'true', BACKUP_DIR: '/backup',
+      SOURCE_DATABASE: 'shop', TARGET_DATABASE: 'shop_copy', REPLACE: 'true', HOME: '/tmp', BACKUP_DIR: '/backup',
     });
     for (const c of [...pod.initContainers, ...pod.containers]) expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(pod).toMatchObject({ restartPolicy: 'Never', automountServiceAccountToken: false });
