@@ -248,6 +248,7 @@ describe('RESTORE_TARGETS: where Redis and MinIO plug in', () => {
     expectValidationError(() => restoreObjects({ env: 'prod', system: 'merchant-analysis', store: 'redis', replace: true }, NOW, targets),
       { path: '--store redis', field: 'flag', value: '--replace', allowed: /one of --backup, --name/ });
     expectValidationError(() => restoreTarget('qcat', 'redis', targets), { path: 'System "qcat"', field: 'store', value: 'redis', allowed: /"postgres" \(redis is in merchant-analysis\)/ });
+    expectValidationError(() => restoreTarget('qcat', undefined, [MONGODB_RESTORE, standIn]), { path: 'System "qcat"', field: 'store', value: undefined, allowed: /a system with a store to restore: mongodb \(merchant-analysis\); redis \(merchant-analysis\)/ });
   });
 });
 
