@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { dump } from 'js-yaml';
 import { environment, ENVIRONMENTS } from '../lib/environments';
+import { ValidationError } from '../lib/errors';
 import { checkRestoreFlags, RestoreFlag, RESTORE_TARGETS, restoreTarget, RestoreTarget } from '../stacks/restore-targets';
 import type { SystemStackProps } from '../stacks/system-chart';
 import { shippedSystem, SYSTEMS } from '../stacks/systems';
@@ -91,8 +92,11 @@ export function main(argv: string[]): number {
     return 0;
   }
   const verbose = values.verbose === true;
+  if (!values.env) {
+    console.error('restore: --env is required: the environment whose data is restored (e.g. --env prod)');
+    return 1;
+  }
   try {
-    if (!values.env) throw new Error('--env is required: the environment whose database is restored (e.g. --env prod)');
     const objects = restoreObjects({
       env: values.env, system: values.system, store: values.store,
       backup: values.backup, targetDatabase: values['target-database'], replace: values.replace,
@@ -101,6 +105,11 @@ export function main(argv: string[]): number {
     process.stdout.write(objects.map(o => dump(o, { noRefs: true, lineWidth: -1 })).join('---\n'));
     return 0;
   } catch (e) {
+    // A refusal is one line, as parseFlags's are: the message names the value and what is allowed.
+    if (e instanceof ValidationError && !verbose) {
+      console.error(`restore: ${e.message}`);
+      return 1;
+    }
     return reportError(e, { verbose, context: 'restore' });
   }
 }
