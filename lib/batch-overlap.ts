@@ -73,20 +73,19 @@ function occupancyOf(s: BatchSchedule): WeekSpan[] | 'always' {
  * The times (epoch ms, ascending) at which cron `expression`, read in `timeZone`, runs after
  * `after` and before `before`. cron-parser parses it; when the zone keeps one UTC offset over the
  * whole span (every zone in the reference week: none changes its clocks in the first days of
- * January) the runs are the parsed fields' days × hours × minutes at that offset. Otherwise
- * cron-parser lists them itself, with its handling of clocks that jump or repeat. Listing them
- * from the fields is the same answer about a hundred times faster: cron-parser steps a
- * time-zone-aware date field by field to each run (about 2 ms a run in Asia/Shanghai), and
- * every synth lists the runs of every CronJob schedule.
+ * January) the runs are the matching days' hours and minutes at that offset, days matched by
+ * cron-parser's rules (month, and day of month or day of week: either when both are restricted).
+ * Otherwise, and for an nth or last weekday ("5#3", "5L") or a last day of month ("L"),
+ * cron-parser lists them itself, with its handling of clocks that jump or repeat. The same answer
+ * about a hundred times faster: cron-parser steps a time-zone-aware date field by field to each
+ * run (about 2 ms a run in Asia/Shanghai), and every synth lists the runs of every CronJob.
  */
 export function scheduledRuns(expression: string, timeZone: string, after: number, before: number): number[] {
   const { fields } = CronExpressionParser.parse(expression);
-  const offset = fixedOffset(timeZone, after, before);
   const numbers = (xs: ReadonlyArray<number | string>) => (xs.every(x => typeof x === 'number') ? [...(xs as number[])].sort((a, b) => a - b) : undefined);
-  const [seconds, minutes, hours, days] = [fields.second.values, fields.minute.values, fields.hour.values, fields.dayOfWeek.values].map(numbers);
-  // An nth weekday ("5#3"), a last weekday ("5L") or a day of month or month restriction: cron-parser's own listing.
-  const simple = seconds && minutes && hours && days && fields.dayOfWeek.nthDay === 0 && fields.dayOfMonth.isWildcard && fields.month.isWildcard;
-  if (offset === undefined || !simple) {
+  const [seconds, minutes, hours, weekdays, monthDays, months] = [fields.second, fields.minute, fields.hour, fields.dayOfWeek, fields.dayOfMonth, fields.month].map(f => numbers(f.values));
+  const offset = seconds && minutes && hours && weekdays && monthDays && months && fields.dayOfWeek.nthDay === 0 ? fixedOffset(timeZone, after, before) : undefined;
+  if (offset === undefined) {
     const runs = CronExpressionParser.parse(expression, { tz: timeZone, currentDate: new Date(after), endDate: new Date(before) });
     const listed: number[] = [];
     while (runs.hasNext()) {
@@ -96,14 +95,24 @@ export function scheduledRuns(expression: string, timeZone: string, after: numbe
     }
     return listed;
   }
-  // Sunday is 0 and 7 in cron; Date's getUTCDay is 0 for it.
-  const weekdays = new Set(days.map(d => d % 7));
+  // Sunday is 0 and 7 in cron, 0 for Date; cron months count from 1, Date's from 0.
+  const dows = new Set(weekdays!.map(d => d % 7));
+  const doms = new Set(monthDays);
+  const monthSet = new Set(months!.map(m => m - 1));
+  const domRestricted = !fields.dayOfMonth.isWildcard;
+  const dowRestricted = !fields.dayOfWeek.isWildcard;
+  const runsOn = (date: Date) => {
+    if (!monthSet.has(date.getUTCMonth())) return false;
+    const dom = doms.has(date.getUTCDate());
+    const dow = dows.has(date.getUTCDay());
+    return domRestricted && dowRestricted ? dom || dow : dowRestricted ? dow : dom;
+  };
   const listed: number[] = [];
   for (let day = Math.floor((after + offset) / DAY_MS); day * DAY_MS - offset < before; day++) {
-    if (!weekdays.has(new Date(day * DAY_MS).getUTCDay())) continue;
-    for (const h of hours) {
-      for (const m of minutes) {
-        for (const sec of seconds) {
+    if (!runsOn(new Date(day * DAY_MS))) continue;
+    for (const h of hours!) {
+      for (const m of minutes!) {
+        for (const sec of seconds!) {
           const at = day * DAY_MS + ((h * 60 + m) * 60 + sec) * 1000 - offset;
           if (at > after && at < before) listed.push(at);
         }
@@ -116,22 +125,24 @@ export function scheduledRuns(expression: string, timeZone: string, after: numbe
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
- * `timeZone`'s offset from UTC in ms (local time minus UTC) when it is the same through the day
- * before `from` to the day after `to`, else undefined. Read with Intl hour by hour: zones change
- * their offset for months at a time, never for less than an hour.
+ * `timeZone`'s offset from UTC in ms (local time minus UTC) when it is the same from the day
+ * before `from` to the day after `to` (whole UTC days), else undefined. Read with Intl every six hours: a zone
+ * keeps an offset for weeks at least (the shortest in the tz database, Morocco's suspension of
+ * summer time for Ramadan, lasts about a month).
  */
 function fixedOffset(timeZone: string, from: number, to: number): number | undefined {
-  const key = `${timeZone}\0${from}\0${to}`;
+  const [lo, hi] = [(Math.floor(from / DAY_MS) - 1) * DAY_MS, (Math.ceil(to / DAY_MS) + 1) * DAY_MS];
+  const key = `${timeZone}\0${lo}\0${hi}`;
   if (!offsets.has(key)) {
     const f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
     const offsetAt = (ms: number) => {
       const p = Object.fromEntries(f.formatToParts(new Date(ms)).map(x => [x.type, x.value]));
-      return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - Math.floor(ms / 1000) * 1000;
+      return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - ms;
     };
-    const first = offsetAt(from - DAY_MS);
-    let fixed: number | undefined = first;
-    for (let t = from - DAY_MS; t <= to + DAY_MS && fixed !== undefined; t += 3600 * 1000) if (offsetAt(t) !== first) fixed = undefined;
-    offsets.set(key, fixed);
+    const first = offsetAt(lo);
+    let t = lo;
+    while (t < hi && offsetAt(t) === first) t = Math.min(t + 6 * 3600 * 1000, hi);
+    offsets.set(key, t === hi && offsetAt(hi) === first ? first : undefined);
   }
   return offsets.get(key);
 }

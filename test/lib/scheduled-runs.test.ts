@@ -32,6 +32,15 @@ describe('scheduledRuns: the runs of a cron schedule in a time zone over a span'
     }
   });
 
+  it('lists schedules restricted by day of month and month over a year as cron-parser does (either day rule when both are restricted)', () => {
+    const year = [WEEK_START - 1, WEEK_START + 366 * DAY + 1] as const;
+    for (const expression of ['0 4 1 * *', '0 4 1,15 * 1', '30 1 * 2 *', '@yearly', '@monthly', '0 3 29 2 *', '0 2 31 * *', '0 4 L * *', '0 0 * * 1#1']) {
+      for (const tz of ['UTC', 'Asia/Shanghai']) {
+        expect([expression, tz, scheduledRuns(expression, tz, ...year)]).toEqual([expression, tz, cronParserRuns(expression, tz, ...year)]);
+      }
+    }
+  });
+
   it('lists an hourly schedule as cron-parser does, in a whole-hour and a half-hour zone', () => {
     for (const tz of ['Asia/Shanghai', 'Asia/Kolkata']) {
       expect(scheduledRuns('@hourly', tz, WEEK_START - 1, WEEK_START + 7 * DAY)).toEqual(cronParserRuns('@hourly', tz, WEEK_START - 1, WEEK_START + 7 * DAY));
