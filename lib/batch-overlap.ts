@@ -200,7 +200,8 @@ export function concurrentSets(jobs: ReadonlyArray<{ readonly name: string; read
 
 /** A span of the reference week in words, in `timeZone`: "Sun 02:00–09:00" (or "Sun 21:00–Mon 06:00"). */
 export function describeWeekSpan(span: WeekSpan, timeZone = 'UTC'): string {
-  const f = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  let f = weekdayClocks.get(timeZone);
+  if (!f) weekdayClocks.set(timeZone, f = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }));
   const at = (ms: number) => {
     const parts = Object.fromEntries(f.formatToParts(new Date(WEEK_START + ms)).map(p => [p.type, p.value]));
     return { day: parts.weekday, time: `${parts.hour}:${parts.minute}` };
@@ -210,3 +211,6 @@ export function describeWeekSpan(span: WeekSpan, timeZone = 'UTC'): string {
   const b = at(span.end);
   return a.day === b.day && span.end - span.start < 24 * 3600 * 1000 ? `${a.day} ${a.time}–${b.time}` : `${a.day} ${a.time}–${b.day} ${b.time}`;
 }
+
+/** describeWeekSpan's formatters by time zone: making one costs more than formatting with it. */
+const weekdayClocks = new Map<string, Intl.DateTimeFormat>();
