@@ -85,16 +85,7 @@ export function scheduledRuns(expression: string, timeZone: string, after: numbe
   const numbers = (xs: ReadonlyArray<number | string>) => (xs.every(x => typeof x === 'number') ? [...(xs as number[])].sort((a, b) => a - b) : undefined);
   const [seconds, minutes, hours, weekdays, monthDays, months] = [fields.second, fields.minute, fields.hour, fields.dayOfWeek, fields.dayOfMonth, fields.month].map(f => numbers(f.values));
   const offset = seconds && minutes && hours && weekdays && monthDays && months && fields.dayOfWeek.nthDay === 0 ? fixedOffset(timeZone, after, before) : undefined;
-  if (offset === undefined) {
-    const runs = CronExpressionParser.parse(expression, { tz: timeZone, currentDate: new Date(after), endDate: new Date(before) });
-    const listed: number[] = [];
-    while (runs.hasNext()) {
-      const at = runs.next().getTime();
-      if (at >= before) break;
-      listed.push(at);
-    }
-    return listed;
-  }
+  if (offset === undefined) return cronParserRuns(expression, timeZone, after, before);
   // Sunday is 0 and 7 in cron, 0 for Date; cron months count from 1, Date's from 0.
   const dows = new Set(weekdays!.map(d => d % 7));
   const doms = new Set(monthDays);
@@ -118,6 +109,18 @@ export function scheduledRuns(expression: string, timeZone: string, after: numbe
         }
       }
     }
+  }
+  return listed;
+}
+
+/** The same runs as `scheduledRuns`, listed by cron-parser's own iteration. */
+export function cronParserRuns(expression: string, timeZone: string, after: number, before: number): number[] {
+  const runs = CronExpressionParser.parse(expression, { tz: timeZone, currentDate: new Date(after), endDate: new Date(before) });
+  const listed: number[] = [];
+  while (runs.hasNext()) {
+    const at = runs.next().getTime();
+    if (at >= before) break;
+    listed.push(at);
   }
   return listed;
 }
