@@ -1,5 +1,5 @@
 import { CronExpressionParser } from 'cron-parser';
-import { BatchSchedule } from './batch-overlap';
+import { BatchSchedule, scheduledRuns } from './batch-overlap';
 import { ValidationError } from './errors';
 
 /** Days of the week as a maintenance window names them. */
@@ -85,13 +85,11 @@ function findViolation(w: CheckedMaintenanceWindow, timeZone: string, purpose: W
   const from = Date.UTC(2024, 0, 1);
   const tz = runs.timeZone ?? 'UTC';
   // A schedule free in day of month and month repeats every week; others are followed for a year.
-  const fields = CronExpressionParser.parse(runs.schedule, { tz }).fields;
+  const fields = CronExpressionParser.parse(runs.schedule).fields;
   const days = fields.dayOfMonth.isWildcard && fields.month.isWildcard ? 7 : 366;
-  const it = CronExpressionParser.parse(runs.schedule, { tz, currentDate: new Date(from - 1), endDate: new Date(from + days * 24 * 3600 * 1000) });
   const local = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-  while (it.hasNext()) {
-    const at = it.next().toDate();
-    const p = Object.fromEntries(local.formatToParts(at).map(x => [x.type, x.value]));
+  for (const at of scheduledRuns(runs.schedule, tz, from - 1, from + days * 24 * 3600 * 1000 + 1)) {
+    const p = Object.fromEntries(local.formatToParts(new Date(at)).map(x => [x.type, x.value]));
     const minute = Number(p.hour) * 60 + Number(p.minute);
     const when = `${p.weekday} ${p.hour}:${p.minute} ${timeZone}`;
     const inHours = minute >= w.startMinute && minute < w.endMinute;

@@ -22,7 +22,7 @@ import { Monitoring, MonitoringAlerts, MonitoringMode, PrometheusOperatorOptions
 import { IMonitorable } from '../constructs/monitoring/prometheus';
 import { IRedisDatabase } from '../constructs/data/redis-database';
 import { RestrictedNamespace } from '../constructs/core/restricted-namespace';
-import { childPath, collectSizings, cronJobRuns } from '../constructs/core/workload';
+import { childPath, collectSizings, cronJobRuns, ObjectJson, objectJsonOnce } from '../constructs/core/workload';
 import { validateAtSynth } from '../constructs/core/validation';
 
 /** Props every system stack takes: the environment and what differs between installations. */
@@ -210,7 +210,8 @@ export abstract class SystemChart extends Chart {
     // including those a subclass or a consumer adds after this constructor.
     const window = props.maintenanceWindow ?? system.maintenanceWindow;
     this.maintenanceWindow = window && checkMaintenanceWindow(this.node.path, 'maintenanceWindow', window);
-    validateAtSynth(this, () => { this.checkMaintenanceSchedules(); this.checkCapacity(); });
+    // Both checks read every CronJob's JSON: resolved once for the two.
+    validateAtSynth(this, () => { const json = objectJsonOnce(); this.checkMaintenanceSchedules(json); this.checkCapacity(json); });
     for (const application of Object.keys(props.appImages ?? {})) {
       if (!this.applications.includes(application)) {
         throw new ValidationError(this.node.path, 'appImages key', application, `one of ${this.applications.map(a => `"${a}"`).join(', ')}`);
@@ -355,12 +356,12 @@ export abstract class SystemChart extends Chart {
    * it and every backup CronJob (component "backup") starts at its hours; otherwise a
    * ValidationError names the CronJob, its schedule and the window.
    */
-  private checkMaintenanceSchedules(): void {
+  private checkMaintenanceSchedules(objectJson: ObjectJson): void {
     const window = this.maintenanceWindow;
     if (!window) return;
     for (const object of this.node.findAll()) {
       if (!(object instanceof ApiObject) || object.kind !== 'CronJob') continue;
-      const json = object.toJson();
+      const json = objectJson(object);
       const component: string = json.metadata?.labels?.['app.kubernetes.io/component'] ?? '';
       const purpose = component === 'backup' ? 'backup' : component.endsWith('maintenance') ? 'maintenance' : undefined;
       if (purpose) checkScheduleInWindow(object.node.path, window, this.environment.timeZone, purpose, cronJobRuns(json.spec));
@@ -368,8 +369,8 @@ export abstract class SystemChart extends Chart {
   }
 
   /** Checks capacity and keeps the plan; throws the CapacityError with the report when the environment cannot hold the system. */
-  private checkCapacity(): CapacityPlan {
-    this.chartParts.capacity = assertCapacity(this.environment, collectSizings(this), this.connectionChecks(), this.retentionChecks());
+  private checkCapacity(json?: ObjectJson): CapacityPlan {
+    this.chartParts.capacity = assertCapacity(this.environment, collectSizings(this, json), this.connectionChecks(), this.retentionChecks());
     return this.chartParts.capacity;
   }
 

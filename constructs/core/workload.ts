@@ -37,9 +37,9 @@ export interface ISizedWorkload extends IConstruct {
 /**
  * Every sized workload below `scope`, in construct-tree order. A CronJob's sizing gets the
  * schedule and deadlines of the CronJob object of its name below `scope` (`runs`), read from the
- * object itself so the capacity planner sees what Kubernetes will run.
+ * object itself (with `json`) so the capacity planner sees what Kubernetes will run.
  */
-export function collectSizings(scope: IConstruct): WorkloadSizing[] {
+export function collectSizings(scope: IConstruct, json: ObjectJson = o => o.toJson()): WorkloadSizing[] {
   const all = scope.node.findAll();
   const sizings = all
     .filter((c): c is ISizedWorkload & IConstruct => (c as unknown as Record<symbol, boolean>)[SIZED] === true)
@@ -48,8 +48,25 @@ export function collectSizings(scope: IConstruct): WorkloadSizing[] {
   const cronJobs = new Map(all.filter((c): c is ApiObject => c instanceof ApiObject && c.kind === 'CronJob').map(o => [o.name, o]));
   return sizings.map(s => {
     const object = s.kind === 'CronJob' && !s.runs ? cronJobs.get(s.name) : undefined;
-    return object ? { ...s, runs: cronJobRuns(object.toJson().spec as k8s.CronJobSpec) } : s;
+    return object ? { ...s, runs: cronJobRuns(json(object).spec as k8s.CronJobSpec) } : s;
   });
+}
+
+/** An object's synthesized JSON (`ApiObject.toJson()`, or the same from `objectJsonOnce`). */
+export type ObjectJson = (object: ApiObject) => ReturnType<ApiObject['toJson']>;
+
+/**
+ * `toJson()` of each object, computed on first use and then remembered, for checks that read the
+ * same objects within one validation: `toJson` resolves and converts the whole object, the cost
+ * cdk8s's synth pays once more afterwards. Only for one pass: a later change to an object would
+ * not be seen.
+ */
+export function objectJsonOnce(): ObjectJson {
+  const known = new Map<ApiObject, ReturnType<ApiObject['toJson']>>();
+  return object => {
+    if (!known.has(object)) known.set(object, object.toJson());
+    return known.get(object);
+  };
 }
 
 /** When a CronJob's runs can hold their pods: its schedule, time zone and deadlines. */
