@@ -72,7 +72,7 @@ describe('Drill: switchover', () => {
   it('runs once, within 15 minutes, on its schedule', () => {
     expect(cj.spec).toMatchObject({ schedule: '0 5 2 1,4,7,10 *', concurrencyPolicy: 'Forbid' });
     expect(cj.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 900 });
-    expect(cj.metadata.labels['app.kubernetes.io/component']).toBe('drill');
+    expect(cj.metadata.labels!['app.kubernetes.io/component']).toBe('drill');
   });
 
   it('refuses a switchover of a server without Patroni standbys', () => {
