@@ -254,17 +254,25 @@ export class Drill extends Workload {
 
 /** What the record container of a drill pod needs. */
 export interface DrillRecordContainerOptions {
+  /** The aws-cli image. */
   readonly image: ImageRef;
+  /** Requests and limits. */
   readonly resources: ResourceSpec;
+  /** The bucket and the prefix `drills/<kind>/` goes under. */
   readonly storage: ResolvedS3Location;
+  /** The drill's kind, in the record and its folder. */
   readonly kind: DrillKind;
+  /** The system's name, in the record. */
   readonly system: string;
+  /** The environment's name, in the record. */
   readonly environment: string;
+  /** Days a record is kept (the newest 3 always are). */
   readonly retentionDays: number;
   /** Where drill-record.sh and upload.sh are mounted. */
   readonly scriptsDir: string;
   /** The emptyDir the steps wrote `checks/` into; the record is written under `record/` of it. */
   readonly workDir: string;
+  /** The container's mounts: the work volume, the scripts and /tmp. */
   readonly mounts: k8s.VolumeMount[];
 }
 

@@ -48,8 +48,9 @@ function drillUnavailable(kind: DrillKind, can: DrillCapabilities): string | und
 
 /** The names a drill's steps fill in. */
 export interface DrillStepContext {
-  /** The system and environment. */
+  /** The system's name. */
   readonly system: string;
+  /** The environment's name. */
   readonly environment: string;
   /** The namespace everything runs in. */
   readonly namespace: string;
