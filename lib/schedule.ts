@@ -34,7 +34,8 @@ export function longestGapSeconds(schedule: string, timeZone = 'UTC'): number {
   const it = CronExpressionParser.parse(schedule, { tz: timeZone, currentDate: new Date(from - 1), endDate: new Date(from + 2 * 366 * 86400 * 1000) });
   let last: number | undefined;
   let gap = 0;
-  while (it.hasNext()) {
+  // A schedule that runs this often has short gaps: stop counting (a minutely one would list a million runs).
+  for (let runs = 0; it.hasNext() && runs < 2000; runs++) {
     const at = it.next().getTime();
     if (last !== undefined) gap = Math.max(gap, at - last);
     last = at;

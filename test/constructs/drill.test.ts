@@ -226,3 +226,14 @@ describe('a drill in a system with a maintenance window (merchant-analysis, Sund
     expectValidationError(withDrill('0 3 * 1,4,7,10 0'), { field: 'schedule', value: '0 3 * 1,4,7,10 0', allowed: /may last until 04:30/ });
   });
 });
+
+describe('longestGapSeconds', () => {
+  it.each([
+    ['0 5 2 1,4,7,10 *', 'UTC', 92 * 86400],
+    ['0 4 1 * *', 'UTC', 31 * 86400],
+    ['0 2 * * 0', 'Asia/Shanghai', 7 * 86400],
+    ['*/5 * * * *', 'UTC', 300],
+  ])('%s (%s): %d s', (schedule, tz, gap) => {
+    expect(longestGapSeconds(schedule, tz)).toBe(gap);
+  });
+});
