@@ -43,11 +43,11 @@ export interface DrillProps {
   readonly kind: Exclude<DrillKind, 'restore'>;
   /** The record's system, environment and bucket. */
   readonly record: DrillRecordOptions;
-  /** switchover: the Patroni-run server (it must have standbys). */
+  /** switchover: the Patroni-run server (it must have standbys). @default - none (required for a switchover) */
   readonly postgres?: Postgres;
   /** switchover: the member to hand the primary to. @default - the synchronous standby Patroni lists when the drill runs */
   readonly candidate?: string;
-  /** service: names of the Deployments restarted, in order. */
+  /** service: names of the Deployments restarted, in order. @default - none (required for a service drill) */
   readonly deployments?: readonly string[];
   /** service: the HTTP applications whose `/health` must answer 200 afterwards (through their Service). @default - none */
   readonly healthChecks?: readonly AppService[];
