@@ -63,6 +63,11 @@ const FINISHED_TTL_SECONDS = 7 * 86400;
  * space (one emptyDir for the dump and the data directory, and /tmp) is requested as `ephemeral-storage`, so the scheduler
  * places it only where the node's disk has room, and counted by the capacity planner.
  *
+ * It is the restore drill of issue 21 §5: both steps run as checks (`drill-check.sh`), and a last
+ * container (aws-cli) writes the drill's record (lib/drill/record.ts) and uploads it beside the
+ * backups under `drills/restore/`, failing the Job after the upload when a step failed. With
+ * `jobName` it runs once, as a Job (`npm run drill -- --kind restore`).
+ *
  * The result metric: a failure fails the Job (one try), and the CronJob's status as
  * kube-state-metrics reports it (`kube_cronjob_status_last_successful_time` against
  * `kube_cronjob_status_last_schedule_time`) is what the RestoreTestFailed and RestoreTestMissing
