@@ -24,3 +24,21 @@ export function checkCronSchedule(path: string, field: string, schedule: string)
 
 /** Schedules cron-parser accepted: every environment and system repeats the same few. */
 const parsedSchedules = new Set<string>();
+
+/**
+ * The longest time between two runs of a schedule over a year from 2024-01-01 (seconds), in its
+ * time zone: 92 days for a quarterly one. What an "overdue" alert waits for, plus its slack.
+ */
+export function longestGapSeconds(schedule: string, timeZone = 'UTC'): number {
+  const from = Date.UTC(2024, 0, 1);
+  const it = CronExpressionParser.parse(schedule, { tz: timeZone, currentDate: new Date(from - 1), endDate: new Date(from + 2 * 366 * 86400 * 1000) });
+  let last: number | undefined;
+  let gap = 0;
+  // A schedule that runs this often has short gaps: stop counting (a minutely one would list a million runs).
+  for (let runs = 0; it.hasNext() && runs < 2000; runs++) {
+    const at = it.next().getTime();
+    if (last !== undefined) gap = Math.max(gap, at - last);
+    last = at;
+  }
+  return Math.round(gap / 1000);
+}

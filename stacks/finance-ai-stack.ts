@@ -2,12 +2,18 @@ import { Construct } from 'constructs';
 import { SecretKeyRef } from '../lib/secrets';
 import { AppConfig } from '../constructs/app/app-config';
 import { AppService } from '../constructs/app/app-service';
-import { SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
+import { ScheduledDrillOptions, SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
 
 /** Props of `FinanceAiStack`. */
 export interface FinanceAiStackProps extends SystemStackProps {
   /** How the API's Service is exposed: seed 002 puts a LoadBalancer on port 80 beside the Ingress; "ClusterIP" serves it only through the Ingress (TLS). @default "LoadBalancer" */
   readonly apiServiceType?: 'LoadBalancer' | 'ClusterIP';
+  /**
+   * The quarterly drills of seed 002 (switchover and service recovery as CronJobs; data recovery is
+   * the monthly restore test), in every environment with backups; `false` runs none.
+   * @default - both, where the environment has backups (staging, prod) — the switchover where PostgreSQL has standbys
+   */
+  readonly drills?: ScheduledDrillOptions | false;
 }
 
 /** The Secret seed 002 creates with `kubectl create secret generic finance-ai-secrets`. */
@@ -70,5 +76,7 @@ export class FinanceAiStack extends SystemStack {
     this.addLogging();
     // Seed 002: full at 02:00, incremental every 6 hours; the logical dump (restore-tested) an hour before.
     this.addBackups({ logicalSchedule: '0 1 * * *', fullSchedule: '0 2 * * *', incrementalSchedule: '0 8,14,20 * * *' });
+    // Seed 002: a switchover, a data-recovery and a service-recovery drill every quarter, each recorded.
+    if (props.drills !== false) this.addDrills(props.drills);
   }
 }

@@ -352,8 +352,8 @@ export abstract class SystemChart extends Chart {
   }
 
   /**
-   * With a maintenance window: every maintenance CronJob (component "…maintenance") runs inside
-   * it and every backup CronJob (component "backup") starts at its hours; otherwise a
+   * With a maintenance window: every maintenance CronJob (component "…maintenance") and drill
+   * (component "drill") runs inside it and every backup CronJob (component "backup") starts at its hours; otherwise a
    * ValidationError names the CronJob, its schedule and the window.
    */
   private checkMaintenanceSchedules(objectJson: ObjectJson): void {
@@ -363,7 +363,8 @@ export abstract class SystemChart extends Chart {
       if (!(object instanceof ApiObject) || object.kind !== 'CronJob') continue;
       const json = objectJson(object);
       const component: string = json.metadata?.labels?.['app.kubernetes.io/component'] ?? '';
-      const purpose = component === 'backup' ? 'backup' : component.endsWith('maintenance') ? 'maintenance' : undefined;
+      // A drill disturbs service (a switchover pauses writes, a restart rolls the pods): the window's maintenance rule.
+      const purpose = component === 'backup' ? 'backup' : component.endsWith('maintenance') || component === 'drill' ? 'maintenance' : undefined;
       if (purpose) checkScheduleInWindow(object.node.path, window, this.environment.timeZone, purpose, cronJobRuns(json.spec));
     }
   }

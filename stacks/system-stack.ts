@@ -5,6 +5,12 @@ import { PointInTimeRecovery } from '../constructs/backup/point-in-time-recovery
 import { ConfigBackup } from '../constructs/backup/config-backup';
 import { PostgresBackup } from '../constructs/backup/postgres-backup';
 import { RestoreTest } from '../constructs/backup/restore-test';
+import { Drill } from '../constructs/drill/drill';
+import { AppService } from '../constructs/app/app-service';
+import { AppWorkload } from '../constructs/app/app-workload';
+import { ValidationError } from '../lib/errors';
+import { S3Location } from '../lib/backup/s3';
+import { DrillKind } from '../lib/drill/kinds';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
 import { IConnectable } from '../constructs/core/connections';
 import { PgBouncer } from '../constructs/data/pgbouncer';
@@ -26,6 +32,28 @@ export interface BackupOptions {
   readonly weeklyConfigBackup?: boolean;
 }
 
+/** Options of `SystemStack.addDrills`: the quarterly drills of seed 002. */
+export interface ScheduledDrillOptions {
+  /**
+   * Run the switchover drill (`patronictl switchover` to the synchronous standby) on schedule where
+   * PostgreSQL has Patroni standbys. Production included: seed 002 asks for a quarterly switchover,
+   * and with synchronous replication a planned switchover loses no committed transaction and pauses
+   * writes for seconds, the only way to prove that production's own failover path works.
+   * @default true
+   */
+  readonly switchover?: boolean;
+  /** Run the service drill (rollout restart of the application Deployments, then their health) on schedule. @default true */
+  readonly service?: boolean;
+  /**
+   * Schedule of the switchover drill, read in the environment's time zone. With a maintenance
+   * window it must start and end inside it (component "drill").
+   * @default "0 5 2 1,4,7,10 *" (the 2nd of each quarter's first month at 05:00, after the night's backups and the monthly restore test); with a maintenance window, the window's opening on each of its weekdays in each quarter's first month (cron cannot say "the first Sunday": a day of month and a weekday together mean either)
+   */
+  readonly switchoverSchedule?: string;
+  /** Schedule of the service drill. @default - 30 minutes after the switchover drill's (its deadline is 15 minutes) */
+  readonly serviceSchedule?: string;
+}
+
 /**
  * A seed system on PostgreSQL and Redis (quality-billing, QCAT, finance-ai, ai-bookkeeping): the
  * shared chart of `SystemChart` plus both servers, their monitoring and connection budget, and
@@ -41,6 +69,7 @@ export abstract class SystemStack extends SystemChart {
   public readonly redis: Redis;
   private readonly backupPolicy: false | { readonly retentionDays: number; readonly pointInTimeRecovery: boolean };
   private readonly backupParts: { backup?: PostgresBackup; restoreTest?: RestoreTest; pointInTimeRecovery?: PointInTimeRecovery; configBackup?: ConfigBackup } = {};
+  private readonly drillParts: Partial<Record<Exclude<DrillKind, 'restore'>, Drill>> = {};
 
   protected constructor(scope: Construct, id: string, props: SystemStackProps, system: SystemDefinition) {
     super(scope, id, props, system);
@@ -119,6 +148,59 @@ export abstract class SystemStack extends SystemChart {
         retentionDays: Math.max(policy.retentionDays, 28), apiServer: props.apiServer,
       });
     }
+  }
+
+  /** The scheduled drills (`addDrills`), by kind; the restore drill is the monthly `restoreTest`. */
+  public get drills(): Readonly<Partial<Record<Exclude<DrillKind, 'restore'>, Drill>>> {
+    return { ...this.drillParts };
+  }
+
+  /** Names of the Deployments that run the system's applications (API, workers, beat), which the service drill restarts. */
+  public appDeployments(): string[] {
+    return this.node.findAll().filter((c): c is AppWorkload & { deployment: { name: string } } => c instanceof AppWorkload && 'deployment' in c).map(c => c.deployment.name);
+  }
+
+  /** The HTTP applications whose `/health` the service drill asks after the restart. */
+  public appServices(): AppService[] {
+    return this.node.findAll().filter((c): c is AppService => c instanceof AppService);
+  }
+
+  /** Where drill records go in the backup bucket: the backups' prefix without "/postgres". */
+  public drillRecordStorage(): S3Location {
+    const storage = { ...systemBackupStorage(this.environment.name, this.system.name), ...this.stackProps.backupStorage };
+    return { ...storage, prefix: storage.prefix.replace(/\/postgres$/, '') || storage.prefix };
+  }
+
+  /**
+   * The scheduled drills seed 002 asks for each quarter, with their records beside the backups:
+   * switchover (where PostgreSQL has standbys) and service recovery as CronJobs; the data-recovery
+   * drill is the monthly restore test, which already runs more often than quarterly and writes the
+   * same record. Needs backups (the records go to their bucket): an environment without any (dev)
+   * gets no drill. The DrillOverdue alert watches each CronJob. Call after the applications and
+   * `addBackups`.
+   */
+  protected addDrills(o: ScheduledDrillOptions = {}): void {
+    const env = this.environment;
+    if (o.switchover === true && (this.postgres.members < 2 || !this.backup)) {
+      throw new ValidationError(this.node.path, 'drills.switchover', true, `false: environment "${env.name}" ${this.postgres.members < 2 ? 'runs PostgreSQL without Patroni standbys (postgresStandbys 0), so there is no standby to switch over to' : 'has no backups, so no bucket for the drill\'s record'}`);
+    }
+    if (!this.backup) return;
+    const window = this.maintenanceWindow;
+    const at = (minute: number) => (window
+      ? `${(window.startMinute + minute) % 60} ${Math.floor((window.startMinute + minute) / 60)} * 1,4,7,10 ${window.day}`
+      : `${(5 * 60 + minute) % 60} ${Math.floor((5 * 60 + minute) / 60)} 2 1,4,7,10 *`);
+    const record = { system: this.system.name, environment: env.name, storage: this.drillRecordStorage() };
+    const common = { record, timeZone: env.timeZone, tier: env.tier, apiServer: this.stackProps.apiServer };
+    if ((o.switchover ?? true) && this.postgres.members > 1) {
+      this.drillParts.switchover = new Drill(this, 'SwitchoverDrill', { ...common, kind: 'switchover', postgres: this.postgres, schedule: o.switchoverSchedule ?? at(0) });
+    }
+    if (o.service ?? true) {
+      this.drillParts.service = new Drill(this, 'ServiceDrill', {
+        ...common, kind: 'service', deployments: this.appDeployments(), healthChecks: this.appServices(), schedule: o.serviceSchedule ?? at(30),
+      });
+    }
+    const drills = Object.values(this.drillParts);
+    if (drills.length) this.withMonitoring(m => m.alertOnDrills(drills.map(d => d.cronJob!)));
   }
 
   public backupDestination(): string | undefined {

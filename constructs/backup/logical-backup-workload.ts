@@ -3,6 +3,7 @@ import { ValidationError } from '../../lib/errors';
 import { Construct } from 'constructs';
 import { DUMP_SCRIPT, FETCH_SCRIPT, RESTORE_DRILL_SCRIPT, RESTORE_SCRIPT, UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
+import { DRILL_CHECK_SCRIPT, DRILL_RECORD_SCRIPT } from '../../lib/drill/record';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
@@ -174,6 +175,8 @@ function ensureScripts(postgres: IPostgres, first: Workload): string {
       data: {
         [SCRIPT_FILES.dump]: DUMP_SCRIPT, [SCRIPT_FILES.upload]: UPLOAD_SCRIPT, [SCRIPT_FILES.fetch]: FETCH_SCRIPT,
         [SCRIPT_FILES.restore]: RESTORE_SCRIPT, [SCRIPT_FILES.drill]: RESTORE_DRILL_SCRIPT,
+        // The restore test is a drill that leaves a record (lib/drill/record.ts).
+        'drill-check.sh': DRILL_CHECK_SCRIPT, 'drill-record.sh': DRILL_RECORD_SCRIPT,
       },
     });
   }

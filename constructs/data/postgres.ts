@@ -82,7 +82,7 @@ export interface FailoverTiming {
 
 const EXPORTER_PORT = 9187;
 /** Patroni's REST API: health checks and the members asking each other during a leader race. */
-const PATRONI_API_PORT = 8008;
+export const PATRONI_API_PORT = 8008;
 /** The user standbys stream WAL as. */
 const REPLICATION_USER = 'replicator';
 /** Where the exporter mounts the server's ConfigMap, and the name of its query file there. */

@@ -3,7 +3,8 @@ import { k8s } from '../core/k8s';
 import type { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Construct } from 'constructs';
 import { ValidationError } from '../../lib/errors';
-import { alertGroups, AlertGroupSpec, AlertRuleOptions, pgbouncerAlertGroups, walArchiveAlertGroups } from '../../lib/monitoring/alert-rules';
+import { alertGroups, AlertGroupSpec, AlertRuleOptions, DRILL_OVERDUE_SLACK_SECONDS, drillAlertGroups, pgbouncerAlertGroups, walArchiveAlertGroups } from '../../lib/monitoring/alert-rules';
+import { longestGapSeconds } from '../../lib/schedule';
 import { dashboardJson, overviewPanels, PanelSpec } from '../../lib/monitoring/dashboards';
 import { ruleObject } from '../../lib/monitoring/prometheus-config';
 import { SecretKeyRef } from '../../lib/secrets';
@@ -166,6 +167,21 @@ export class Monitoring extends Construct {
   public alertOnPooler(): this {
     return this.addAlertSet('PgBouncerRule', 'alerts-pgbouncer', 'alertOnPooler', 'the PgBouncer alerts',
       pgbouncerAlertGroups({ namespace: Chart.of(this).namespace ?? 'default', runbookBaseUrl: this.runbookBaseUrl }));
+  }
+
+  /**
+   * Adds DrillOverdue for scheduled drills: each CronJob is overdue when it has not succeeded for
+   * its longest gap between runs (its schedule over a year) plus its starting and active deadlines
+   * plus a day. In prometheus-operator mode they form a PrometheusRule "<prefix>-alerts-drills".
+   */
+  public alertOnDrills(cronJobs: readonly k8s.KubeCronJob[]): this {
+    const drills = cronJobs.map(c => {
+      const spec = c.toJson().spec as k8s.CronJobSpec;
+      const deadlines = (spec.startingDeadlineSeconds ?? 0) + (spec.jobTemplate.spec?.activeDeadlineSeconds ?? 0);
+      return { cronJob: c.name, overdueAfterSeconds: longestGapSeconds(spec.schedule, spec.timeZone) + deadlines + DRILL_OVERDUE_SLACK_SECONDS };
+    });
+    return this.addAlertSet('DrillRule', 'alerts-drills', 'alertOnDrills', 'the drill alerts',
+      drillAlertGroups({ namespace: Chart.of(this).namespace ?? 'default', runbookBaseUrl: this.runbookBaseUrl, drills }));
   }
 
   /** Adds a set of alert groups once: to our Prometheus's rules, or as a PrometheusRule `<prefix>-<name>`. */

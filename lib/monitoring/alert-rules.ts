@@ -544,6 +544,68 @@ export function pgbouncerAlertGroups(o: PgBouncerAlertOptions): AlertGroupSpec[]
   ];
 }
 
+/** One scheduled drill DrillOverdue watches. */
+export interface DrillAlertTarget {
+  /** The drill's CronJob name. */
+  readonly cronJob: string;
+  /** Seconds without a successful run after which it is overdue (its longest gap between runs plus slack). */
+  readonly overdueAfterSeconds: number;
+}
+
+/** Settings of the drill alerts. */
+export interface DrillAlertOptions {
+  /** The namespace of the monitored system; every rule is limited to it. */
+  readonly namespace: string;
+  /** The scheduled drills. */
+  readonly drills: readonly DrillAlertTarget[];
+  /** Base URL of the runbooks. @default - the README's alert section */
+  readonly runbookBaseUrl?: string;
+}
+
+/** Seconds a drill may be late beyond its longest gap and deadlines: one day, so a retried run does not page. */
+export const DRILL_OVERDUE_SLACK_SECONDS = 86400;
+
+/**
+ * DrillOverdue (issue 21 §5): a scheduled drill whose CronJob has not succeeded for longer than its
+ * period plus slack (kube-state-metrics' `kube_cronjob_status_last_successful_time`), or, never
+ * having succeeded, was created longer ago than that (`kube_cronjob_created`) — a drill that fails
+ * every quarter, or never runs, is overdue however often it is scheduled. One rule per threshold,
+ * each over the drills that share it. Its test cases put the times before the test's clock starts
+ * (negative values), as RestoreTestMissing's do.
+ */
+export function drillAlertGroups(o: DrillAlertOptions): AlertGroupSpec[] {
+  if (o.drills.length === 0) return [];
+  const ns = o.namespace;
+  const runbook = `${o.runbookBaseUrl ?? 'https://github.com/quality-billing/quality-billing-infra/blob/main/README.md'}#drilloverdue`;
+  const byThreshold = new Map<number, string[]>();
+  for (const d of o.drills) byThreshold.set(d.overdueAfterSeconds, [...byThreshold.get(d.overdueAfterSeconds) ?? [], d.cronJob]);
+  const rules: AlertRuleSpec[] = [...byThreshold].map(([seconds, names]) => {
+    const sel = `{namespace="${ns}", cronjob=~"${names.join('|')}"}`;
+    const days = (seconds / 86400).toFixed(1);
+    return {
+      alert: 'DrillOverdue', severity: 'warning', for: '0m', component: 'drill', runbook,
+      expr: `(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${sel}) > ${seconds}) or ((time() - max by (namespace, cronjob) (kube_cronjob_created${sel}) > ${seconds}) unless on (namespace, cronjob) kube_cronjob_status_last_successful_time${sel})`,
+      summary: 'A scheduled drill is overdue',
+      description: `{{ $labels.cronjob }} has not completed a drill for {{ $value | humanizeDuration }} (due every period plus slack: ${days} days; seed 002 asks for a drill every quarter, each with a record). Read the last record under drills/ in the backup bucket and the failed Job's logs.`,
+    };
+  });
+  const first = o.drills[0];
+  const t = first.overdueAfterSeconds;
+  const series = (metric: string, secondsAgo: number) => ({ series: `${metric}{namespace="${ns}", cronjob="${first.cronJob}"}`, values: `${-secondsAgo}x60` });
+  // Evaluated at 1h: the series' value (a time) lies `secondsAgo` before the clock's start.
+  return [{
+    alert: 'DrillOverdue',
+    testLabels: { namespace: ns, cronjob: first.cronJob, component: 'drill' },
+    rules,
+    cases: [
+      { name: 'last success two hours past its due time', evalTime: '1h', firing: ['warning'], series: [series('kube_cronjob_created', t * 3), series('kube_cronjob_status_last_successful_time', t - 3600 + 7200)] },
+      { name: 'last success an hour before its due time', evalTime: '1h', firing: [], series: [series('kube_cronjob_created', t * 3), series('kube_cronjob_status_last_successful_time', t - 7200)] },
+      { name: 'never succeeded, created two hours past its due time', evalTime: '1h', firing: ['warning'], series: [series('kube_cronjob_created', t - 3600 + 7200)] },
+      { name: 'never succeeded, created an hour before its due time', evalTime: '1h', firing: [], series: [series('kube_cronjob_created', t - 7200)] },
+    ],
+  }];
+}
+
 /** Histogram buckets growing by `perMinute[le]` requests a minute (the +Inf bucket takes the largest). */
 function histogram(labels: string, perMinute: Record<number, number>): TestSeries[] {
   const total = Math.max(...Object.values(perMinute));

@@ -19,7 +19,7 @@ export const EXPORTED_METRICS: Readonly<Record<string, readonly string[]>> = {
   // oliver006/redis_exporter.
   cache: ['redis_up', 'redis_memory_used_bytes', 'redis_memory_max_bytes', 'redis_connected_clients', 'redis_db_keys'],
   // kube-state-metrics.
-  'kube-state-metrics': ['kube_pod_container_resource_limits', 'kube_pod_container_status_restarts_total', 'kube_job_status_failed', 'kube_cronjob_status_last_successful_time', 'kube_cronjob_status_last_schedule_time', 'kube_deployment_status_replicas_available'],
+  'kube-state-metrics': ['kube_pod_container_resource_limits', 'kube_pod_container_status_restarts_total', 'kube_job_status_failed', 'kube_cronjob_status_last_successful_time', 'kube_cronjob_status_last_schedule_time', 'kube_cronjob_created', 'kube_deployment_status_replicas_available'],
   // kubelet (cAdvisor and volume stats).
   kubelet: ['container_cpu_usage_seconds_total', 'container_memory_working_set_bytes', 'kubelet_volume_stats_used_bytes', 'kubelet_volume_stats_capacity_bytes'],
   // Prometheus itself.

@@ -76,7 +76,7 @@ describe('PostgresBackup', () => {
     new RestoreTest(chart, 'RestoreTest', { postgres, backupStorage: STORAGE });
     const maps = synth(chart).filter(o => o.kind === 'ConfigMap' && o.metadata.name === 'postgres-backup-scripts');
     expect(maps).toHaveLength(1);
-    expect(Object.keys(maps[0].data).sort()).toEqual(['dump.sh', 'fetch.sh', 'restore-drill.sh', 'restore.sh', 'upload.sh']);
+    expect(Object.keys(maps[0].data).sort()).toEqual(['drill-check.sh', 'drill-record.sh', 'dump.sh', 'fetch.sh', 'restore-drill.sh', 'restore.sh', 'upload.sh']);
   });
 
   it.each([
@@ -112,11 +112,12 @@ describe('RestoreTest', () => {
   it('restores into a throwaway server it starts in its own pod, from the server\'s image, on a scratch emptyDir of half the server\'s 40Gi volume', () => {
     const { cj, postgres } = drill();
     const pod = podSpec(cj);
-    const restore = pod.containers[0];
+    const restore = pod.initContainers[1];
     expect(restore.image).toBe(postgres.image.toString());
-    expect(restore.command).toEqual(['bash', '/opt/backup/restore-drill.sh']);
+    // A check of the drill: drill-check.sh runs the step and records its outcome.
+    expect(restore.command).toEqual(['bash', '/opt/backup/drill-check.sh', 'restore it into a throwaway server and compare with its manifest', 'bash', '/opt/backup/restore-drill.sh']);
     // The dump and the throwaway server's data directory share the scratch volume.
-    expect(envOf(restore)).toEqual({ BACKUP_DIR: '/backup', SCRATCH_DIR: '/backup/server', TARGET_DATABASE: 'quality_billing' });
+    expect(envOf(restore)).toEqual({ BACKUP_DIR: '/backup', SCRATCH_DIR: '/backup/server', TARGET_DATABASE: 'quality_billing', DRILL_DIR: '/backup/drill/checks' });
     expect(restore.volumeMounts).toContainEqual({ name: 'work', mountPath: '/backup' });
     expect(pod.volumes.find((v: any) => v.name === 'work').emptyDir.sizeLimit).toBe('20Gi');
     // The scheduler places the pod only where the node's disk has room for its scratch volumes: 20Gi and /tmp's 256Mi.
