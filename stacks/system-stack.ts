@@ -1,6 +1,7 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ValidationError } from '../lib/errors';
+import { KEDA_PAUSED_REPLICAS } from '../lib/standby-promotion';
 import { checkDnsLabel } from '../lib/validate';
 import { ArchiveStandby } from '../constructs/backup/archive-standby';
 import { AppWorkload } from '../constructs/app/app-workload';
@@ -77,8 +78,8 @@ export abstract class SystemStack extends SystemChart {
           `a cluster other than standbySite.primaryCluster ("${site.primaryCluster}"): a standby in its primary's cluster is lost with it (allowSameCluster: true for a rehearsal)`);
       }
       if (!pitr) {
-        throw new ValidationError(path, 'standbySite', `environment "${env.name}" backup.pointInTimeRecovery: ${this.backupPolicy !== false && this.backupPolicy.pointInTimeRecovery}`,
-          'a system and environment with point-in-time recovery (backup.pointInTimeRecovery: true): the standby replays the primary\'s pgBackRest WAL archive, which only point-in-time recovery writes');
+        throw new ValidationError(path, 'standbySite', `system "${system.name}" in environment "${env.name}" without point-in-time recovery`,
+          'left out, or a system and environment with point-in-time recovery (backup.pointInTimeRecovery: true): the standby replays the primary\'s pgBackRest WAL archive, which only point-in-time recovery writes');
       }
       // At synth: the applications a subclass adds after this constructor are scaled to 0 too.
       validateAtSynth(this, () => {
@@ -211,9 +212,6 @@ export abstract class SystemStack extends SystemChart {
     }];
   }
 }
-
-/** KEDA's annotation that pauses a ScaledObject at a replica count (KEDA docs, "Pause autoscaling"). */
-const KEDA_PAUSED_REPLICAS = 'autoscaling.keda.sh/paused-replicas';
 
 /**
  * Whether a system's chart runs on PostgreSQL and Redis (a `SystemStack`). Not `instanceof`:
