@@ -61,6 +61,9 @@ export function promotionSteps(i: PromotionInput): PromotionStep[] {
   if (!standbyEnv.some(e => e.name === 'PRIMARY_STANZA')) {
     throw new ValidationError('promotion', 'standby', pg.name, `the objects of a standby site (standbySite set, not promoted): StatefulSet ${pg.name} does not replay a primary's archive`);
   }
+  if (!i.standby.some(o => (o.kind === 'Deployment' && o.spec?.replicas === 0) || o.spec?.suspend === true)) {
+    throw new ValidationError('promotion', 'standby', 'already promoted: no Deployment at 0 replicas, nothing suspended', 'the objects of a standby site not yet promoted (standbySite.promoted false)');
+  }
   const exec = `${k} exec ${pg.name}-0 --container postgres --`;
   const psql = (sql: string) => `${exec} psql --no-psqlrc -U ${pg.user} -d ${pg.database} -v ON_ERROR_STOP=1 -Atc ${q(sql)}`;
   const promotedByName = new Map(i.promoted.map(o => [`${o.kind}/${o.metadata.name}`, o]));
@@ -68,8 +71,9 @@ export function promotionSteps(i: PromotionInput): PromotionStep[] {
   const held = i.standby.filter(o => o.kind === 'Deployment' && o.spec?.replicas === 0);
   const scale = held.map(d => {
     const p = promotedByName.get(`Deployment/${d.metadata.name}`);
-    const hpa = i.promoted.find(o => o.kind === 'HorizontalPodAutoscaler' && o.spec?.scaleTargetRef?.name === d.metadata.name);
-    const replicas = p?.spec?.replicas ?? hpa?.spec?.minReplicas ?? 1;
+    // An autoscaled Deployment declares no replicas: its autoscaler's minimum is what it starts with.
+    const scaler = (kind: string) => i.promoted.find(o => o.kind === kind && o.spec?.scaleTargetRef?.name === d.metadata.name)?.spec;
+    const replicas = p?.spec?.replicas ?? scaler('HorizontalPodAutoscaler')?.minReplicas ?? scaler('ScaledObject')?.minReplicaCount ?? 1;
     return `${k} scale deployment/${d.metadata.name} --replicas=${replicas}`;
   });
   const paused = i.standby.filter(o => o.kind === 'ScaledObject' && o.metadata.annotations?.[KEDA_PAUSED_REPLICAS] !== undefined)
