@@ -389,9 +389,7 @@ export class Postgres extends Workload implements IPostgres {
   public enableWalArchiving(archiving: WalArchiving): void {
     if (this.archiving) throw new ValidationError(this.node.path, 'walArchiving', archiving.description, 'WAL archiving enabled once');
     this.archiving = archiving;
-    this.serverEnv.push(...archiving.env);
-    this.serverMounts.push(...archiving.volumeMounts);
-    this.podVolumes.push(...archiving.volumes);
+    this.addToServer(archiving);
     // Archiving that nobody watches fails silently (issue 18 §3): the exporter also reports the backlog.
     this.exporterEnv.push(plainEnv('PG_EXPORTER_EXTEND_QUERY_PATH', `${EXPORTER_QUERIES_DIR}/${EXPORTER_QUERIES_FILE}`));
     this.exporterMounts.push({ name: 'config', mountPath: EXPORTER_QUERIES_DIR, readOnly: true });
@@ -407,9 +405,14 @@ export class Postgres extends Workload implements IPostgres {
   public enableStandbyReplay(standby: StandbyReplay): void {
     if (this.standby) throw new ValidationError(this.node.path, 'standbyReplay', standby.description, 'standby replay enabled once');
     this.standby = standby;
-    this.serverEnv.push(...standby.env);
-    this.serverMounts.push(...standby.volumeMounts);
-    this.podVolumes.push(...standby.volumes);
+    this.addToServer(standby);
+  }
+
+  /** Adds a part's environment, mounts and volumes to the server container and its pod. */
+  private addToServer(part: { readonly env: readonly k8s.EnvVar[]; readonly volumeMounts: readonly k8s.VolumeMount[]; readonly volumes: readonly k8s.Volume[] }): void {
+    this.serverEnv.push(...part.env);
+    this.serverMounts.push(...part.volumeMounts);
+    this.podVolumes.push(...part.volumes);
   }
 
   /** Whether the server is a standby site's standby, and what it replays from. */
