@@ -162,7 +162,9 @@ export function patroniConfig(o: PatroniConfigOptions): Record<string, unknown> 
       // A new or replaced standby copies the primary right away: the spread checkpoint
       // pg_basebackup asks for by default would make it wait up to 0.9 × checkpoint_timeout.
       basebackup: [{ checkpoint: 'fast' }],
-      ...o.standbyCluster ? { [STANDBY_REPLICA_METHOD]: { command: o.standbyCluster.createReplicaCommand, no_params: true } } : {},
+      // no_leader: the standby leader has no member to clone from; without it Patroni 3.0 skips the
+      // method ("failed to bootstrap clone from remote member None", Patroni docs "Building replicas").
+      ...o.standbyCluster ? { [STANDBY_REPLICA_METHOD]: { command: o.standbyCluster.createReplicaCommand, no_params: true, no_leader: true } } : {},
       // No "rewind" entry: Patroni then runs pg_rewind with the superuser's credentials, password
       // included (patroni/postgresql/config.py rewind_credentials). One naming the superuser without
       // a password would make pg_rewind connect with none, and the old primary could not rejoin.

@@ -206,6 +206,8 @@ if [[ -f "$PGDATA/PG_VERSION" ]]; then
   exit 0
 fi
 log "restoring $PRIMARY_STANZA as a standby from the primary's repository"
+# pgBackRest restores into an existing directory only; a new volume (or Patroni's wiped one) has none.
+mkdir -p "$PGDATA" && chmod 0700 "$PGDATA"
 pgbackrest --config="$PRIMARY_PGBACKREST_CONFIG" --stanza="$PRIMARY_STANZA" --pg1-path="$PGDATA" \\
   --type=standby --recovery-option="restore_command=$RESTORE_COMMAND" restore \\
   || { log "FAILED: restore from the primary's repository (has the primary taken a full backup yet?)"; exit 1; }

@@ -1,11 +1,12 @@
-import { chmodSync, readFileSync, writeFileSync } from 'fs';
-import { join } from 'path';
-import { parse } from 'yaml';
+import { ChildProcess, spawn } from 'child_process';
+import { chmodSync, openSync, readFileSync, realpathSync, writeFileSync } from 'fs';
+import { dirname, join } from 'path';
+import { parse, stringify } from 'yaml';
 import { ENVIRONMENTS } from '../../lib/environments';
-import { PROMOTE_SQL } from '../../lib/standby-promotion';
+import { PATRONI_PROMOTE_ARGS } from '../../lib/standby-promotion';
 import { find, K8sObject, synthStack } from '../helpers';
-import { BUCKET, containerEnv, exec, localStorage, sleep, useBackupRig } from './backup-rig';
-import { debianBinary, freePort, run } from './tools';
+import { BUCKET, containerEnv, exec, localStorage, SECRETS, sleep, useBackupRig } from './backup-rig';
+import { debianBinary, freePort, run, stop } from './tools';
 
 /*
  * The standby site (issue 21 §1) on real binaries: the rig's primary (PostgreSQL 15 with the prod
@@ -15,12 +16,12 @@ import { debianBinary, freePort, run } from './tools';
  * primary's archive_timeout differ: it is lowered from our 60 s to ARCHIVE_TIMEOUT_S with ALTER
  * SYSTEM on the test's primary, so the proof takes seconds, not minutes.
  *
- * The standby site is prod, like its primary, so PostgreSQL runs under Patroni there: Patroni's
- * standby leader is built by the create_replica_method of patroni.yml (our restore script) and
- * replays with standby_cluster.restore_command, which Patroni writes into the postgresql.conf it
- * generates around ours; here pg_ctl runs the server and the test writes that line. (A standby
- * site must have the primary's shape: a hot standby refuses to start with a lower
- * max_connections than its primary's, and Patroni's budget has one connection more.)
+ * The standby site is prod, like its primary, so its PostgreSQL runs under real Patroni 3.0
+ * (Debian's) as a Patroni standby cluster: the standby site's patroni.yml with Debian's etcd 3.4
+ * on loopback in place of the Kubernetes API (as in postgres-ha.test.ts), started through the
+ * construct's patroni-start.sh. Patroni builds the standby leader with our restore script (its
+ * create_replica_method), replays with standby_cluster.restore_command, and is promoted with the
+ * runbook's `patronictl edit-config -s standby_cluster=null`.
  */
 const ARCHIVE_TIMEOUT_S = 5;
 const STANZA_DIR = 'archive/quality-billing-postgres';
@@ -43,12 +44,26 @@ function processTree(pid: number): number[] {
   return all;
 }
 
-describe('standby site against a real PostgreSQL 15, pgBackRest and S3-compatible server', () => {
-  const rig = useBackupRig();
-  let standbyPid = 0;
-  afterAll(() => { if (standbyPid) try { process.kill(standbyPid, 'SIGINT'); } catch { /* already gone */ } });
+/** Debian's newest PostgreSQL binaries (15 here), where Patroni finds pg_ctl and the rest. */
+const BIN = dirname(realpathSync(debianBinary('postgres')));
+const isRoot = process.getuid?.() === 0;
+const REPLICATION_PASSWORD = `repl-${Math.random().toString(36).slice(2)}`;
 
-  const s = { dir: '', data: '', port: 0, env: {} as Record<string, string>, objects: [] as K8sObject[] };
+describe('standby site against a real PostgreSQL 15, Patroni 3.0, pgBackRest and S3-compatible server', () => {
+  const rig = useBackupRig();
+  let patroni: ChildProcess | undefined;
+  let etcd: ChildProcess | undefined;
+  let standbyPid = 0;
+  afterAll(async () => {
+    // Patroni stops its PostgreSQL on SIGTERM; the postmaster is stopped by its id too, in case Patroni is gone.
+    await stop(patroni, 'SIGTERM');
+    if (standbyPid) try { process.kill(standbyPid, 'SIGINT'); } catch { /* already gone */ }
+    await stop(etcd, 'SIGTERM');
+  }, 60000);
+
+  const s = { dir: '', data: '', port: 0, apiPort: 0, config: '', log: '', env: {} as Record<string, string>, objects: [] as K8sObject[] };
+  const patroniRole = async () => { try { return ((await (await fetch(`http://127.0.0.1:${s.apiPort}/patroni`, { signal: AbortSignal.timeout(2000) })).json()) as { role: string }).role; } catch { return 'down'; } };
+  const patroniLog = () => readFileSync(s.log, 'utf8').split('\n').slice(-60).join('\n');
   const standbyPsql = async (sql: string): Promise<string> => {
     const r = await exec(debianBinary('psql'), ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', s.dir, '-p', String(s.port), '-U', 'postgres', '-d', 'quality_billing', '-c', sql], {});
     if (r.code !== 0) throw new Error(`standby psql failed: ${r.stderr}`);
@@ -60,6 +75,9 @@ describe('standby site against a real PostgreSQL 15, pgBackRest and S3-compatibl
   it('a standby built from the bucket alone replays the primary\'s WAL archive, read-only', async () => {
     await rig.psql(`ALTER SYSTEM SET archive_timeout = '${ARCHIVE_TIMEOUT_S}s'`, 'postgres');
     await rig.psql('SELECT pg_reload_conf()', 'postgres');
+    // What Patroni's bootstrap creates on a prod primary (the rig's primary is a plain initdb): the
+    // replication user, which the standby leader's Patroni connects to its own server as.
+    await rig.psql(`CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '${REPLICATION_PASSWORD}'`, 'postgres');
     // The probe: each row records the WAL insert position when it was written, which is past the
     // commit of the row before it (so row n is committed at or before the LSN row n+1 records).
     await rig.psql(`
@@ -82,11 +100,12 @@ describe('standby site against a real PostgreSQL 15, pgBackRest and S3-compatibl
     const files = find(s.objects, 'ConfigMap', 'quality-billing-postgres-files').data;
     const conf: string = files['postgresql.conf'];
     expect(conf).toContain("archive_command = 'bash /etc/pgbackrest/pgbackrest-archive-push.sh %p'");
-    const patroni = parse(files['patroni.yml']);
-    const standbyCluster = patroni.bootstrap.dcs.standby_cluster;
+    const patroni0 = parse(files['patroni.yml']);
+    const standbyCluster = patroni0.bootstrap.dcs.standby_cluster;
     expect(standbyCluster.restore_command).toBe('bash /etc/pgbackrest-standby/standby-archive-get.sh %f "%p"');
-    const replicaMethod = patroni.postgresql[standbyCluster.create_replica_methods[0]];
+    const replicaMethod = patroni0.postgresql[standbyCluster.create_replica_methods[0]];
     expect(replicaMethod.no_params).toBe(true);
+    expect(replicaMethod.no_leader).toBe(true);
     const restoreStep = /^bash (\S+)$/.exec(replicaMethod.command);
     expect(restoreStep).not.toBeNull();
     const standbyFiles = find(s.objects, 'ConfigMap', 'quality-billing-postgres-standby').data;
@@ -104,10 +123,10 @@ describe('standby site against a real PostgreSQL 15, pgBackRest and S3-compatibl
     for (const [name, text] of Object.entries(ownFiles)) writeFileSync(join(ownDir, name), text as string, { mode: 0o755 });
     s.dir = rig.backupDir('standby');
     chmodSync(s.dir, 0o700);
-    s.data = join(s.dir, 'data');
+    s.data = join(s.dir, 'data'); // not created: the restore script makes it, as on a new volume
     s.port = await freePort();
-    // Patroni's generated postgresql.conf: ours (custom_conf) plus the standby's restore_command.
-    writeFileSync(join(s.dir, 'postgresql.conf'), `${local(conf)}restore_command = '${local(standbyCluster.restore_command)}'\n`, { mode: 0o644 });
+    // Patroni's custom_conf: ours (Patroni adds the standby's restore_command from standby_cluster).
+    writeFileSync(join(s.dir, 'postgresql.conf'), local(conf), { mode: 0o644 });
     const env = containerEnv(server);
     s.env = {
       ...env,
@@ -116,14 +135,47 @@ describe('standby site against a real PostgreSQL 15, pgBackRest and S3-compatibl
       PGBACKREST_REPO1_STORAGE_CA_FILE: join(work, 'tls', 'cert.pem'), PGBACKREST_LOCK_PATH: join(work, 'standby-lock'), PATH: '/usr/bin:/bin',
     };
 
-    // What Patroni runs to build the standby leader: the restore from the primary's repository.
-    const restored = await exec('/bin/bash', [local(restoreStep![1])], s.env, 300000);
-    expect(restored.stderr).toContain('restored: PostgreSQL starts as a standby');
-    expect(restored.code).toBe(0);
-    expect(readFileSync(join(s.data, 'postgresql.auto.conf'), 'utf8')).toContain(`restore_command = '${s.env.RESTORE_COMMAND}'`);
-    const start = await exec(debianBinary('pg_ctl'), ['-D', s.data, '-o', [`-c config_file=${join(s.dir, 'postgresql.conf')}`, `-c hba_file=${join(s.data, 'pg_hba.conf')}`,
-      `-c port=${s.port}`, `-c unix_socket_directories=${s.dir}`, '-c listen_addresses=127.0.0.1'].join(' '), '-l', join(s.dir, 'server.log'), '-w', '-t', '120', 'start'], s.env);
-    if (start.code !== 0) throw new Error(`standby start failed: ${start.stderr}${readFileSync(join(s.dir, 'server.log'), 'utf8').slice(-3000)}`);
+    // Patroni with the standby site's patroni.yml: only addresses, ports, folders and the DCS differ.
+    s.apiPort = await freePort();
+    const [etcdPort, peerPort] = [await freePort(), await freePort()];
+    etcd = spawn(debianBinary('etcd'), ['--name', 'dcs', '--data-dir', join(work, 'etcd'),
+      '--listen-client-urls', `http://127.0.0.1:${etcdPort}`, '--advertise-client-urls', `http://127.0.0.1:${etcdPort}`,
+      '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster', `dcs=http://127.0.0.1:${peerPort}`], { stdio: 'ignore' });
+    const c = structuredClone(patroni0);
+    delete c.kubernetes;
+    c.etcd3 = { hosts: `127.0.0.1:${etcdPort}` };
+    c.name = 'site-b-0';
+    c.restapi = { ...c.restapi, listen: `127.0.0.1:${s.apiPort}`, connect_address: `127.0.0.1:${s.apiPort}` };
+    c.bootstrap.dcs.standby_cluster.restore_command = local(c.bootstrap.dcs.standby_cluster.restore_command);
+    c.postgresql = {
+      ...c.postgresql, listen: `127.0.0.1:${s.port}`, connect_address: `127.0.0.1:${s.port}`, data_dir: s.data, bin_dir: BIN,
+      pgpass: join(s.dir, 'pgpass'), custom_conf: join(s.dir, 'postgresql.conf'), parameters: { unix_socket_directories: s.dir },
+      [standbyCluster.create_replica_methods[0]]: { ...replicaMethod, command: local(replicaMethod.command) },
+    };
+    s.config = join(s.dir, 'patroni.yml');
+    s.log = join(s.dir, 'patroni.log');
+    const dynamicFile = join(s.dir, 'patroni-dynamic.yml');
+    const startFile = join(s.dir, 'patroni-start.sh');
+    writeFileSync(s.config, stringify(c));
+    writeFileSync(dynamicFile, files['patroni-dynamic.yml']);
+    writeFileSync(startFile, files['patroni-start.sh'].replaceAll('/etc/postgresql/patroni.yml', s.config).replaceAll('/etc/postgresql/patroni-dynamic.yml', dynamicFile));
+    writeFileSync(s.log, '');
+    for (const f of [s.config, dynamicFile, startFile, s.log]) rig.chownPostgres(f);
+    for (let i = 0; i < 75; i++) { try { if ((await fetch(`http://127.0.0.1:${etcdPort}/version`)).ok) break; } catch { /* not yet */ } await sleep(200); }
+    const owner = isRoot ? ['-u', '-g'].map(f => Number(run('id', [f, 'postgres']).trim())) : undefined;
+    const out = openSync(s.log, 'a');
+    // The pod's environment (the container's, this machine's paths) and its Secret's passwords.
+    patroni = spawn('sh', [startFile], {
+      stdio: ['ignore', out, out], ...(owner ? { uid: owner[0], gid: owner[1] } : {}),
+      // The pod's own name and addresses (PATRONI_NAME=$(POD_NAME), …) are the file's here.
+      env: { ...Object.fromEntries(Object.entries(s.env).filter(([k]) => !k.startsWith('PATRONI_'))), PATH: process.env.PATH, PATRONI_SUPERUSER_PASSWORD: SECRETS['db-credentials/password'], PATRONI_REPLICATION_PASSWORD: REPLICATION_PASSWORD },
+    });
+    let role = await patroniRole();
+    for (let i = 0; i < 600 && role !== 'standby_leader'; i++) { await sleep(250); role = await patroniRole(); }
+    if (role !== 'standby_leader') throw new Error(`no standby leader (role ${role}):\n${patroniLog()}`);
+    expect(readFileSync(s.log, 'utf8')).toContain('restored: PostgreSQL starts as a standby');
+    for (let i = 0; i < 240; i++) { if (await standbyPsql('SELECT 1').then(() => true, () => false)) break; await sleep(250); }
     standbyPid = Number(readFileSync(join(s.data, 'postmaster.pid'), 'utf8').split('\n')[0]);
 
     expect(await standbyPsql('SELECT pg_is_in_recovery()')).toBe('t');
@@ -157,16 +209,18 @@ describe('standby site against a real PostgreSQL 15, pgBackRest and S3-compatibl
     const t0 = performance.now();
     await writer;
 
-    // The runbook's promotion, then the first write.
-    expect(await standbyPsql(PROMOTE_SQL)).toBe('t');
+    // The runbook's promotion (Patroni: standby_cluster removed from the DCS), then the first write.
+    const promote = await exec('patronictl', ['-c', s.config, ...PATRONI_PROMOTE_ARGS], { PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    expect(promote.code).toBe(0);
     let writable = false;
     for (let i = 0; i < 600 && !writable; i++) {
       writable = await standbyPsql(`INSERT INTO public.standby_probe VALUES (-1, now(), '0/0') RETURNING 1`).then(() => true, () => false);
       if (!writable) await sleep(100);
     }
     const takeoverSeconds = (performance.now() - t0) / 1000;
-    expect(writable).toBe(true);
+    if (!writable) throw new Error(`not writable after promotion:\n${patroniLog()}`);
     expect(takeoverSeconds).toBeLessThan(300);
+    expect(await patroniRole()).toBe('master');
 
     // What the primary had committed: its data directory after crash recovery, without archiving.
     const segments = (await keys(`prod/postgres/pgbackrest/${STANZA_DIR}`)).map(k => /\/(00000001[0-9A-F]{16})-[0-9a-f]{40}/.exec(k)?.[1]).filter((x): x is string => !!x).sort();

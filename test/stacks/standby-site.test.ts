@@ -44,7 +44,7 @@ describe.each(['quality-billing', 'qcat', 'finance-ai'])('%s prod as a standby s
     expect(standbyCluster.restore_command).toBe(stack.standby!.restoreCommand);
     expect(standbyCluster.restore_command).toBe('bash /etc/pgbackrest-standby/standby-archive-get.sh %f "%p"');
     const method = patroni.postgresql[standbyCluster.create_replica_methods[0]];
-    expect(method).toEqual({ command: 'bash /etc/pgbackrest-standby/standby-restore.sh', no_params: true });
+    expect(method).toEqual({ command: 'bash /etc/pgbackrest-standby/standby-restore.sh', no_params: true, no_leader: true });
     // Not in the dynamic file patroni-start.sh applies at every start: a restart after promotion stays promoted.
     expect(files['patroni-dynamic.yml']).not.toContain('standby_cluster');
     expect(parse(find(primary, 'ConfigMap', `${pg}-files`).data['patroni.yml']).bootstrap.dcs.standby_cluster).toBeUndefined();
