@@ -305,8 +305,9 @@ export class Postgres extends Workload implements IPostgres {
         env: pgEnv,
         ports: [{ name: 'postgres', containerPort: port }],
         volumeMounts: mounts,
-        // Crash recovery of a large WAL can take minutes: the startup probe allows 10.
-        startupProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 }),
+        // Crash recovery of a large WAL can take minutes: the startup probe allows 10; a standby
+        // site's first start restores the primary's backup first: an hour, as Patroni's members get.
+        startupProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: lazy(() => (this.standby ? 360 : 60)) }),
         livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(port) }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
         readinessProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
       });

@@ -89,12 +89,15 @@ describe('a standalone standby site (postgresStandbys 0)', () => {
   it('restores from the primary\'s repository before PostgreSQL starts, and replays with restore_command', () => {
     expect(c.command).toEqual(['bash', '-c', 'bash /etc/pgbackrest-standby/standby-restore.sh && exec docker-entrypoint.sh "$@"', '--']);
     expect(c.args[0]).toBe('postgres');
+    // The restore runs before PostgreSQL answers: the startup probe waits an hour, not 10 minutes.
+    expect(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds).toBe(3600);
     expect(find(objects, 'ConfigMap', 'quality-billing-postgres-config').data['postgresql.conf']).toContain(`restore_command = '${stack.standby!.restoreCommand}'`);
   });
 
   it('a primary has neither', () => {
     const primary = synthSystem('quality-billing', env).objects;
     expect(server(primary, 'quality-billing-postgres').command).toBeUndefined();
+    expect(server(primary, 'quality-billing-postgres').startupProbe.failureThreshold).toBe(60);
     expect(find(primary, 'ConfigMap', 'quality-billing-postgres-config').data['postgresql.conf']).not.toContain('restore_command');
   });
 });
