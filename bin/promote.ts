@@ -1,4 +1,5 @@
-import { writeFileSync } from 'fs';
+import { mkdirSync, writeFileSync } from 'fs';
+import { dirname } from 'path';
 import { dump } from 'js-yaml';
 import { environment } from '../lib/environments';
 import { ValidationError } from '../lib/errors';
@@ -65,6 +66,7 @@ export function main(argv: string[]): number {
       if (!values[f]) throw new ValidationError('promote', `--${f}`, undefined, f === 'system' ? 'a PostgreSQL system (e.g. --system finance-ai)' : f === 'env' ? 'the environment the standby site runs (e.g. --env prod)' : 'a kubectl context (the cluster name)');
     }
     const r = promotion({ system: values.system!, env: values.env!, cluster: values.cluster!, primaryCluster: values['primary-cluster']!, out: values.out });
+    mkdirSync(dirname(r.out), { recursive: true });
     writeFileSync(r.out, r.promoted.map(o => dump(o, { noRefs: true, lineWidth: -1 })).join('---\n'));
     process.stdout.write(r.text);
     return 0;
