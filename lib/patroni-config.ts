@@ -104,7 +104,26 @@ export interface PatroniConfigOptions {
   readonly failover: PatroniFailoverSettings;
   /** The Kubernetes DCS. */
   readonly kubernetes: PatroniKubernetesDcs;
+  /** Bootstrap the cluster as a Patroni standby cluster replaying another cluster's WAL archive. @default - a normal cluster */
+  readonly standbyCluster?: PatroniStandbyCluster;
 }
+
+/**
+ * A Patroni standby cluster (Patroni docs, "Standby cluster"): its standby leader replays WAL
+ * with `restore_command` instead of streaming from a remote host, and is built by
+ * `create_replica_methods` (here one custom method, Patroni docs "Building replicas"); the other
+ * members stream from the standby leader. Removing `standby_cluster` from the dynamic
+ * configuration (`patronictl edit-config -s standby_cluster=null`) promotes the standby leader.
+ */
+export interface PatroniStandbyCluster {
+  /** PostgreSQL's restore_command. */
+  readonly restoreCommand: string;
+  /** The command that builds the standby leader's data directory (run without Patroni's parameters). */
+  readonly createReplicaCommand: string;
+}
+
+/** Name of the replica method that restores the standby leader from the primary's repository. */
+const STANDBY_REPLICA_METHOD = 'pgbackrest_standby';
 
 /**
  * The configuration as an object (the test replaces the DCS and the loopback addresses; the
@@ -125,7 +144,11 @@ export function patroniConfig(o: PatroniConfigOptions): Record<string, unknown> 
     },
     bootstrap: {
       // Read once, when the cluster is created; `patroniStartScript` keeps the cluster in step later.
-      dcs: patroniDynamicConfig(o),
+      // standby_cluster lives in bootstrap.dcs only, never in the dynamic file patroni-start.sh
+      // applies at each start: a restart after promotion must not turn the cluster back into a standby.
+      dcs: o.standbyCluster
+        ? { ...patroniDynamicConfig(o), standby_cluster: { restore_command: o.standbyCluster.restoreCommand, create_replica_methods: [STANDBY_REPLICA_METHOD] } }
+        : patroniDynamicConfig(o),
       // Data checksums let pg_rewind and the standbys detect torn pages; wal_log_hints is on as well.
       initdb: [{ encoding: 'UTF8' }, 'data-checksums'],
       post_bootstrap: `sh ${o.postBootstrapPath}`,
@@ -139,6 +162,9 @@ export function patroniConfig(o: PatroniConfigOptions): Record<string, unknown> 
       // A new or replaced standby copies the primary right away: the spread checkpoint
       // pg_basebackup asks for by default would make it wait up to 0.9 × checkpoint_timeout.
       basebackup: [{ checkpoint: 'fast' }],
+      // no_leader: the standby leader has no member to clone from; without it Patroni 3.0 skips the
+      // method ("failed to bootstrap clone from remote member None", Patroni docs "Building replicas").
+      ...o.standbyCluster ? { [STANDBY_REPLICA_METHOD]: { command: o.standbyCluster.createReplicaCommand, no_params: true, no_leader: true } } : {},
       // No "rewind" entry: Patroni then runs pg_rewind with the superuser's credentials, password
       // included (patroni/postgresql/config.py rewind_credentials). One naming the superuser without
       // a password would make pg_rewind connect with none, and the old primary could not rejoin.

@@ -80,6 +80,40 @@ export interface SystemStackProps {
   readonly secrets?: SecretsMode;
   /** The store and remote keys of "external-secrets" mode (required there, refused otherwise). @default - none */
   readonly externalSecrets?: ExternalSecretsOptions;
+  /**
+   * Deploy this installation as the standby site of a primary in another cluster (seed 002: a
+   * standby site that takes over in under 5 minutes): PostgreSQL is restored from the primary's
+   * pgBackRest repository and replays its WAL archive read-only; the applications, Celery
+   * workers and beat run 0 replicas (KEDA paused, HPAs inactive), the migration Job and every
+   * CronJob are suspended, until `promoted`. PostgreSQL systems with point-in-time recovery only.
+   * Runbook: `npm run promote` (README, "Standby site and promotion").
+   * @default - a primary site
+   */
+  readonly standbySite?: StandbySite;
+}
+
+/** Where a standby site's primary is, and whether the site has been promoted (`SystemStackProps.standbySite`). */
+export interface StandbySite {
+  /** The Kubernetes cluster this standby site runs in (a DNS label, e.g. "prod-shanghai-b"). */
+  readonly cluster: string;
+  /** The cluster the primary runs in; must differ from `cluster` unless `allowSameCluster`. */
+  readonly primaryCluster: string;
+  /** Allow `cluster` equal to `primaryCluster` (a rehearsal in one cluster: the standby is lost with its primary). @default false */
+  readonly allowSameCluster?: boolean;
+  /**
+   * The primary's backup storage: its pgBackRest repository is `<prefix>/pgbackrest` there.
+   * @default - the system's default backup storage of the environment (bucket "<system>-backups", prefix "<environment>/postgres"), where a primary stack without `backupStorage` writes
+   */
+  readonly primaryBackupStorage?: Partial<S3Location>;
+  /** The primary's pgBackRest stanza. @default - the PostgreSQL server's name ("<system>-postgres"), the primary's default */
+  readonly primaryStanza?: string;
+  /**
+   * The site has been promoted (`npm run promote`): the applications run their replicas, KEDA
+   * and the CronJobs resume. PostgreSQL's objects are the same as in standby mode, so applying
+   * this restarts no database pod (the promoted server ignores restore_command).
+   * @default false
+   */
+  readonly promoted?: boolean;
 }
 
 /** The application of a system with one (`SystemDefinition.applications`' default). */
@@ -199,6 +233,9 @@ export abstract class SystemChart extends Chart {
     this.stackProps = props;
     this.prefix = system.name;
     this.restrictedNamespace = new RestrictedNamespace(this, 'Namespace', { name: namespace });
+    if (props.standbySite && !this.usesPostgres()) {
+      throw new ValidationError(this.node.path, 'standbySite', props.standbySite.cluster, 'left out: a standby site replays a PostgreSQL WAL archive, and this system has no PostgreSQL');
+    }
     this.secretsMode = checkOneOf(this.node.path, 'secrets', props.secrets ?? 'kubernetes', SECRETS_MODES);
     if (this.secretsMode === 'external-secrets') {
       if (!props.externalSecrets) throw new ValidationError(this.node.path, 'externalSecrets', undefined, 'the store the ExternalSecrets read ({ storeName, storeKind?, remoteKeys? }) when secrets is "external-secrets"');

@@ -1,4 +1,13 @@
+import { ApiObject, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
+import { ValidationError } from '../lib/errors';
+import { KEDA_PAUSED_REPLICAS } from '../lib/standby-promotion';
+import { checkDnsLabel } from '../lib/validate';
+import { ArchiveStandby } from '../constructs/backup/archive-standby';
+import { AppWorkload } from '../constructs/app/app-workload';
+import { CeleryQueueScaler } from '../constructs/app/celery-queue-scaler';
+import { MigrationJob } from '../constructs/app/migration-job';
+import { validateAtSynth } from '../constructs/core/validation';
 import { ConnectionCheckInput } from '../lib/capacity';
 import { IMAGE_CATALOG } from '../lib/images';
 import { PointInTimeRecovery } from '../constructs/backup/point-in-time-recovery';
@@ -68,8 +77,9 @@ export abstract class SystemStack extends SystemChart {
   public readonly pooler?: PgBouncer;
   public readonly redis: Redis;
   private readonly backupPolicy: false | { readonly retentionDays: number; readonly pointInTimeRecovery: boolean };
-  private readonly backupParts: { backup?: PostgresBackup; restoreTest?: RestoreTest; pointInTimeRecovery?: PointInTimeRecovery; configBackup?: ConfigBackup } = {};
+  private readonly backupParts: { backup?: PostgresBackup; restoreTest?: RestoreTest; pointInTimeRecovery?: PointInTimeRecovery; configBackup?: ConfigBackup; standby?: ArchiveStandby } = {};
   private readonly drillParts: Partial<Record<Exclude<DrillKind, 'restore'>, Drill>> = {};
+  private standbyApplied = false;
 
   protected constructor(scope: Construct, id: string, props: SystemStackProps, system: SystemDefinition) {
     super(scope, id, props, system);
@@ -87,6 +97,49 @@ export abstract class SystemStack extends SystemChart {
       this.withMonitoring(m => m.alertOnPooler());
     }
     this.redis = new Redis(this, 'Redis', { name: `${this.prefix}-redis`, tier: env.tier });
+    const site = props.standbySite;
+    if (site) {
+      const path = this.node.path;
+      checkDnsLabel(path, 'standbySite.cluster', site.cluster);
+      checkDnsLabel(path, 'standbySite.primaryCluster', site.primaryCluster);
+      if (site.cluster === site.primaryCluster && site.allowSameCluster !== true) {
+        throw new ValidationError(path, 'standbySite.cluster', site.cluster,
+          `a cluster other than standbySite.primaryCluster ("${site.primaryCluster}"): a standby in its primary's cluster is lost with it (allowSameCluster: true for a rehearsal)`);
+      }
+      if (!pitr) {
+        throw new ValidationError(path, 'standbySite', `system "${system.name}" in environment "${env.name}" without point-in-time recovery`,
+          'left out, or a system and environment with point-in-time recovery (backup.pointInTimeRecovery: true): the standby replays the primary\'s pgBackRest WAL archive, which only point-in-time recovery writes');
+      }
+      // At synth: the applications a subclass adds after this constructor are scaled to 0 too.
+      validateAtSynth(this, () => {
+        if (!this.backupParts.standby) throw new ValidationError(path, 'standbySite', site.cluster, 'a stack that calls addBackups(): the standby is set up with the point-in-time recovery');
+        if (site.promoted !== true) this.holdUntilPromotion();
+      });
+    }
+  }
+
+  /** The standby replaying the primary's WAL archive, in a standby site (`standbySite`). */
+  public get standby(): ArchiveStandby | undefined {
+    return this.backupParts.standby;
+  }
+
+  /**
+   * A standby site before promotion: the application Deployments run 0 replicas (an HPA whose
+   * target has 0 replicas stays inactive, Kubernetes docs "Horizontal Pod Autoscaling", implicit
+   * maintenance-mode deactivation; KEDA's ScaledObject is paused at 0 with its
+   * `autoscaling.keda.sh/paused-replicas` annotation, KEDA docs "Pause autoscaling"), the migration
+   * Job and every CronJob are suspended (a backup or maintenance of a read-only standby fails).
+   * Capacity is still planned for the promoted site. JSON patches, applied once at synth.
+   */
+  private holdUntilPromotion(): void {
+    if (this.standbyApplied) return;
+    this.standbyApplied = true;
+    for (const c of this.node.findAll()) {
+      if (c instanceof MigrationJob) c.job.addJsonPatch(JsonPatch.add('/spec/suspend', true));
+      else if (c instanceof AppWorkload && 'deployment' in c) (c as { deployment: ApiObject }).deployment.addJsonPatch(JsonPatch.add('/spec/replicas', 0));
+      else if (c instanceof CeleryQueueScaler) c.scaledObject.metadata.addAnnotation(KEDA_PAUSED_REPLICAS, '0');
+      else if (c instanceof ApiObject && c.kind === 'CronJob') c.addJsonPatch(JsonPatch.add('/spec/suspend', true));
+    }
   }
 
   /**
@@ -124,7 +177,12 @@ export abstract class SystemStack extends SystemChart {
     if (policy === false) return;
     const env = this.environment;
     const props = this.stackProps;
-    const storage = { ...systemBackupStorage(env.name, this.system.name), ...props.backupStorage };
+    const site = props.standbySite;
+    const primaryStorage = { ...systemBackupStorage(env.name, this.system.name), ...site?.primaryBackupStorage };
+    // A standby site's own repository defaults to a sibling of the primary's: "<prefix>-<cluster>".
+    const storage = site
+      ? { ...primaryStorage, prefix: `${primaryStorage.prefix}-${site.cluster}`, ...props.backupStorage }
+      : { ...systemBackupStorage(env.name, this.system.name), ...props.backupStorage };
     const common = { postgres: this.postgres, backupStorage: storage, tier: env.tier, timeZone: env.timeZone };
     this.backupParts.backup = new PostgresBackup(this, 'Backup', { ...common, retentionDays: policy.retentionDays, schedule: o.logicalSchedule });
     this.backupParts.restoreTest = new RestoreTest(this, 'RestoreTest', common);
@@ -139,6 +197,7 @@ export abstract class SystemStack extends SystemChart {
       });
       // Archiving nobody watches fails silently: its failures, age and backlog alert (issue 18 §3).
       this.withMonitoring(m => m.alertOnWalArchiving(pitr));
+      if (site) this.backupParts.standby = new ArchiveStandby(this, 'Standby', { recovery: pitr, primaryRepository: primaryStorage, primaryStanza: site.primaryStanza });
     }
     if (o.weeklyConfigBackup) {
       // Beside the database's folder: "<environment>/postgres" → "<environment>", then "config/<id>/".

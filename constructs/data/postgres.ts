@@ -146,6 +146,7 @@ export class Postgres extends Workload implements IPostgres {
   private readonly exporterEnv: k8s.EnvVar[];
   private readonly exporterMounts: k8s.VolumeMount[] = [];
   private archiving?: WalArchiving;
+  private standby?: StandbyReplay;
 
   constructor(scope: Construct, id: string, props: PostgresProps = {}) {
     const standbys = checkInteger(childPath(scope, id), 'standbys', props.standbys ?? 0, 0, 8);
@@ -189,7 +190,12 @@ export class Postgres extends Workload implements IPostgres {
     // With members, Prometheus scrapes every member's exporter through the headless Service.
     this.metrics = { serviceName: standbys > 0 ? `${this.name}-members` : this.name, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
 
-    const renderConfig = () => renderPostgresqlConf(this.tuning(), { port, logMinDurationMs, socketDirectory: this.socketDirectory, extra: this.archiving?.settings });
+    const renderConfig = () => renderPostgresqlConf(this.tuning(), {
+      port, logMinDurationMs, socketDirectory: this.socketDirectory,
+      // Standalone, the standby's restore_command is ours; under Patroni, standby_cluster carries it
+      // and Patroni writes it only while the cluster is a standby.
+      extra: this.standby && !this.failover ? [...this.archiving?.settings ?? [], ['restore_command', `'${this.standby.restoreCommand}'`]] : this.archiving?.settings,
+    });
     const majorVersion = this.failover ? postgresMajorVersion(image, path) : undefined;
     const renderPatroni = () => renderPatroniYaml({
       scope: this.name, port, restApiPort: PATRONI_API_PORT, dataDirectory: this.dataDirectory,
@@ -197,6 +203,7 @@ export class Postgres extends Workload implements IPostgres {
       customConf: `${CONFIG_DIR}/postgresql.conf`, pgpass: '/tmp/pgpass', postBootstrapPath: `${CONFIG_DIR}/${POST_BOOTSTRAP_FILE}`,
       superuser: user, replicationUser: REPLICATION_USER, database, maxConnections: this.maxConnections(), failover: this.failover!,
       kubernetes: { labels: this.selector, scopeLabel: PATRONI_SCOPE_LABEL, roleLabel: PATRONI_ROLE_LABEL },
+      standbyCluster: this.standby && { restoreCommand: this.standby.restoreCommand, createReplicaCommand: `bash ${this.standby.restoreScript}` },
     });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       // Under Patroni, "<scope>-config" is the ConfigMap its Kubernetes DCS keeps the cluster's
@@ -292,12 +299,15 @@ export class Postgres extends Workload implements IPostgres {
         image,
         uid: DATABASE_IMAGE_UID,
         resources: this.resources,
+        // A standby site first builds its data directory from the primary's repository (a no-op once built).
+        command: lazy(() => (this.standby ? ['bash', '-c', `bash ${this.standby.restoreScript} && exec docker-entrypoint.sh "$@"`, '--'] : undefined)),
         args: ['postgres', '-c', 'config_file=/etc/postgresql/postgresql.conf'],
         env: pgEnv,
         ports: [{ name: 'postgres', containerPort: port }],
         volumeMounts: mounts,
-        // Crash recovery of a large WAL can take minutes: the startup probe allows 10.
-        startupProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 }),
+        // Crash recovery of a large WAL can take minutes: the startup probe allows 10; a standby
+        // site's first start restores the primary's backup first: an hour, as Patroni's members get.
+        startupProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: lazy(() => (this.standby ? 360 : 60)) }),
         livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(port) }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
         readinessProbe: execProbe(isReady, { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
       });
@@ -380,12 +390,35 @@ export class Postgres extends Workload implements IPostgres {
   public enableWalArchiving(archiving: WalArchiving): void {
     if (this.archiving) throw new ValidationError(this.node.path, 'walArchiving', archiving.description, 'WAL archiving enabled once');
     this.archiving = archiving;
-    this.serverEnv.push(...archiving.env);
-    this.serverMounts.push(...archiving.volumeMounts);
-    this.podVolumes.push(...archiving.volumes);
+    this.addToServer(archiving);
     // Archiving that nobody watches fails silently (issue 18 §3): the exporter also reports the backlog.
     this.exporterEnv.push(plainEnv('PG_EXPORTER_EXTEND_QUERY_PATH', `${EXPORTER_QUERIES_DIR}/${EXPORTER_QUERIES_FILE}`));
     this.exporterMounts.push({ name: 'config', mountPath: EXPORTER_QUERIES_DIR, readOnly: true });
+  }
+
+  /**
+   * Runs the server as a standby site's standby: built from the primary's repository, replaying its
+   * WAL archive with `restore_command`, read-only until promoted. Standalone, the container restores
+   * before PostgreSQL starts; under Patroni the cluster is a Patroni standby cluster (its
+   * `standby_cluster` with the restore_command, the restore as the standby leader's
+   * create_replica_method). Called by `StandbyReplay`.
+   */
+  public enableStandbyReplay(standby: StandbyReplay): void {
+    if (this.standby) throw new ValidationError(this.node.path, 'standbyReplay', standby.description, 'standby replay enabled once');
+    this.standby = standby;
+    this.addToServer(standby);
+  }
+
+  /** Adds a part's environment, mounts and volumes to the server container and its pod. */
+  private addToServer(part: { readonly env: readonly k8s.EnvVar[]; readonly volumeMounts: readonly k8s.VolumeMount[]; readonly volumes: readonly k8s.Volume[] }): void {
+    this.serverEnv.push(...part.env);
+    this.serverMounts.push(...part.volumeMounts);
+    this.podVolumes.push(...part.volumes);
+  }
+
+  /** Whether the server is a standby site's standby, and what it replays from. */
+  public get standbyReplay(): StandbyReplay | undefined {
+    return this.standby;
   }
 
   /** Whether WAL archiving is on, and what it ships to. */
@@ -443,6 +476,19 @@ export interface WalArchiving {
   readonly description: string;
   /** postgresql.conf lines (archive_mode, archive_command, …). */
   readonly settings: ReadonlyArray<[string, string | number]>;
+  readonly env: readonly k8s.EnvVar[];
+  readonly volumeMounts: readonly k8s.VolumeMount[];
+  readonly volumes: readonly k8s.Volume[];
+}
+
+/** What `Postgres.enableStandbyReplay` adds to the server. */
+export interface StandbyReplay {
+  /** Names the source in errors, e.g. "pgBackRest stanza x in s3://bucket/prefix/pgbackrest". */
+  readonly description: string;
+  /** PostgreSQL's restore_command (also Patroni's standby_cluster.restore_command). */
+  readonly restoreCommand: string;
+  /** Path in the container of the script that builds the data directory from the primary's repository. */
+  readonly restoreScript: string;
   readonly env: readonly k8s.EnvVar[];
   readonly volumeMounts: readonly k8s.VolumeMount[];
   readonly volumes: readonly k8s.Volume[];
