@@ -43,6 +43,7 @@ export * from './lib/backup/logical-scripts';
 export * from './lib/backup/pgbackrest';
 export * from './lib/backup/config-scripts';
 export * from './lib/backup/mongodump-scripts';
+export * from './lib/logging/snapshots';
 
 // constructs/core: workload bases, pod spec helpers, connections
 export * from './constructs/core/component';
@@ -99,6 +100,7 @@ export * from './constructs/logging/logging';
 export * from './constructs/logging/elasticsearch';
 export * from './constructs/logging/kibana';
 export * from './constructs/logging/filebeat';
+export * from './constructs/logging/log-snapshots';
 export * from './constructs/backup/logical-backup-workload';
 export * from './constructs/backup/postgres-backup';
 export * from './constructs/backup/restore-test';

@@ -67,7 +67,8 @@ export class FinanceAiStack extends SystemStack {
       .connectTo(this.redis.cache);
     this.addEdge(this.api);
     this.addMonitoring([this.api]);
-    this.addLogging();
+    // Seed 002 §11.2: logs archived to object storage (snapshots of the log indices, kept as the backups).
+    this.addLogging({ archive: true });
     // Seed 002: full at 02:00, incremental every 6 hours; the logical dump (restore-tested) an hour before.
     this.addBackups({ logicalSchedule: '0 1 * * *', fullSchedule: '0 2 * * *', incrementalSchedule: '0 8,14,20 * * *' });
   }
