@@ -44,6 +44,7 @@ export * from './lib/backup/pgbackrest';
 export * from './lib/backup/config-scripts';
 export * from './lib/backup/mongodump-scripts';
 export * from './lib/logging/snapshots';
+export * from './lib/backup/model-scripts';
 
 // constructs/core: workload bases, pod spec helpers, connections
 export * from './constructs/core/component';
@@ -101,6 +102,7 @@ export * from './constructs/logging/elasticsearch';
 export * from './constructs/logging/kibana';
 export * from './constructs/logging/filebeat';
 export * from './constructs/logging/log-snapshots';
+export * from './constructs/backup/model-files';
 export * from './constructs/backup/logical-backup-workload';
 export * from './constructs/backup/postgres-backup';
 export * from './constructs/backup/restore-test';
