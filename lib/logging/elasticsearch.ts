@@ -98,7 +98,8 @@ export function renderElasticsearchYml(o: ElasticsearchConfigOptions): string {
       ? {
         's3.client.default.endpoint': o.s3Client.endpoint,
         's3.client.default.protocol': 'https',
-        's3.client.default.path_style_access': o.s3Client.pathStyle,
+        // Deprecated in 7.x (it warns when set), but the only way to S3-compatible storage that has no virtual hosts.
+        ...(o.s3Client.pathStyle ? { 's3.client.default.path_style_access': true } : {}),
       }
       : {}),
   });

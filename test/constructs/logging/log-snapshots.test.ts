@@ -29,8 +29,19 @@ describe('finance-ai archives its logs to object storage (seed 002 §11.2)', () 
     // The main container never sees the keys; they reach Elasticsearch through the keystore only.
     expect(Object.keys(envOf(spec.containers[0]))).not.toEqual(expect.arrayContaining(['S3_ACCESS_KEY']));
     const yml = parse(find(objects, 'ConfigMap', 'finance-ai-elasticsearch-config').data['elasticsearch.yml']);
-    expect(yml).toMatchObject({ 's3.client.default.endpoint': 's3.us-east-1.amazonaws.com', 's3.client.default.protocol': 'https', 's3.client.default.path_style_access': false });
+    expect(yml).toMatchObject({ 's3.client.default.endpoint': 's3.us-east-1.amazonaws.com', 's3.client.default.protocol': 'https' });
+    // path_style_access is deprecated in 7.x: only set for storage that needs it.
+    expect(yml['s3.client.default.path_style_access']).toBeUndefined();
     expect(Object.keys(yml).filter(k => /access_key|secret_key/.test(k))).toEqual([]);
+  });
+
+  it('points the S3 client at S3-compatible storage with path-style access', () => {
+    const chart = testChart();
+    new Elasticsearch(chart, 'Es', { snapshotStorage: { ...storage, endpoint: 'https://minio.backup.svc:9000' } });
+    const objects = synth(chart);
+    const yml = parse(find(objects, 'ConfigMap', 'elasticsearch-config').data['elasticsearch.yml']);
+    expect(yml).toMatchObject({ 's3.client.default.endpoint': 'minio.backup.svc:9000', 's3.client.default.protocol': 'https', 's3.client.default.path_style_access': true });
+    expect(find(objects, 'NetworkPolicy', 'elasticsearch').spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 9000, protocol: 'TCP' }] });
   });
 
   it('lets Elasticsearch reach the storage on 443', () => {
