@@ -47,6 +47,9 @@ export * from './lib/backup/config-scripts';
 export * from './lib/backup/mongodump-scripts';
 export * from './lib/backup/mongorestore-scripts';
 
+export * from './lib/logging/snapshots';
+export * from './lib/backup/model-scripts';
+
 // constructs/core: workload bases, pod spec helpers, connections
 export * from './constructs/core/component';
 export * from './constructs/core/workload';
@@ -102,6 +105,8 @@ export * from './constructs/logging/logging';
 export * from './constructs/logging/elasticsearch';
 export * from './constructs/logging/kibana';
 export * from './constructs/logging/filebeat';
+export * from './constructs/logging/log-snapshots';
+export * from './constructs/backup/model-files';
 export * from './constructs/backup/logical-backup-workload';
 export * from './constructs/backup/postgres-backup';
 export * from './constructs/backup/restore-test';

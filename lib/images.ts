@@ -90,6 +90,12 @@ export const IMAGE_CATALOG = {
   nginxExporter: ImageRef.parse('nginx/nginx-prometheus-exporter:1.3.0'),
   /** Seed 003 runs ELK 7.16.2; 7.17 is the maintained end of the same 7.x line (log4j fixes included). */
   elasticsearch: ImageRef.parse('docker.elastic.co/elasticsearch/elasticsearch:7.17.25'),
+  /**
+   * Elasticsearch plus the repository-s3 plugin (not bundled before 8.0), for the log archive to
+   * object storage (LogSnapshots); built from images/elasticsearch-s3/Dockerfile on `elasticsearch`.
+   * Like `app`, a name you build and push, not one pulled from a public registry.
+   */
+  elasticsearchS3: ImageRef.parse('quality-billing/elasticsearch-s3:7.17.25'),
   kibana: ImageRef.parse('docker.elastic.co/kibana/kibana:7.17.25'),
   filebeat: ImageRef.parse('docker.elastic.co/beats/filebeat:7.17.25'),
   curl: ImageRef.parse('curlimages/curl:8.11.1'),

@@ -2,7 +2,8 @@ import { Construct } from 'constructs';
 import { SecretKeyRef } from '../lib/secrets';
 import { AppConfig } from '../constructs/app/app-config';
 import { AppService } from '../constructs/app/app-service';
-import { ScheduledDrillOptions, SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
+import { ModelFiles } from '../constructs/backup/model-files';
+import { ScheduledDrillOptions, SystemDefinition, SystemStack, SystemStackProps, systemBackupStorage } from './system-stack';
 
 /** Props of `FinanceAiStack`. */
 export interface FinanceAiStackProps extends SystemStackProps {
@@ -43,6 +44,8 @@ export const FINANCE_AI: SystemDefinition = {
 export class FinanceAiStack extends SystemStack {
   public readonly api: AppService;
   public readonly config: AppConfig;
+  /** The model volume, its weekly archive to object storage and its restore, when the environment has backups. */
+  public readonly models?: ModelFiles;
 
   constructor(scope: Construct, id: string, props: FinanceAiStackProps) {
     super(scope, id, props, FINANCE_AI);
@@ -73,9 +76,18 @@ export class FinanceAiStack extends SystemStack {
       .connectTo(this.redis.cache);
     this.addEdge(this.api);
     this.addMonitoring([this.api]);
-    this.addLogging();
+    // Seed 002 §11.2: logs archived to object storage (snapshots of the log indices, kept as the backups).
+    this.addLogging({ archive: true });
     // Seed 002: full at 02:00, incremental every 6 hours; the logical dump (restore-tested) an hour before.
     this.addBackups({ logicalSchedule: '0 1 * * *', fullSchedule: '0 2 * * *', incrementalSchedule: '0 8,14,20 * * *' });
+    // Seed 002 §11.2: model files backed up to object storage, beside the database's folder.
+    if (env.backup !== false) {
+      const storage = { ...systemBackupStorage(env.name, FINANCE_AI.name), ...props.backupStorage };
+      this.models = new ModelFiles(this, 'ModelFiles', {
+        name: `${this.prefix}-models`, backupStorage: { ...storage, prefix: storage.prefix.replace(/\/postgres$/, '') },
+        tier: env.tier, timeZone: env.timeZone, retentionDays: FINANCE_AI.backup?.retentionDays,
+      }).mountInto(this.api);
+    }
     // Seed 002: a switchover, a data-recovery and a service-recovery drill every quarter, each recorded.
     if (props.drills !== false) this.addDrills(props.drills);
   }

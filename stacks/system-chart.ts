@@ -16,7 +16,7 @@ import { AutoscaleOptions } from '../constructs/core/autoscaler';
 import { AppIngress } from '../constructs/edge/app-ingress';
 import { NginxEdge } from '../constructs/edge/nginx-edge';
 import { TlsCertificate } from '../constructs/edge/tls-certificate';
-import { Logging } from '../constructs/logging/logging';
+import { LogArchiveOptions, Logging } from '../constructs/logging/logging';
 import { AlertReceivers } from '../constructs/monitoring/alertmanager';
 import { Monitoring, MonitoringAlerts, MonitoringMode, PrometheusOperatorOptions } from '../constructs/monitoring/monitoring';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
@@ -375,16 +375,28 @@ export abstract class SystemChart extends Chart {
     else this.monitoringRequests.push(request);
   }
 
-  /** Elasticsearch, Kibana and Filebeat for the namespace, when the environment ships logs. */
-  protected addLogging(): void {
+  /**
+   * Elasticsearch, Kibana and Filebeat for the namespace, when the environment ships logs; with
+   * `o.archive` and an environment that has backups, the log indices are also archived as
+   * snapshots to `<environment>/elasticsearch` of the backup bucket, kept as long as the system's backups.
+   */
+  protected addLogging(o: { readonly archive?: boolean } = {}): void {
     const env = this.environment;
     if (!env.logging) return;
+    const backup = env.backup === false ? undefined : { ...env.backup, ...this.system.backup };
+    let snapshots: LogArchiveOptions | undefined;
+    if (o.archive && backup) {
+      const storage = { ...systemBackupStorage(env.name, this.system.name), ...this.stackProps.backupStorage };
+      const base = storage.prefix.replace(/\/postgres$/, '');
+      snapshots = { storage: { ...storage, prefix: `${base}/elasticsearch` }, retentionDays: backup.retentionDays };
+    }
     this.chartParts.logging = new Logging(this, 'Logging', {
       namePrefix: this.prefix,
       tier: env.tier,
       sourceNamespace: this.namespace!,
       clusterNodes: env.nodes,
       elasticsearch: { retentionDays: env.logRetentionDays, dailyLogVolume: env.dailyLogVolume },
+      snapshots,
     });
   }
 

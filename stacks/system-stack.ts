@@ -16,8 +16,6 @@ import { PostgresBackup } from '../constructs/backup/postgres-backup';
 import { RestoreTest } from '../constructs/backup/restore-test';
 import { Drill } from '../constructs/drill/drill';
 import { AppService } from '../constructs/app/app-service';
-import { AppWorkload } from '../constructs/app/app-workload';
-import { ValidationError } from '../lib/errors';
 import { S3Location } from '../lib/backup/s3';
 import { DrillKind } from '../lib/drill/kinds';
 import { IMonitorable } from '../constructs/monitoring/prometheus';

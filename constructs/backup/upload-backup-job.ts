@@ -20,7 +20,9 @@ export interface UploadBackupJobOptions {
   readonly activeDeadlineSeconds: number;
   readonly resources: ResourceSpec;
   /** The producing step: its image, script and environment; it writes `<BACKUP_DIR>/<id>/` with SHA256SUMS and `<BACKUP_DIR>/BACKUP_ID`. */
-  readonly produce: { readonly name: string; readonly image: ImageRef; readonly shell: 'sh' | 'bash'; readonly script: string; readonly env: k8s.EnvVar[] };
+  readonly produce: { readonly name: string; readonly image: ImageRef; readonly shell: 'sh' | 'bash'; readonly script: string; readonly env: k8s.EnvVar[]; readonly volumeMounts?: k8s.VolumeMount[] };
+  /** Pod volumes the producing step reads besides the scratch volume (the model volume). @default - none */
+  readonly volumes?: k8s.Volume[];
   /** Size of the scratch volume. */
   readonly scratchSize: string;
   /** ServiceAccount the pod runs as, with its token (the config export reads the API). @default - none, no token */
@@ -43,7 +45,7 @@ export function uploadBackupCronJob(w: Workload, o: UploadBackupJobOptions): k8s
     name: o.produce.name, image: o.produce.image, uid: DATABASE_IMAGE_UID, resources: o.resources,
     command: [o.produce.shell, `${SCRIPTS_DIR}/${o.produce.name}.sh`],
     env: [...o.produce.env, plainEnv('BACKUP_DIR', WORK_DIR)],
-    volumeMounts: mounts,
+    volumeMounts: [...mounts, ...o.produce.volumeMounts ?? []],
   });
   const upload = restrictedContainer({
     name: 'upload', image: IMAGE_CATALOG.awsCli, uid: DATABASE_IMAGE_UID, resources: o.resources,
@@ -66,7 +68,7 @@ export function uploadBackupCronJob(w: Workload, o: UploadBackupJobOptions): k8s
           securityContext: podSecurityContext(DATABASE_IMAGE_UID),
           initContainers: [produce],
           containers: [upload],
-          volumes: [emptyDir('work', o.scratchSize), { name: 'scripts', configMap: { name: scripts.name } }, emptyDir('tmp', '64Mi')],
+          volumes: [emptyDir('work', o.scratchSize), { name: 'scripts', configMap: { name: scripts.name } }, emptyDir('tmp', '64Mi'), ...o.volumes ?? []],
         },
       },
     }),

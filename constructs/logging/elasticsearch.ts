@@ -7,6 +7,7 @@ import { elasticsearchHeap, renderElasticsearchYml, retentionFit, RetentionFit }
 import { RESOURCE_PRESETS } from '../../lib/presets';
 import { ByteQuantity } from '../../lib/quantity';
 import { SecretKeyRef } from '../../lib/secrets';
+import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
 import { majority, resources, ResourceSpec, WorkloadSizing } from '../../lib/sizing';
 import { checkInteger } from '../../lib/validate';
 import { emptyDir, execProbe, plainEnv, podSecurityContext, restrictedContainer, secretEnv } from '../core/pod-spec';
@@ -27,6 +28,14 @@ export interface ElasticsearchProps extends PersistentComponentProps {
   readonly dailyLogVolume?: string;
   /** Secret with tls.crt, tls.key and ca.crt for transport TLS; required with 3 nodes. @default - none */
   readonly transportCertsSecretName?: string;
+  /**
+   * Object storage the log archive's snapshot repository writes to (`LogSnapshots`): its endpoint
+   * becomes the "default" S3 client, its keys go into the keystore at start, the pods may reach it,
+   * and the image defaults to the catalog's `elasticsearchS3` (7.17 has no bundled repository-s3;
+   * an `image` given must carry the plugin).
+   * @default - no snapshot repository
+   */
+  readonly snapshotStorage?: S3Location;
 }
 
 /** Port of the HTTP API. */
@@ -55,9 +64,11 @@ export class Elasticsearch extends Workload {
   public readonly indexReplicas: number;
   /** `http://<service>:9200`. */
   public readonly url: string;
+  /** Where the log archive's snapshots go, when it has one (`snapshotStorage`). */
+  public readonly snapshotStorage?: ResolvedS3Location;
 
   constructor(scope: Construct, id: string, props: ElasticsearchProps = {}) {
-    const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.elasticsearch.toString(), childPath(scope, id), 'image');
+    const image = ImageRef.parse(props.image ?? (props.snapshotStorage ? IMAGE_CATALOG.elasticsearchS3 : IMAGE_CATALOG.elasticsearch).toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'elasticsearch', component: 'logging-store', version: image.version });
     const path = this.node.path;
     const { tier: t, resources: mainResources } = resolveComponent(path, props, 'elasticsearch');
@@ -81,7 +92,13 @@ export class Elasticsearch extends Workload {
     this.url = `http://${this.name}:${ELASTICSEARCH_PORT}`;
     const headless = `${this.name}-nodes`;
     const nodeNames = Array.from({ length: this.nodes }, (_, i) => `${this.name}-${i}`);
-    const config = renderElasticsearchYml({ clusterName: this.name, nodeNames, serviceName: headless, transportCertsDir: '/usr/share/elasticsearch/config/transport' });
+    const snapshots = props.snapshotStorage && resolveS3Location(path, 'snapshotStorage', props.snapshotStorage);
+    this.snapshotStorage = snapshots || undefined;
+    const config = renderElasticsearchYml({
+      clusterName: this.name, nodeNames, serviceName: headless, transportCertsDir: '/usr/share/elasticsearch/config/transport',
+      s3Client: snapshots ? { endpoint: snapshots.endpointPort === 443 ? snapshots.endpointHost : `${snapshots.endpointHost}:${snapshots.endpointPort}`, pathStyle: snapshots.pathStyle } : undefined,
+    });
+    if (snapshots) this.allowEgressTo({ ipBlock: { cidr: snapshots.cidr } }, [snapshots.endpointPort]);
     const configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${this.name}-config`, labels: this.labels }, data: { 'elasticsearch.yml': config } });
     if (this.nodes > 1) {
       this.allowIngressFrom(this.peer, [TRANSPORT_PORT]);
@@ -125,13 +142,16 @@ export class Elasticsearch extends Workload {
     // POD_NAME must precede node.name, which refers to it.
     es.env!.unshift({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
     // The image's config folder is copied to a writable emptyDir, so the root filesystem stays read-only.
+    // With a snapshot repository, the S3 keys are written into that copy's keystore from the Secret:
+    // repository-s3's access_key/secret_key are secure settings, read from the keystore at start.
     const init = restrictedContainer({
       name: 'copy-config',
       image,
       uid: ES_UID,
-      resources: resources(RESOURCE_PRESETS[t].logSetup, path, 'initResources'),
-      command: ['sh', '-c', 'cp -a /usr/share/elasticsearch/config/. /config/'],
-      volumeMounts: [{ name: 'config-dir', mountPath: '/config' }],
+      resources: snapshots ? resources(KEYSTORE_RESOURCES, path, 'initResources') : resources(RESOURCE_PRESETS[t].logSetup, path, 'initResources'),
+      command: ['sh', '-c', snapshots ? KEYSTORE_SCRIPT : 'cp -a /usr/share/elasticsearch/config/. /config/'],
+      env: snapshots ? [plainEnv('ES_PATH_CONF', '/config'), secretEnv('S3_ACCESS_KEY', snapshots.accessKeyId), secretEnv('S3_SECRET_KEY', snapshots.secretAccessKey)] : undefined,
+      volumeMounts: [{ name: 'config-dir', mountPath: '/config' }, ...(snapshots ? [{ name: 'tmp', mountPath: '/tmp' }] : [])],
     });
     this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
       metadata: { name: this.name, labels: this.labels },
@@ -177,6 +197,17 @@ export class Elasticsearch extends Workload {
     return [{ name: this.name, kind: 'StatefulSet', replicas: this.nodes, containers: [this.resources], storagePerReplica: this.storage, onePerNode: this.nodes > 1, quorum: this.nodes > 1 ? majority(this.nodes) : undefined }];
   }
 }
+
+/** The keystore tool is a JVM (64 MiB heap): the init container gets room for it. */
+const KEYSTORE_RESOURCES = { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '256Mi', memoryLimit: '256Mi' };
+/** The config copy, then the keys from the environment into its keystore: `--stdin` keeps them off the command line, `-f` replaces a key already there. */
+const KEYSTORE_SCRIPT = [
+  'set -eu',
+  'cp -a /usr/share/elasticsearch/config/. /config/',
+  '[ -f /config/elasticsearch.keystore ] || elasticsearch-keystore create',
+  'printf %s "$S3_ACCESS_KEY" | elasticsearch-keystore add --stdin -f s3.client.default.access_key',
+  'printf %s "$S3_SECRET_KEY" | elasticsearch-keystore add --stdin -f s3.client.default.secret_key',
+].join('\n');
 
 function fmt(q: ByteQuantity): string {
   return `${q.gibibytes.toFixed(1)}Gi`;

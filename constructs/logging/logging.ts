@@ -14,6 +14,8 @@ import { Workload } from '../core/workload';
 import { Elasticsearch, ElasticsearchProps } from './elasticsearch';
 import { Filebeat } from './filebeat';
 import { Kibana } from './kibana';
+import { LogSnapshots, LogSnapshotsProps } from './log-snapshots';
+import { S3Location } from '../../lib/backup/s3';
 
 /** Props of `Logging`. */
 export interface LoggingProps {
@@ -33,6 +35,14 @@ export interface LoggingProps {
   readonly kibanaPasswordSecret?: SecretKeyRef;
   /** Node folder of Filebeat's registry (see `FilebeatProps.dataHostPath`). @default "/var/lib/<namePrefix>-filebeat-data" */
   readonly filebeatDataHostPath?: string;
+  /** Archive the log indices to object storage as snapshots (`LogSnapshots`). @default - no archive */
+  readonly snapshots?: LogArchiveOptions;
+}
+
+/** Where and how long the log archive keeps its snapshots (`LoggingProps.snapshots`). */
+export interface LogArchiveOptions extends Omit<LogSnapshotsProps, 'elasticsearch' | 'name' | 'tier'> {
+  /** The bucket and folder of the snapshot repository, and the Secret with its keys. */
+  readonly storage: S3Location;
 }
 
 const SETUP_UID = 100;
@@ -40,7 +50,8 @@ const SETUP_UID = 100;
 /**
  * Elasticsearch, Kibana and Filebeat (seed 000 §7.2, seed 003), plus a setup Job that installs
  * the index lifecycle policy (delete after the retention), the index template for the seed's
- * daily `quality-billing-YYYY.MM.DD` indices, Kibana's password and its index pattern.
+ * daily `quality-billing-YYYY.MM.DD` indices, Kibana's password and its index pattern; with
+ * `snapshots`, the log archive to object storage (`LogSnapshots`).
  * Logstash is not used: Filebeat decodes the app's JSON itself, so a Logstash hop would only add
  * a JVM to size and run (README).
  */
@@ -50,6 +61,8 @@ export class Logging extends Construct {
   public readonly filebeat: Filebeat;
   public readonly shipperNamespace: RestrictedNamespace;
   public readonly setup: LogSetupJob;
+  /** The snapshot repository and lifecycle policy, when `snapshots` is given. */
+  public readonly snapshots?: LogSnapshots;
 
   constructor(scope: Construct, id: string, props: LoggingProps) {
     super(scope, id);
@@ -57,13 +70,15 @@ export class Logging extends Construct {
     const source = checkDnsLabel(this.node.path, 'sourceNamespace', props.sourceNamespace);
     const shipperNs = checkDnsLabel(this.node.path, 'shipperNamespace', props.shipperNamespace ?? `${source}-logging`);
     this.shipperNamespace = new RestrictedNamespace(this, 'ShipperNamespace', { name: shipperNs, enforce: 'privileged' });
-    this.elasticsearch = new Elasticsearch(this, 'Elasticsearch', { ...props.elasticsearch, name: name('elasticsearch'), tier: props.tier });
+    const { storage: snapshotStorage, ...archive } = props.snapshots ?? { storage: undefined };
+    this.elasticsearch = new Elasticsearch(this, 'Elasticsearch', { ...props.elasticsearch, name: name('elasticsearch'), tier: props.tier, snapshotStorage });
     this.kibana = new Kibana(this, 'Kibana', { name: name('kibana'), tier: props.tier, elasticsearch: this.elasticsearch, passwordSecret: props.kibanaPasswordSecret });
     this.filebeat = new Filebeat(this, 'Filebeat', {
       name: name('filebeat'), tier: props.tier, elasticsearch: this.elasticsearch, sourceNamespace: source, namespace: shipperNs, nodes: props.clusterNodes,
       dataHostPath: props.filebeatDataHostPath,
     });
     this.setup = new LogSetupJob(this, 'Setup', { name: name('log-setup'), tier: props.tier, elasticsearch: this.elasticsearch, kibana: this.kibana });
+    if (snapshotStorage) this.snapshots = new LogSnapshots(this, 'Snapshots', { ...archive, elasticsearch: this.elasticsearch, name: name('log-snapshots'), tier: props.tier });
   }
 }
 

@@ -62,6 +62,11 @@ export interface ElasticsearchConfigOptions {
   readonly serviceName: string;
   /** Folder with the transport certificates (multi-node only). */
   readonly transportCertsDir?: string;
+  /**
+   * The "default" S3 client of the snapshot repository (repository-s3's client settings; its keys
+   * are secure settings, in the keystore, never here). @default - no S3 client settings
+   */
+  readonly s3Client?: { readonly endpoint: string; readonly pathStyle: boolean };
 }
 
 /**
@@ -89,6 +94,14 @@ export function renderElasticsearchYml(o: ElasticsearchConfigOptions): string {
       : { 'discovery.type': 'single-node' }),
     'xpack.monitoring.collection.enabled': false,
     'ingest.geoip.downloader.enabled': false,
+    ...(o.s3Client
+      ? {
+        's3.client.default.endpoint': o.s3Client.endpoint,
+        's3.client.default.protocol': 'https',
+        // Deprecated in 7.x (it warns when set), but the only way to S3-compatible storage that has no virtual hosts.
+        ...(o.s3Client.pathStyle ? { 's3.client.default.path_style_access': true } : {}),
+      }
+      : {}),
   });
 }
 
