@@ -43,6 +43,7 @@ export * from './lib/backup/logical-scripts';
 export * from './lib/backup/pgbackrest';
 export * from './lib/backup/config-scripts';
 export * from './lib/backup/mongodump-scripts';
+export * from './lib/backup/redis-scripts';
 
 // constructs/core: workload bases, pod spec helpers, connections
 export * from './constructs/core/component';
@@ -107,6 +108,8 @@ export * from './constructs/backup/point-in-time-recovery';
 export * from './constructs/backup/point-in-time-restore';
 export * from './constructs/backup/config-backup';
 export * from './constructs/backup/mongo-backup';
+export * from './constructs/backup/redis-backup';
+export * from './constructs/backup/redis-restore';
 
 // stacks: the shipped systems and their shared base
 export * from './stacks/system-chart';
