@@ -44,6 +44,7 @@ export * from './lib/backup/pgbackrest';
 export * from './lib/backup/config-scripts';
 export * from './lib/backup/mongodump-scripts';
 export * from './lib/backup/redis-scripts';
+export * from './lib/backup/minio-scripts';
 
 // constructs/core: workload bases, pod spec helpers, connections
 export * from './constructs/core/component';
@@ -110,6 +111,8 @@ export * from './constructs/backup/config-backup';
 export * from './constructs/backup/mongo-backup';
 export * from './constructs/backup/redis-backup';
 export * from './constructs/backup/redis-restore';
+export * from './constructs/backup/minio-mirror';
+export * from './constructs/backup/minio-restore';
 
 // stacks: the shipped systems and their shared base
 export * from './stacks/system-chart';
