@@ -1,4 +1,5 @@
 import { Testing } from 'cdk8s';
+import { main as restoreMain, storeRestoreObjects } from '../../bin/restore';
 import { RedisBackup } from '../../constructs/backup/redis-backup';
 import { RedisRestore, redisRestoreObjects } from '../../constructs/backup/redis-restore';
 import { RedisReplication } from '../../constructs/data/redis-replication';
@@ -118,5 +119,34 @@ describe('redisRestoreObjects (npm run restore -- --store redis)', () => {
     const o = redisRestoreObjects(chart, { jobName: 'r' }) as K8sObject[];
     expect(envOf(podSpec(find(o, 'Job', 'r')).containers[0]).STOPPED_HOSTS).toBe('redis-0.redis-headless:6379 redis-sentinel:26379');
     expect(synth(chart).length).toBeGreaterThan(0);
+  });
+});
+
+describe('npm run restore -- --system NAME --store redis|minio', () => {
+  it('emits the Redis restore of merchant-analysis and the MinIO restore of ai-bookkeeping, in their namespaces', () => {
+    const redis = storeRestoreObjects({ system: 'merchant-analysis', env: 'prod', store: 'redis', backup: '20261125T023000Z' }, new Date('2026-11-25T06:40:00Z'));
+    expect(redis.map(o => `${o.kind}/${o.metadata.name}`)).toContain('Job/merchant-analysis-redis-restore-20261125t0640');
+    expect(envOf(podSpec(redis.find(o => o.kind === 'Job') as K8sObject).initContainers[0]).BACKUP_ID).toBe('20261125T023000Z');
+    expect(redis.every(o => o.metadata.namespace === 'merchant-analysis')).toBe(true);
+    const minio = storeRestoreObjects({ system: 'ai-bookkeeping', env: 'staging', store: 'minio', jobName: 'm' });
+    expect(minio.map(o => `${o.kind}/${o.metadata.name}`)).toContain('Job/m');
+    expect(minio.every(o => o.metadata.namespace === 'ai-bookkeeping')).toBe(true);
+  });
+
+  it('fails with one clear message for a system without that store, an unknown store, or no --system', () => {
+    const errors: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((m: string) => { errors.push(m); });
+    try {
+      expect(restoreMain(['--env', 'prod', '--system', 'qcat', '--store', 'redis'])).toBe(1);
+      expect(errors.join('\n')).toMatch(/invalid store "redis".*merchant-analysis/s);
+      expect(restoreMain(['--env', 'prod', '--system', 'qcat', '--store', 'tape'])).toBe(1);
+      expect(errors.join('\n')).toMatch(/invalid store "tape".*"redis" or "minio"/s);
+      expect(restoreMain(['--env', 'prod', '--store', 'minio'])).toBe(1);
+      expect(errors.join('\n')).toContain('--system is required with --store minio');
+      expect(restoreMain(['--env', 'dev', '--system', 'merchant-analysis', '--store', 'redis'])).toBe(1);
+      expect(errors.join('\n')).toMatch(/no Redis backup/);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
