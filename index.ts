@@ -113,6 +113,7 @@ export * from './constructs/backup/redis-backup';
 export * from './constructs/backup/redis-restore';
 export * from './constructs/backup/minio-mirror';
 export * from './constructs/backup/minio-restore';
+export * from './constructs/backup/restore-job';
 
 // stacks: the shipped systems and their shared base
 export * from './stacks/system-chart';

@@ -1,5 +1,4 @@
 import { k8s } from '../core/k8s';
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { FETCH_SCRIPT } from '../../lib/backup/logical-scripts';
 import { REDIS_RESTORE_SCRIPT } from '../../lib/backup/redis-scripts';
@@ -7,11 +6,11 @@ import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG } from '../../lib/images';
 import { DATABASE_IMAGE_UID } from '../../lib/security';
 import { WorkloadSizing } from '../../lib/sizing';
-import { checkDnsLabel } from '../../lib/validate';
 import { emptyDir, plainEnv, restrictedContainer, runOncePodSpec, secretEnv } from '../core/pod-spec';
 import { Workload } from '../core/workload';
 import { s3ClientEnv } from './logical-backup-workload';
 import { RedisBackup, redisServerFacts } from './redis-backup';
+import { restoreJob, restoreReaches, RestoreJobOptions, restoreObjectsFromBackup } from './restore-job';
 
 /** Props of `RedisRestore`. */
 export interface RedisRestoreProps {
@@ -57,19 +56,8 @@ export class RedisRestore extends Workload {
     }
     const storage = b.backupStorage;
     this.allowEgressTo({ ipBlock: { cidr: storage.cidr } }, [storage.endpointPort]);
-    // Its check that the servers are stopped must reach them if they are not: egress here, and a
-    // policy of its own on their pods, so the Job's objects work applied alone (as PostgresRestore's).
-    for (const { workload: w, port } of facts.servers) {
-      this.allowEgressTo(w.peerFor(this), [port]);
-      new k8s.KubeNetworkPolicy(this, `Ingress-${w.node.id}`, {
-        metadata: { name: `${this.name}-to-${w.name}`.slice(0, 63).replace(/-+$/, ''), labels: this.labels, namespace: w.explicitNamespace },
-        spec: {
-          podSelector: { matchLabels: w.selector },
-          policyTypes: ['Ingress'],
-          ingress: [{ from: [this.peerFor(w)], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }] }],
-        },
-      });
-    }
+    // Its check that the servers are stopped must reach them if they are not.
+    for (const { workload, port } of facts.servers) restoreReaches(this, workload, port);
 
     const scripts = new k8s.KubeConfigMap(this, 'Scripts', { metadata: { name: `${this.name}-scripts`, labels: this.labels }, data: { 'fetch.sh': FETCH_SCRIPT, 'redis-restore.sh': REDIS_RESTORE_SCRIPT } });
     const mounts = [{ name: 'work', mountPath: WORK_DIR }, { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true }, { name: 'tmp', mountPath: '/tmp' }];
@@ -89,28 +77,19 @@ export class RedisRestore extends Workload {
       ],
       volumeMounts: [...mounts, { name: 'data', mountPath: '/data' }],
     });
-    this.job = new k8s.KubeJob(this, 'Job', {
-      metadata: { name: checkDnsLabel(path, 'jobName', props.jobName ?? this.name), labels: this.labels },
-      spec: {
-        // One try: a failed restore is read and understood before it runs again.
-        backoffLimit: 0,
-        activeDeadlineSeconds: 4 * 3600,
-        ttlSecondsAfterFinished: 7 * 86400,
-        template: {
-          metadata: { labels: this.labels },
-          spec: runOncePodSpec(DATABASE_IMAGE_UID, {
-            initContainers: [fetch],
-            containers: [restore],
-            volumes: [
-              emptyDir('work', facts.storage.toString()),
-              { name: 'scripts', configMap: { name: scripts.name, defaultMode: 0o555 } },
-              emptyDir('tmp', '64Mi'),
-              // Data pod 0's claim (the StatefulSet's volumeClaimTemplate "data").
-              { name: 'data', persistentVolumeClaim: { claimName: `data-${r.name}-0` } },
-            ],
-          }),
-        },
-      },
+    this.job = restoreJob(this, props.jobName ?? this.name, 4 * 3600, {
+      metadata: { labels: this.labels },
+      spec: runOncePodSpec(DATABASE_IMAGE_UID, {
+        initContainers: [fetch],
+        containers: [restore],
+        volumes: [
+          emptyDir('work', facts.storage.toString()),
+          { name: 'scripts', configMap: { name: scripts.name, defaultMode: 0o555 } },
+          emptyDir('tmp', '64Mi'),
+          // Data pod 0's claim (the StatefulSet's volumeClaimTemplate "data").
+          { name: 'data', persistentVolumeClaim: { claimName: `data-${r.name}-0` } },
+        ],
+      }),
     });
   }
 
@@ -120,13 +99,9 @@ export class RedisRestore extends Workload {
 }
 
 /** What `redisRestoreObjects` restores. */
-export interface RedisRestoreOptions {
+export interface RedisRestoreOptions extends RestoreJobOptions {
   /** "latest" or a snapshot id. @default "latest" */
   readonly backupId?: string;
-  /** Name of the Job. @default "<redis>-restore-<UTC time>" */
-  readonly jobName?: string;
-  /** The time the default Job name carries. @default - now */
-  readonly now?: Date;
 }
 
 /**
@@ -136,9 +111,6 @@ export interface RedisRestoreOptions {
  * when the chart backs up no Redis (which systems do: see `RedisBackup`).
  */
 export function redisRestoreObjects(stack: Construct, o: RedisRestoreOptions = {}): Record<string, any>[] {
-  const backup = stack.node.findAll().find((c): c is RedisBackup => c instanceof RedisBackup);
-  if (!backup) throw new ValidationError(stack.node.path, 'store', 'redis', 'a system and environment that back up a Redis (merchant-analysis in staging and prod): this chart has no Redis backup');
-  const stamp = (o.now ?? new Date()).toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase();
-  const restore = new RedisRestore(stack, 'RedisRestore', { backup, backupId: o.backupId, jobName: o.jobName ?? `${backup.redis.name}-restore-${stamp}` });
-  return restore.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject).map(a => a.toJson());
+  return restoreObjectsFromBackup(stack, RedisBackup, 'redis', 'back up a Redis (merchant-analysis in staging and prod)', o,
+    (backup, suffix) => new RedisRestore(stack, 'RedisRestore', { backup, backupId: o.backupId, jobName: o.jobName ?? `${backup.redis.name}-${suffix}` }));
 }

@@ -144,7 +144,7 @@ describe('npm run restore -- --system NAME --store redis|minio', () => {
       expect(restoreMain(['--env', 'prod', '--store', 'minio'])).toBe(1);
       expect(errors.join('\n')).toContain('--system is required with --store minio');
       expect(restoreMain(['--env', 'dev', '--system', 'merchant-analysis', '--store', 'redis'])).toBe(1);
-      expect(errors.join('\n')).toMatch(/no Redis backup/);
+      expect(errors.join('\n')).toMatch(/back up a Redis.*this chart has none/s);
     } finally {
       spy.mockRestore();
     }
