@@ -210,6 +210,22 @@ describe('Redis RDB backup and restore (merchant-analysis prod, real redis-serve
     expect(fingerprint(masterPort)).toEqual(before);
   }, 120000);
 
+  it('puts the previous files back when the load fails after they were moved aside', async () => {
+    await stopServers();
+    const hashes = folderHashes(masterDir);
+    // Two databases cannot hold the snapshot's database 3: the private server refuses to load it.
+    const r = await sh('redis-restore.sh', {
+      ...containerEnv(containerOf(restoreJob, 'restore')), BACKUP_DIR: fetchedDir, DATA_DIR: masterDir, SCRATCH_DIR: rig.backupDir(`scratch-${Date.now()}`), DATABASES: '2',
+    });
+    expect(r.stderr).toContain('moved the previous appendonlydir');
+    expect(r.stderr).toContain(`a private redis-server could not load backup ${backupId}`);
+    expect(r.stderr).toContain(`put ${masterDir} back as it was`);
+    expect(r.code).not.toBe(0);
+    expect(folderHashes(masterDir)).toEqual(hashes);
+    master = await startRedis(masterPort, masterDir);
+    expect(fingerprint(masterPort)).toEqual(before);
+  }, 120000);
+
   it('refuses a snapshot damaged in the bucket (its checksums) at the download', async () => {
     const id = '20200101T000002Z';
     const bad = rig.backupDir(`bad-${id}`);
