@@ -50,6 +50,9 @@ export * from './lib/backup/mongorestore-scripts';
 export * from './lib/logging/snapshots';
 export * from './lib/backup/model-scripts';
 
+export * from './lib/backup/redis-scripts';
+export * from './lib/backup/minio-scripts';
+
 // constructs/core: workload bases, pod spec helpers, connections
 export * from './constructs/core/component';
 export * from './constructs/core/workload';
@@ -117,6 +120,12 @@ export * from './constructs/backup/point-in-time-restore';
 export * from './constructs/backup/config-backup';
 export * from './constructs/backup/mongo-backup';
 export * from './constructs/backup/mongo-restore';
+
+export * from './constructs/backup/redis-backup';
+export * from './constructs/backup/redis-restore';
+export * from './constructs/backup/minio-mirror';
+export * from './constructs/backup/minio-restore';
+export * from './constructs/backup/restore-job';
 
 // stacks: the shipped systems and their shared base
 export * from './stacks/system-chart';

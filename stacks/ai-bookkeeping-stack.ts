@@ -1,8 +1,9 @@
 import { Construct } from 'constructs';
 import { AppService } from '../constructs/app/app-service';
 import { MigrationJob } from '../constructs/app/migration-job';
+import { MinioMirror } from '../constructs/backup/minio-mirror';
 import { MinIO } from '../constructs/data/minio';
-import { SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
+import { BackupFlow, SystemDefinition, SystemStack, SystemStackProps } from './system-stack';
 
 /** Props of `AiBookkeepingStack`. */
 export interface AiBookkeepingStackProps extends SystemStackProps {
@@ -26,7 +27,8 @@ export const AI_BOOKKEEPING: SystemDefinition = {
  * (`max_fails=3 fail_timeout=30s backup`, `proxy_next_upstream`), both rolled without downtime;
  * the admin service on 8002; PostgreSQL, Redis and MinIO object storage on 9000 (console 9001)
  * with its buckets bootstrapped; migrations as a Job before the new version serves; a verified
- * daily compressed dump kept 7 days with a monthly restore test.
+ * daily compressed dump kept 7 days with a monthly restore test; MinIO's buckets mirrored daily to
+ * the backup storage.
  */
 export class AiBookkeepingStack extends SystemStack {
   public readonly migration: MigrationJob;
@@ -35,6 +37,8 @@ export class AiBookkeepingStack extends SystemStack {
   public readonly apiBackup: AppService;
   public readonly admin: AppService;
   public readonly minio: MinIO;
+  /** The daily mirror of MinIO's buckets to the backup storage, when the environment has backups. */
+  public readonly minioBackup?: MinioMirror;
 
   constructor(scope: Construct, id: string, props: AiBookkeepingStackProps) {
     super(scope, id, props, AI_BOOKKEEPING);
@@ -57,5 +61,16 @@ export class AiBookkeepingStack extends SystemStack {
     this.addMonitoring([this.api, this.apiBackup, this.admin, this.minio]);
     this.addLogging();
     this.addBackups();
+    if (this.backup) {
+      // Beside the database's folder: "<environment>/postgres" → "<environment>", then "minio/<bucket>/".
+      const storage = this.backup.backupStorage;
+      this.minioBackup = new MinioMirror(this, 'MinioBackup', {
+        minio: this.minio, backupStorage: { ...storage, prefix: storage.prefix.replace(/\/postgres$/, '') || storage.prefix }, tier: env.tier, timeZone: env.timeZone,
+      });
+    }
+  }
+
+  public backupFlows(): BackupFlow[] {
+    return [...super.backupFlows(), ...this.minioBackup ? [{ workload: this.minioBackup.name, label: 'MinIO buckets mirrored daily', direction: 'to-storage' as const }] : []];
   }
 }

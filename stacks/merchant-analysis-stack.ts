@@ -4,6 +4,7 @@ import { EnvironmentSpec } from '../lib/environments';
 import { AppService } from '../constructs/app/app-service';
 import { ConfigBackup } from '../constructs/backup/config-backup';
 import { MongoBackup } from '../constructs/backup/mongo-backup';
+import { RedisBackup } from '../constructs/backup/redis-backup';
 import { Consul } from '../constructs/data/consul';
 import { MongoMaintenance } from '../constructs/data/mongo-maintenance';
 import { MongoReplicaSet } from '../constructs/data/mongo-replica-set';
@@ -60,7 +61,8 @@ export const MERCHANT_ANALYSIS: SystemDefinition = {
  * Pushgateway (9091), Grafana and Alertmanager with the seed's SLO alerts (CPU < 70 %, memory
  * < 80 %, p95 < 500 ms, errors < 0.1 %); Elasticsearch/Kibana log shipping; Jaeger tracing
  * (in memory in dev, on Elasticsearch otherwise) reached over OTLP; Consul servers for discovery;
- * a daily verified mongodump and a weekly configuration export to S3; a weekly validation of the
+ * a daily verified mongodump, a daily verified Redis RDB snapshot (from a replica) and a weekly
+ * configuration export to S3; a weekly validation of the
  * database inside the Sunday 02:00–04:00 maintenance window, during which Alertmanager mutes alerts
  * that are not critical.
  */
@@ -74,6 +76,8 @@ export class MerchantAnalysisStack extends SystemChart {
   public readonly consul: Consul;
   /** The daily mongodump, when the environment has backups. */
   public readonly mongoBackup?: MongoBackup;
+  /** The daily verified RDB snapshot of the replicated Redis (seed 003 §备份策略 1), when the environment has backups. */
+  public readonly redisBackup?: RedisBackup;
   /** The weekly configuration export (seed 003 §备份策略 2), when the environment has backups. */
   public readonly configBackup?: ConfigBackup;
   /** The weekly validation of the database, inside the maintenance window. */
@@ -122,6 +126,8 @@ export class MerchantAnalysisStack extends SystemChart {
     if (env.backup !== false) {
       const storage: S3Location = { ...systemBackupStorage(env.name, MERCHANT_ANALYSIS.name), prefix: env.name, ...props.backupStorage };
       this.mongoBackup = new MongoBackup(this, 'MongoBackup', { mongo: this.mongo, backupStorage: storage, tier: env.tier, timeZone: env.timeZone, retentionDays: env.backup.retentionDays });
+      // 02:30 daily: inside the maintenance window's hours, as the synth requires of backups here.
+      this.redisBackup = new RedisBackup(this, 'RedisBackup', { redis: this.redis, backupStorage: storage, tier: env.tier, timeZone: env.timeZone, retentionDays: env.backup.retentionDays, schedule: '30 2 * * *' });
       this.configBackup = new ConfigBackup(this, 'ConfigBackup', {
         // Sunday 03:00: inside the maintenance window, while the 02:00 dump runs (the planner counts both).
         name: `${prefix}-config-backup`, backupStorage: storage, tier: env.tier, timeZone: env.timeZone, schedule: '0 3 * * 0',
@@ -138,6 +144,7 @@ export class MerchantAnalysisStack extends SystemChart {
   public backupFlows(): BackupFlow[] {
     return [
       ...this.mongoBackup ? [{ workload: this.mongoBackup.name, label: 'mongodump daily', direction: 'to-storage' as const }] : [],
+      ...this.redisBackup ? [{ workload: this.redisBackup.name, label: 'Redis RDB daily', direction: 'to-storage' as const }] : [],
       ...this.configBackup ? [{ workload: this.configBackup.name, label: 'weekly configuration export', direction: 'to-storage' as const }] : [],
     ];
   }

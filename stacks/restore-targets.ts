@@ -3,6 +3,10 @@ import { ValidationError } from '../lib/errors';
 import { MongoRestore } from '../constructs/backup/mongo-restore';
 import { PointInTimeRestore } from '../constructs/backup/point-in-time-restore';
 import { PostgresRestore } from '../constructs/backup/postgres-restore';
+import { RedisBackup } from '../constructs/backup/redis-backup';
+import { RedisRestore } from '../constructs/backup/redis-restore';
+import { MinioMirror } from '../constructs/backup/minio-mirror';
+import { MinioRestore } from '../constructs/backup/minio-restore';
 import type { MerchantAnalysisStack } from './merchant-analysis-stack';
 import type { SystemChart } from './system-chart';
 import { isPostgresSystem } from './system-stack';
@@ -111,12 +115,45 @@ export const MONGODB_RESTORE: RestoreTarget = {
   },
 };
 
+/** The construct of type `kind` in `stack`, or undefined: how a store finds the backup it restores from. */
+function backupIn<B extends Construct>(stack: Construct, kind: abstract new (...args: any[]) => B): B | undefined {
+  return stack.node.findAll().find((c): c is B => c instanceof kind);
+}
+
+/** Redis (merchant-analysis): an RDB snapshot of `RedisBackup`, loaded by `RedisRestore`. */
+export const REDIS_RESTORE: RestoreTarget = {
+  store: 'redis',
+  systems: ['merchant-analysis'],
+  flags: {
+    backup: '"latest" or a snapshot id such as 20261125T023000Z (default latest)',
+    name: 'the Job\'s name (default <redis>-restore-<UTC time>)',
+  },
+  build(stack, p) {
+    const backup = backupIn(stack, RedisBackup);
+    if (!backup) throw noBackups(stack);
+    return new RedisRestore(stack, 'RedisRestore', { backup, backupId: p.backup, jobName: p.jobName ?? `${backup.redis.name}-restore-${p.stamp}` });
+  },
+};
+
+/** MinIO (ai-bookkeeping): every bucket's mirror of `MinioMirror`, copied back by `MinioRestore`. */
+export const MINIO_RESTORE: RestoreTarget = {
+  store: 'minio',
+  systems: ['ai-bookkeeping'],
+  flags: {
+    name: 'the Job\'s name (default <minio>-restore-<UTC time>)',
+  },
+  build(stack, p) {
+    const mirror = backupIn(stack, MinioMirror);
+    if (!mirror) throw noBackups(stack);
+    return new MinioRestore(stack, 'MinioRestore', { mirror, jobName: p.jobName ?? `${mirror.minio.name}-restore-${p.stamp}` });
+  },
+};
+
 /**
  * Every store `npm run restore` restores. A system's default store (`--store` not given) is the
- * first entry that lists it, so the databases come first. Redis and MinIO plug in here, after
- * these two, as one entry each.
+ * first entry that lists it, so the databases come first.
  */
-export const RESTORE_TARGETS: readonly RestoreTarget[] = [POSTGRES_RESTORE, MONGODB_RESTORE];
+export const RESTORE_TARGETS: readonly RestoreTarget[] = [POSTGRES_RESTORE, MONGODB_RESTORE, REDIS_RESTORE, MINIO_RESTORE];
 
 /**
  * The entry of `targets` for a system and `--store` (or the system's default store). An unknown

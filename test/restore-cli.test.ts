@@ -279,7 +279,7 @@ describe('the README restore runbook, run as written', () => {
     const job = objects.find(o => o.kind === 'Job')!;
     const system = args.includes('--system') ? args[args.indexOf('--system') + 1] : 'quality-billing';
     expect(job.metadata.namespace).toBe(system);
-    expect(job.metadata.name).toMatch(new RegExp(`^${system}-(postgres|mongodb)-restore-\\d{8}t\\d{4}$`));
+    expect(job.metadata.name).toMatch(new RegExp(`^${system}-(${RESTORE_TARGETS.map(t => t.store).join('|')})-restore-\\d{8}t\\d{4}$`));
     expect(load(dump(job))).toEqual(job);
   });
 });

@@ -77,10 +77,20 @@ export class RedisReplication extends Workload implements IConnectable {
   public readonly metrics: MetricsEndpoint;
   /** The sentinels' workload (its pods, NetworkPolicy and sizing). */
   public readonly sentinel: RedisSentinel;
+  /** The data pods' pinned image (its redis-cli and redis-check-rdb serve the backup and restore). */
+  public readonly image: ImageRef;
+  /** Whether it keeps every key (`noeviction`) rather than evicting as a cache (`allkeys-lru`). */
+  public readonly usedAsBroker: boolean;
+  /** Logical databases (`databases` of redis.conf). */
+  public readonly databases = 16;
+  /** Headless Service name of the data pods: pod i is `<name>-<i>.<headlessServiceName>`. */
+  public readonly headlessServiceName: string;
 
   constructor(scope: Construct, id: string, props: RedisReplicationProps = {}) {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.redis.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'redis', component: 'cache', version: image.version });
+    this.image = image;
+    this.usedAsBroker = props.usedAsBroker !== false;
     const path = this.node.path;
     const { tier: t, resources: mainResources } = resolveComponent(path, props, 'redis');
     this.resources = mainResources;
@@ -98,11 +108,11 @@ export class RedisReplication extends Workload implements IConnectable {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(this.masterName)) throw new ValidationError(path, 'masterName', this.masterName, 'letters, digits, ".", "-" and "_"');
     this.passwordSecret = props.passwordSecret ?? SecretKeyRef.of('redis-credentials', 'password', path);
     this.maxMemory = redisMaxMemory(this.resources.memoryLimit);
-    const headless = `${this.name}-headless`;
+    const headless = this.headlessServiceName = `${this.name}-headless`;
     this.metrics = { serviceName: headless, portName: 'metrics', port: EXPORTER_PORT, path: '/metrics' };
     const exporterImage = ImageRef.parse(props.exporterImage ?? IMAGE_CATALOG.redisExporter.toString(), path, 'exporterImage');
 
-    const config = renderRedisConf({ port: this.port, maxMemory: this.maxMemory, maxMemoryPolicy: props.usedAsBroker === false ? 'allkeys-lru' : 'noeviction', databases: 16 });
+    const config = renderRedisConf({ port: this.port, maxMemory: this.maxMemory, maxMemoryPolicy: this.usedAsBroker ? 'noeviction' : 'allkeys-lru', databases: this.databases });
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: this.labels },
       data: { 'redis.conf': config, 'redis-start.sh': REDIS_START_SCRIPT, 'sentinel-start.sh': SENTINEL_START_SCRIPT },

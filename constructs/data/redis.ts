@@ -70,11 +70,15 @@ export class Redis extends Workload implements IRedis {
   public readonly broker: RedisDatabase;
   /** Database 2 as CELERY_RESULT_BACKEND. */
   public readonly results: RedisDatabase;
-  private readonly databases: number;
+  /** Logical databases (`databases` of redis.conf). */
+  public readonly databases: number;
+  /** The server's pinned image (its redis-cli and redis-check-rdb serve the backup and restore). */
+  public readonly image: ImageRef;
 
   constructor(scope: Construct, id: string, props: RedisProps = {}) {
     const image = ImageRef.parse(props.image ?? IMAGE_CATALOG.redis.toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'redis', component: 'cache', version: image.version });
+    this.image = image;
     const path = this.node.path;
     const { tier: t, resources: mainResources } = resolveComponent(path, props, 'redis');
     const exporterImage = ImageRef.parse(props.exporterImage ?? IMAGE_CATALOG.redisExporter.toString(), path, 'exporterImage');

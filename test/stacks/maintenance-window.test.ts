@@ -28,7 +28,7 @@ describe('merchant-analysis maintenance window (seed 003: every Sunday 02:00–0
   it('puts the weekly configuration backup back, on Sunday 03:00 inside the window', () => {
     const cron = find(objects, 'CronJob', 'merchant-analysis-config-backup');
     expect(cron.spec).toEqual(expect.objectContaining({ schedule: '0 3 * * 0', timeZone: 'Asia/Shanghai' }));
-    expect((stack as MerchantAnalysisStack).backupFlows().map(f => f.label)).toEqual(['mongodump daily', 'weekly configuration export']);
+    expect((stack as MerchantAnalysisStack).backupFlows().map(f => f.label)).toEqual(['mongodump daily', 'Redis RDB daily', 'weekly configuration export']);
   });
 
   it('passes N-1 in prod with the configuration backup, which the time-aware planner counts beside the jobs it can meet', () => {
