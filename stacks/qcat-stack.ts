@@ -64,7 +64,9 @@ export class QcatStack extends SystemStack {
     this.autoscaleByEnvironment(this.api, env.appReplicas);
     this.addEdge(this.api, { websocket: true });
     this.addMonitoring([this.api], { dashboardPanels: qcatBusinessPanels(this.namespace!) });
-    this.addLogging();
+    // Seed 001 §backup frequency: log files backed up daily (Elasticsearch snapshots of the log indices,
+    // to the backup bucket, kept as the backups: 30 days).
+    this.addLogging({ archive: true });
     this.addBackups({ weeklyConfigBackup: true });
   }
 }
