@@ -13,6 +13,7 @@ module.exports = {
   // the other files); ts-jest only transpiles, which keeps the suite fast on small CI machines.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   testTimeout: 120000,
+  setupFiles: ['<rootDir>/test/setup/pulumi-promise-stacks.ts'],
   // Longest files first, also in a fresh clone without jest's cache of durations.
   testSequencer: '<rootDir>/test/sequencer.js',
 };
