@@ -6,9 +6,10 @@ const { relative } = require('path');
  * Longest files first, so that no worker starts a long file while the others have finished: jest
  * does that itself from the durations it cached on an earlier run, but a fresh clone has none, and
  * jest then orders by file size, which puts the slow real-tool and packaging files anywhere.
- * Without a cached duration a file's expected seconds come from EXPECTED (measured on the 2-core
- * machine, 3 workers, rounded), and a file not listed there is assumed to take as long as its
- * size suggests, or, under test/real-tools (which start servers), at least REAL_TOOL_SECONDS.
+ * Without a cached duration a file's expected seconds come from EXPECTED (rough figures from runs
+ * on the 2-core machine with 3 workers: only their order matters); a file not listed there is
+ * assumed to take as long as its size suggests, or, under test/real-tools (which start servers),
+ * at least REAL_TOOL_SECONDS.
  */
 const EXPECTED = {
   'test/typecheck.test.ts': 30,
