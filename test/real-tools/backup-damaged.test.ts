@@ -82,9 +82,8 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     it('a dump damaged on the scratch volume before upload is not uploaded', async () => {
       const dir = rig.backupDir('backup-damaged');
       const job = rig.backupCronJob();
-      const dump = await rig.runScript('dump.sh', { ...containerEnv(containerOf(job, 'dump')), PGHOST: '127.0.0.1', PGPORT: String(rig.pgPort), BACKUP_DIR: dir });
-      expect(dump.code).toBe(0);
-      const id = readFileSync(join(dir, 'BACKUP_ID'), 'utf8').trim();
+      const { code, id } = await rig.runDump(dir);
+      expect(code).toBe(0);
       const file = join(dir, id, 'quality_billing.dump');
       writeFileSync(file, readFileSync(file).subarray(0, 100));
       const upload = await rig.runScript('upload.sh', { ...containerEnv(containerOf(job, 'upload')), BACKUP_DIR: dir });
@@ -96,9 +95,8 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     it('a dump cut short on its way to the bucket fails the upload, and the backup is never marked complete', async () => {
       const dir = rig.backupDir('backup-cut-short');
       const job = rig.backupCronJob();
-      const dump = await rig.runScript('dump.sh', { ...containerEnv(containerOf(job, 'dump')), PGHOST: '127.0.0.1', PGPORT: String(rig.pgPort), BACKUP_DIR: dir });
-      expect(dump.code).toBe(0);
-      const id = readFileSync(join(dir, 'BACKUP_ID'), 'utf8').trim();
+      const { code, id } = await rig.runDump(dir);
+      expect(code).toBe(0);
       const size = statSync(join(dir, id, 'quality_billing.dump')).size;
       const upload = await rig.runScript('upload.sh', { ...containerEnv(containerOf(job, 'upload')), BACKUP_DIR: dir, ...rig.awsShim('aws-cut-short', { truncateDumps: true }).env });
       expect(upload.code).not.toBe(0);

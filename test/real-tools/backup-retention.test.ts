@@ -45,7 +45,7 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     expect((await rig.putObjects(`${prefix}/logical`, files)).code).toBe(0);
     const dir = rig.backupDir('backup-keep');
     const job = rig.backupCronJob();
-    expect((await rig.runScript('dump.sh', { ...containerEnv(containerOf(job, 'dump')), PGHOST: '127.0.0.1', PGPORT: String(rig.pgPort), BACKUP_DIR: dir })).code).toBe(0);
+    expect((await rig.runDump(dir)).code).toBe(0);
     const shim = rig.awsShim('aws-keep');
     const env: Record<string, string> = { ...containerEnv(containerOf(job, 'upload')), BACKUP_DIR: dir, S3_PREFIX: prefix, ...shim.env };
     expect(env.MIN_KEEP).toBe('3');

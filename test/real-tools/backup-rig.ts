@@ -231,10 +231,16 @@ exec /usr/bin/aws "\${args[@]}"
     return find(this.objects, 'CronJob', 'quality-billing-postgres-backup');
   }
 
+  /** Runs the backup CronJob's dump container alone; `id` is the backup it wrote ('' when it failed). */
+  async runDump(dir: string, extra: Record<string, string> = {}): Promise<Result & { id: string }> {
+    const dump = await this.runScript('dump.sh', { ...containerEnv(containerOf(this.backupCronJob(), 'dump')), PGHOST: '127.0.0.1', PGPORT: String(this.pgPort), BACKUP_DIR: dir, ...extra });
+    return { ...dump, id: dump.code === 0 ? readFileSync(join(dir, 'BACKUP_ID'), 'utf8').trim() : '' };
+  }
+
   /** Runs the backup CronJob's two containers in order, as its pod would. */
   async runBackup(dir: string, extra: Record<string, string> = {}): Promise<Result & { step: string }> {
     const job = this.backupCronJob();
-    const dump = await this.runScript('dump.sh', { ...containerEnv(containerOf(job, 'dump')), PGHOST: '127.0.0.1', PGPORT: String(this.pgPort), BACKUP_DIR: dir, ...extra });
+    const { id: _id, ...dump } = await this.runDump(dir, extra);
     if (dump.code !== 0) return { step: 'dump', ...dump };
     const upload = await this.runScript('upload.sh', { ...containerEnv(containerOf(job, 'upload')), BACKUP_DIR: dir, ...extra });
     return { step: 'upload', ...upload, stderr: dump.stderr + upload.stderr };
