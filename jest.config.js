@@ -9,8 +9,11 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // Type checking is done once by `npm run typecheck`; ts-jest only transpiles, which keeps
-  // the suite fast on small CI machines.
+  // Type checking is done once, by test/typecheck.test.ts (`npm run typecheck` in a worker, beside
+  // the other files); ts-jest only transpiles, which keeps the suite fast on small CI machines.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   testTimeout: 120000,
+  setupFiles: ['<rootDir>/test/setup/pulumi-promise-stacks.ts'],
+  // Longest files first, also in a fresh clone without jest's cache of durations.
+  testSequencer: '<rootDir>/test/sequencer.js',
 };

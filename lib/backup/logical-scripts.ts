@@ -44,9 +44,19 @@ const S3_HELPERS = `: "\${S3_BUCKET:?S3_BUCKET is not set}" "\${S3_PREFIX:?S3_PR
 aws_() { aws \${S3_ENDPOINT:+--endpoint-url "$S3_ENDPOINT"} "$@"; }
 kind="\${BACKUP_KIND:-logical}"
 base="s3://$S3_BUCKET/$S3_PREFIX/$kind"
-# Backup ids under the prefix, oldest first; anything else in the folder is left alone.
-list_ids() { aws_ s3 ls "$base/" | awk '$1 == "PRE" { sub("/$", "", $2); print $2 }' | grep -E '^[0-9]{8}T[0-9]{6}Z$' | sort || true; }
-is_complete() { aws_ s3api head-object --bucket "$S3_BUCKET" --key "$S3_PREFIX/$kind/$1/SHA256SUMS" >/dev/null 2>&1; }
+# Each aws process costs about a second of CPU to start, so the scripts start few: one listing of
+# the folder answers every question about it (sizes read back, backup ids, which are complete).
+# Every object under $base/ as "size<TAB>key below $base/", one line each.
+list_objects() {
+  aws_ s3api list-objects-v2 --bucket "$S3_BUCKET" --prefix "$S3_PREFIX/$kind/" --query 'Contents[].[Size, Key]' --output text \\
+    | awk -F '\\t' -v p="$S3_PREFIX/$kind/" 'NF == 2 && index($2, p) == 1 { print $1 "\\t" substr($2, length(p) + 1) }'
+}
+# Backup ids in a listing, oldest first; anything else in the folder is left alone.
+ids_in() { cut -f2 <<<"$1" | cut -d/ -f1 | grep -E '^[0-9]{8}T[0-9]{6}Z$' | sort -u || true; }
+# Complete backups (SHA256SUMS present, it is uploaded last) in a listing, oldest first.
+complete_in() { cut -f2 <<<"$1" | grep -E '^[0-9]{8}T[0-9]{6}Z/SHA256SUMS$' | cut -d/ -f1 | sort || true; }
+# Size of key (below $base/) in a listing; empty when absent.
+size_in() { awk -F '\\t' -v k="$2" '$2 == k { print $1 }' <<<"$1"; }
 `;
 
 /**
@@ -105,26 +115,44 @@ ${S3_HELPERS}min_keep="\${MIN_KEEP:-3}"
 id=$(cat "$BACKUP_DIR/BACKUP_ID") || fail "no backup to upload in $BACKUP_DIR"
 src="$BACKUP_DIR/$id"
 (cd "$src" && sha256sum --check --quiet SHA256SUMS) || fail "checksums of $src do not match: not uploading"
-for f in $(cd "$src" && ls | grep -vx SHA256SUMS) SHA256SUMS; do
-  aws_ s3 cp --only-show-errors "$src/$f" "$base/$id/$f" || fail "upload of $f failed"
-  size=$(aws_ s3api head-object --bucket "$S3_BUCKET" --key "$S3_PREFIX/$kind/$id/$f" --query ContentLength --output text) \\
-    || fail "uploaded $f cannot be read back"
-  [[ "$size" == "$(stat -c %s "$src/$f")" ]] || fail "uploaded $f has $size bytes, the local file $(stat -c %s "$src/$f")"
-done
+# Reads the sizes back from the bucket and compares them with the local files named.
+check_sizes() {
+  local f size
+  for f in "$@"; do
+    size=$(size_in "$objects" "$id/$f")
+    [[ -n "$size" ]] || fail "uploaded $f cannot be read back"
+    [[ "$size" == "$(stat -c %s "$src/$f")" ]] || fail "uploaded $f has $size bytes, the local file $(stat -c %s "$src/$f")"
+  done
+}
+files=$(cd "$src" && ls | grep -vx SHA256SUMS || true)
+# The files, then their sizes read back; SHA256SUMS only after that, so it marks a complete backup.
+aws_ s3 cp --only-show-errors --recursive --exclude SHA256SUMS "$src/" "$base/$id/" || fail "upload of $src failed"
+objects=$(list_objects) || fail "cannot list $base/"
+check_sizes $files
+aws_ s3 cp --only-show-errors "$src/SHA256SUMS" "$base/$id/SHA256SUMS" || fail "upload of SHA256SUMS failed"
+objects=$(list_objects) || fail "cannot list $base/"
+check_sizes SHA256SUMS
 log "uploaded $base/$id/"
 
 cutoff=$(date -u -d "-$RETENTION_DAYS days" +%Y%m%dT%H%M%SZ)
 # (No head/break in pipelines: with pipefail, a reader that stops early fails the pipeline.)
-ids=$(list_ids)
-keep=$(for b in $(tac <<<"$ids"); do is_complete "$b" && echo "$b"; done | awk -v n="$min_keep" 'NR <= n')
-deleted=0
+ids=$(ids_in "$objects")
+keep=$(complete_in "$objects" | tac | awk -v n="$min_keep" 'NR <= n')
+expired=()
 for b in $ids; do
   [[ "$b" < "$cutoff" ]] || continue
   if grep -qx "$b" <<<"$keep"; then log "keeping $b (older than $RETENTION_DAYS days, but one of the newest $min_keep complete backups)"; continue; fi
-  aws_ s3 rm --only-show-errors --recursive "$base/$b/" || fail "could not delete expired backup $b"
-  log "deleted $b (older than $RETENTION_DAYS days)"
-  deleted=$((deleted + 1))
+  expired+=("$b")
 done
+deleted=0
+if (( \${#expired[@]} > 0 )); then
+  # One process deletes them all: everything under the prefix is excluded but the expired folders.
+  filters=()
+  for b in "\${expired[@]}"; do filters+=(--include "$b/*"); done
+  aws_ s3 rm --only-show-errors --recursive --exclude '*' "\${filters[@]}" "$base/" || fail "could not delete the expired backups \${expired[*]}"
+  for b in "\${expired[@]}"; do log "deleted $b (older than $RETENTION_DAYS days)"; done
+  deleted=\${#expired[@]}
+fi
 log "retention: $RETENTION_DAYS days, $deleted expired backups deleted"
 `;
 
@@ -134,14 +162,15 @@ log "retention: $RETENTION_DAYS days, $deleted expired backups deleted"
  */
 export const FETCH_SCRIPT = `${scriptPrelude('restore-fetch')}: "\${BACKUP_DIR:?BACKUP_DIR is not set}"
 ${S3_HELPERS}id="\${BACKUP_ID:-latest}"
+objects=$(list_objects) || fail "cannot list $base/"
+complete=$(complete_in "$objects")
 if [[ "$id" == latest ]]; then
-  id=""
-  for b in $(list_ids | tac); do if is_complete "$b"; then id="$b"; break; fi; done
+  id=$(tail -n 1 <<<"$complete")
   [[ -n "$id" ]] || fail "no complete backup under $base/"
   log "latest complete backup: $id"
 else
   [[ "$id" =~ ^[0-9]{8}T[0-9]{6}Z$ ]] || fail "BACKUP_ID '$id' is not 'latest' or an id like 20261125T020000Z"
-  is_complete "$id" || fail "backup $id is missing or incomplete (no $base/$id/SHA256SUMS)"
+  grep -qx "$id" <<<"$complete" || fail "backup $id is missing or incomplete (no $base/$id/SHA256SUMS)"
 fi
 dest="$BACKUP_DIR/$id"
 mkdir -p "$dest"

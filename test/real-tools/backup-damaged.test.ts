@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { BUCKET, containerEnv, containerOf, useBackupRig } from './backup-rig';
 import { run } from './tools';
@@ -82,15 +82,28 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     it('a dump damaged on the scratch volume before upload is not uploaded', async () => {
       const dir = rig.backupDir('backup-damaged');
       const job = rig.backupCronJob();
-      const dump = await rig.runScript('dump.sh', { ...containerEnv(containerOf(job, 'dump')), PGHOST: '127.0.0.1', PGPORT: String(rig.pgPort), BACKUP_DIR: dir });
-      expect(dump.code).toBe(0);
-      const id = readFileSync(join(dir, 'BACKUP_ID'), 'utf8').trim();
+      const { code, id } = await rig.runDump(dir);
+      expect(code).toBe(0);
       const file = join(dir, id, 'quality_billing.dump');
       writeFileSync(file, readFileSync(file).subarray(0, 100));
       const upload = await rig.runScript('upload.sh', { ...containerEnv(containerOf(job, 'upload')), BACKUP_DIR: dir });
       expect(upload.code).not.toBe(0);
       expect(upload.stderr).toContain('do not match: not uploading');
       expect((await rig.listKeys()).some(k => k.includes(`/${id}/`))).toBe(false);
+    }, 300000);
+
+    it('a dump cut short on its way to the bucket fails the upload, and the backup is never marked complete', async () => {
+      const dir = rig.backupDir('backup-cut-short');
+      const job = rig.backupCronJob();
+      const { code, id } = await rig.runDump(dir);
+      expect(code).toBe(0);
+      const size = statSync(join(dir, id, 'quality_billing.dump')).size;
+      const upload = await rig.runScript('upload.sh', { ...containerEnv(containerOf(job, 'upload')), BACKUP_DIR: dir, ...rig.awsShim('aws-cut-short', { truncateDumps: true }).env });
+      expect(upload.code).not.toBe(0);
+      expect(upload.stderr).toContain(`uploaded quality_billing.dump has 100 bytes, the local file ${size}`);
+      const keys = (await rig.listKeys()).filter(k => k.includes(`/${id}/`));
+      expect(keys.some(k => k.endsWith('/quality_billing.dump'))).toBe(true);
+      expect(keys.some(k => k.endsWith('/SHA256SUMS'))).toBe(false);
     }, 300000);
   });
 });

@@ -45,12 +45,17 @@ describe('PostgreSQL backups against a real PostgreSQL, pgBackRest and S3-compat
     expect((await rig.putObjects(`${prefix}/logical`, files)).code).toBe(0);
     const dir = rig.backupDir('backup-keep');
     const job = rig.backupCronJob();
-    expect((await rig.runScript('dump.sh', { ...containerEnv(containerOf(job, 'dump')), PGHOST: '127.0.0.1', PGPORT: String(rig.pgPort), BACKUP_DIR: dir })).code).toBe(0);
-    const env: Record<string, string> = { ...containerEnv(containerOf(job, 'upload')), BACKUP_DIR: dir, S3_PREFIX: prefix };
+    expect((await rig.runDump(dir)).code).toBe(0);
+    const shim = rig.awsShim('aws-keep');
+    const env: Record<string, string> = { ...containerEnv(containerOf(job, 'upload')), BACKUP_DIR: dir, S3_PREFIX: prefix, ...shim.env };
     expect(env.MIN_KEEP).toBe('3');
     // The fresh backup is one of the three kept; the two newest 2020 complete ones are the others.
     const r = await rig.runScript('upload.sh', env);
     expect(r.code).toBe(0);
+    // However many files and backups: two uploads (SHA256SUMS last), each read back by one listing
+    // that also serves the retention, and one delete of every expired backup.
+    expect(shim.starts()).toEqual(['s3 cp', 's3api list-objects-v2', 's3 cp', 's3api list-objects-v2', 's3 rm']);
+    expect(r.stderr.match(/deleted \d{8}T\d{6}Z/g)).toHaveLength(4);
     const left = (await rig.aws(['s3', 'ls', `s3://${BUCKET}/${prefix}/logical/`])).stdout;
     expect(left).toContain('20200105T020000Z');
     expect(left).toContain('20200104T020000Z');

@@ -129,7 +129,47 @@ export class BackupRig {
   /** Runs one of the shipped scripts with a container's environment, overridden for this machine. */
   runScript(file: string, env: Record<string, string>, args: string[] = []): Promise<Result> {
     const { work } = this;
-    return exec('/bin/bash', [join(work, 'scripts', file), ...args], { ...env, PATH: '/usr/bin:/bin', AWS_CA_BUNDLE: join(work, 'tls', 'cert.pem'), HOME: join(work, 'home'), TZ: 'UTC' }, 300000);
+    return exec('/bin/bash', [join(work, 'scripts', file), ...args], { PATH: '/usr/bin:/bin', ...env, AWS_CA_BUNDLE: join(work, 'tls', 'cert.pem'), HOME: join(work, 'home'), TZ: 'UTC' }, 300000);
+  }
+
+  /**
+   * A stand-in `aws` for runScript (pass `env`, which puts it first on PATH): it records each start
+   * and runs the real one. With `truncateDumps`, every .dump file it uploads reaches the bucket cut
+   * to 100 bytes, as a transfer cut short would leave it. `starts()`: the command of each start
+   * (`s3 cp`, `s3api list-objects-v2`, ...), in order.
+   */
+  awsShim(name: string, o: { truncateDumps?: boolean } = {}): { env: Record<string, string>; starts: () => string[] } {
+    const dir = this.backupDir(name);
+    const log = join(dir, 'starts.log');
+    writeFileSync(log, '');
+    this.chownPostgres(log);
+    writeFileSync(join(dir, 'aws'), `#!/bin/bash
+set -euo pipefail
+here=$(dirname "$0")
+printf '%s\\n' "$*" >> "$here/starts.log"
+args=("$@")
+if [[ -n "\${TRUNCATE_DUMPS:-}" ]]; then
+  for i in "\${!args[@]}"; do
+    a="\${args[$i]}"
+    [[ "$a" == /* && -e "$a" ]] || continue
+    copy=$(mktemp -d "$here/upload.XXXXXX")
+    cp -r "$a" "$copy/"
+    find "$copy" -name '*.dump' -exec truncate -s 100 {} +
+    args[$i]="$copy/$(basename "$a")"
+    if [[ -d "$a" ]]; then args[$i]+=/; fi
+  done
+fi
+exec /usr/bin/aws "\${args[@]}"
+`, { mode: 0o755 });
+    this.chownPostgres(join(dir, 'aws'));
+    return {
+      env: { PATH: `${dir}:/usr/bin:/bin`, ...(o.truncateDumps ? { TRUNCATE_DUMPS: 'true' } : {}) },
+      starts: () => readFileSync(log, 'utf8').split('\n').filter(Boolean).map(line => {
+        const words = line.split(' ');
+        const at = words.findIndex(w => w === 's3' || w === 's3api');
+        return words.slice(at, at + 2).join(' ');
+      }),
+    };
   }
 
   backupDir(name: string): string {
@@ -191,10 +231,16 @@ export class BackupRig {
     return find(this.objects, 'CronJob', 'quality-billing-postgres-backup');
   }
 
+  /** Runs the backup CronJob's dump container alone; `id` is the backup it wrote ('' when it failed). */
+  async runDump(dir: string, extra: Record<string, string> = {}): Promise<Result & { id: string }> {
+    const dump = await this.runScript('dump.sh', { ...containerEnv(containerOf(this.backupCronJob(), 'dump')), PGHOST: '127.0.0.1', PGPORT: String(this.pgPort), BACKUP_DIR: dir, ...extra });
+    return { ...dump, id: dump.code === 0 ? readFileSync(join(dir, 'BACKUP_ID'), 'utf8').trim() : '' };
+  }
+
   /** Runs the backup CronJob's two containers in order, as its pod would. */
   async runBackup(dir: string, extra: Record<string, string> = {}): Promise<Result & { step: string }> {
     const job = this.backupCronJob();
-    const dump = await this.runScript('dump.sh', { ...containerEnv(containerOf(job, 'dump')), PGHOST: '127.0.0.1', PGPORT: String(this.pgPort), BACKUP_DIR: dir, ...extra });
+    const { id: _id, ...dump } = await this.runDump(dir, extra);
     if (dump.code !== 0) return { step: 'dump', ...dump };
     const upload = await this.runScript('upload.sh', { ...containerEnv(containerOf(job, 'upload')), BACKUP_DIR: dir, ...extra });
     return { step: 'upload', ...upload, stderr: dump.stderr + upload.stderr };
