@@ -569,8 +569,8 @@ export const DRILL_OVERDUE_SLACK_SECONDS = 86400;
  * DrillOverdue (issue 21 §5): a scheduled drill whose CronJob has not succeeded for longer than its
  * period plus slack (kube-state-metrics' `kube_cronjob_status_last_successful_time`), or, never
  * having succeeded, was created longer ago than that (`kube_cronjob_created`) — a drill that fails
- * every quarter, or never runs, is overdue however often it is scheduled. One rule per threshold,
- * each over the drills that share it. Its test cases put the times before the test's clock starts
+ * every quarter, or never runs, is overdue however often it is scheduled. One rule: a selection per
+ * threshold, each over the drills that share it, joined by `or`. Its test cases put the times before the test's clock starts
  * (negative values), as RestoreTestMissing's do.
  */
 export function drillAlertGroups(o: DrillAlertOptions): AlertGroupSpec[] {
@@ -579,16 +579,19 @@ export function drillAlertGroups(o: DrillAlertOptions): AlertGroupSpec[] {
   const runbook = `${o.runbookBaseUrl ?? 'https://github.com/quality-billing/quality-billing-infra/blob/main/README.md'}#drilloverdue`;
   const byThreshold = new Map<number, string[]>();
   for (const d of o.drills) byThreshold.set(d.overdueAfterSeconds, [...byThreshold.get(d.overdueAfterSeconds) ?? [], d.cronJob]);
-  const rules: AlertRuleSpec[] = [...byThreshold].map(([seconds, names]) => {
+  // One rule, the thresholds' selections joined by `or` (each keeps its cronjob label): two rules of
+  // the same name and labels are a duplicate to promtool's lint ("Might cause inconsistency").
+  const overdue = [...byThreshold].map(([seconds, names]) => {
     const sel = `{namespace="${ns}", cronjob=~"${names.join('|')}"}`;
-    const days = (seconds / 86400).toFixed(1);
-    return {
-      alert: 'DrillOverdue', severity: 'warning', for: '0m', component: 'drill', runbook,
-      expr: `(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${sel}) > ${seconds}) or ((time() - max by (namespace, cronjob) (kube_cronjob_created${sel}) > ${seconds}) unless on (namespace, cronjob) kube_cronjob_status_last_successful_time${sel})`,
-      summary: 'A scheduled drill is overdue',
-      description: `{{ $labels.cronjob }} has not completed a drill for {{ $value | humanizeDuration }} (due every period plus slack: ${days} days; seed 002 asks for a drill every quarter, each with a record). Read the last record under drills/ in the backup bucket and the failed Job's logs.`,
-    };
+    return `(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${sel}) > ${seconds}) or ((time() - max by (namespace, cronjob) (kube_cronjob_created${sel}) > ${seconds}) unless on (namespace, cronjob) kube_cronjob_status_last_successful_time${sel})`;
   });
+  const days = [...new Set([...byThreshold.keys()].map(seconds => (seconds / 86400).toFixed(1)))].join(' or ');
+  const rules: AlertRuleSpec[] = [{
+    alert: 'DrillOverdue', severity: 'warning', for: '0m', component: 'drill', runbook,
+    expr: overdue.length === 1 ? overdue[0] : overdue.map(e => `(${e})`).join(' or '),
+    summary: 'A scheduled drill is overdue',
+    description: `{{ $labels.cronjob }} has not completed a drill for {{ $value | humanizeDuration }} (due every period plus slack: ${days} days; seed 002 asks for a drill every quarter, each with a record). Read the last record under drills/ in the backup bucket and the failed Job's logs.`,
+  }];
   const first = o.drills[0];
   const t = first.overdueAfterSeconds;
   const series = (metric: string, secondsAgo: number) => ({ series: `${metric}{namespace="${ns}", cronjob="${first.cronJob}"}`, values: `${-secondsAgo}x60` });
