@@ -5,7 +5,7 @@ import {
 } from '../k8s-objects';
 import { ByteQuantity, CpuQuantity } from '../quantity';
 import {
-  API_CALL, awaitRule, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, DEFAULT_BACKOFF_LIMIT, EXTERNAL_SECRET_SYNC, INGRESS_ADDRESS,
+  API_CALL, awaitRule, CLAIM_BINDING, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, DEFAULT_BACKOFF_LIMIT, EXTERNAL_SECRET_SYNC, INGRESS_ADDRESS,
   INIT_CONTAINER_RUN, jobBackoff, KUBECTL_RETRY_INTERVAL, LOAD_BALANCER_PROVISIONING, MIGRATION_JOB_RUN, Seconds,
   SERVICE_STRAGGLER_WAIT, SETTLE_HORIZON, SETUP_JOB_RUN, VOLUME_PROVISIONING, WAIT_FOR_JOB_POLL,
 } from './rules';
@@ -613,6 +613,9 @@ class Simulation {
         if (this.now < since + SERVICE_STRAGGLER_WAIT) { this.wake(since + SERVICE_STRAGGLER_WAIT); return false; }
         return true;
       }
+      case 'PersistentVolumeClaim':
+        // Under skipAwait the provider reports it ready once created; else Bound (CLAIM_BINDING).
+        return awaitRule(o) === undefined || this.claimBound(key);
       case 'Deployment': case 'StatefulSet': case 'DaemonSet':
         return this.workloadReady(key);
       case 'Job': {
@@ -628,6 +631,21 @@ class Simulation {
       default:
         return true;
     }
+  }
+
+  /** Pods, live and placed, whose volumes include the claim. */
+  private claimConsumers(key: string): Pod[] {
+    return this.pods.filter(p => p.terminatedAt === undefined && p.placedAt !== undefined && podReferences(this.byKey.get(p.owner)!)
+      .some(r => r.kind === 'PersistentVolumeClaim' && keyOf(r.kind, this.byKey.get(p.owner)!.metadata.namespace, r.name) === key));
+  }
+
+  /** Whether a claim is Bound: settled before an upgrade, else provisioned after its first consumer was placed (CLAIM_BINDING). */
+  private claimBound(key: string): boolean {
+    if (this.previous.has(key)) return true;
+    const first = this.claimConsumers(key).reduce<Seconds | undefined>((a, p) => (a === undefined || p.placedAt! < a ? p.placedAt! : a), undefined);
+    if (first === undefined) return false;
+    if (this.now < first + VOLUME_PROVISIONING) { this.wake(first + VOLUME_PROVISIONING); return false; }
+    return true;
   }
 
   /** After every event: deliver what can be delivered, run the kubelet, record what became ready. */
@@ -798,6 +816,9 @@ class Simulation {
       }
     }
     if (failure && !failure.startsWith('timed out')) add({ reason: failure });
+    if (o.kind === 'PersistentVolumeClaim' && this.created.has(key) && awaitRule(o) && this.claimConsumers(key).length === 0) {
+      add({ reason: `awaits Bound, and binds (${CLAIM_BINDING}) only once a pod that mounts it is placed: annotate it pulumi.com/skipAwait` });
+    }
     if (o.kind === 'Service' && serviceAwaitsEndpoints(o)) {
       const behind = workloadsBehind(this.objects, o).filter(w => w.kind !== 'Job');
       if (behind.length === 0) add({ reason: 'awaits endpoints, and no workload runs pods it selects' });

@@ -158,6 +158,22 @@ describe('the log setup Job and Kibana (Kibana logs in with the password the Job
 });
 
 describe('known-bad cases are caught', () => {
+  it('a claim of its own that Pulumi awaits deadlocks with a WaitForFirstConsumer class: its consumer dependsOn it; skipAwait delivers it', () => {
+    const FA = systemObjects(shippedSystem('finance-ai'), ENVIRONMENTS.prod, false);
+    const claim = (objects: any[]) => named(objects, 'PersistentVolumeClaim', /^finance-ai-models$/);
+    expect(claim(FA.objects as any[]).metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true' });
+    const shipped = rehearse({ objects: FA.objects, plan: deploymentPlan(FA.objects), capacity: FA.capacity, path: 'pulumi' });
+    expect(shipped.converged).toBe(true);
+    const objects = clone(FA.objects) as any[];
+    delete claim(objects).metadata.annotations;
+    const awaited = rehearse({ objects, plan: deploymentPlan(objects), capacity: FA.capacity, path: 'pulumi' });
+    expect(awaited.converged).toBe(false);
+    expect(awaited.failures).toContain('PersistentVolumeClaim finance-ai-models: timed out after 5 min awaiting Bound (pulumi-kubernetes #3130, #895, #4179)');
+    expect(awaited.blocked.some(b => b.includes('Deployment finance-ai-api dependsOn PersistentVolumeClaim finance-ai-models ← PersistentVolumeClaim finance-ai-models awaits Bound'))).toBe(true);
+    // kubectl awaits nothing: the same objects converge, the claim Bound once the first API pod is placed.
+    expect(rehearse({ objects, plan: deploymentPlan(objects), capacity: FA.capacity, path: 'kubectl' }).converged).toBe(true);
+  });
+
   it('a Job whose server never becomes ready fails, and the chain names the server and why', () => {
     const r = rehearseEdited('kubectl', objects => {
       named(objects, 'StatefulSet', /^quality-billing-postgres$/).spec.template.spec.volumes.push({ name: 'gone', configMap: { name: 'nobody-makes-this' } });
