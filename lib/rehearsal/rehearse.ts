@@ -27,6 +27,13 @@ export interface ClusterCapacity {
   readonly cpuMillisPerNode: number;
   /** Allocatable memory of one node, in bytes. */
   readonly memoryBytesPerNode: number;
+  /**
+   * Whether a claim asking ReadWriteMany can be bound: a StorageClass offering shared file storage
+   * (EFS, Filestore, Azure Files, NFS, CephFS). Block storage (EBS, GCE PD, Azure Disk) offers
+   * ReadWriteOnce only, and such a claim stays Pending with its readers.
+   * @default true (the requirement README "Model files" documents)
+   */
+  readonly readWriteMany?: boolean;
 }
 
 /** What to rehearse. */
@@ -69,6 +76,8 @@ export interface RehearsalResult {
   readonly violations: readonly string[];
   /** Secrets the objects reference and do not contain (made by hand, or by the Pulumi program). */
   readonly externalSecrets: readonly string[];
+  /** What the cluster must offer beyond nodes, e.g. a StorageClass with ReadWriteMany for a shared claim. */
+  readonly requirements: readonly string[];
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -427,6 +436,9 @@ class Simulation {
         const key = keyOf(r.kind, ns, r.name);
         if (r.kind === 'Job') {
           if (!this.jobComplete(key)) waiting.push({ on: key, reason: r.reason });
+        } else if (r.kind === 'PersistentVolumeClaim' && this.byKey.has(key) && !this.sharedStorage(key)) {
+          // A root cause, not a wait on the claim: under skipAwait the claim counts as ready.
+          waiting.push({ reason: `${r.reason}, which asks ReadWriteMany of a cluster with no StorageClass offering it (ProvisioningFailed; the pod stays Pending)` });
         } else if (this.written.has(key)) {
           // The kubelet retries a pod whose Secret is missing (CreateContainerConfigError) until the operator has written it.
           const writer = this.written.get(key)!;
@@ -633,6 +645,11 @@ class Simulation {
     }
   }
 
+  /** Whether the cluster can bind the claim: any but a ReadWriteMany one on a cluster without such storage. */
+  private sharedStorage(key: string): boolean {
+    return this.input.capacity.readWriteMany !== false || !asksReadWriteMany(this.byKey.get(key)!);
+  }
+
   /** Pods, live and placed, whose volumes include the claim. */
   private claimConsumers(key: string): Pod[] {
     return this.pods.filter(p => p.terminatedAt === undefined && p.placedAt !== undefined && podReferences(this.byKey.get(p.owner)!)
@@ -642,6 +659,7 @@ class Simulation {
   /** Whether a claim is Bound: settled before an upgrade, else provisioned after its first consumer was placed (CLAIM_BINDING). */
   private claimBound(key: string): boolean {
     if (this.previous.has(key)) return true;
+    if (!this.sharedStorage(key)) return false;
     const first = this.claimConsumers(key).reduce<Seconds | undefined>((a, p) => (a === undefined || p.placedAt! < a ? p.placedAt! : a), undefined);
     if (first === undefined) return false;
     if (this.now < first + VOLUME_PROVISIONING) { this.wake(first + VOLUME_PROVISIONING); return false; }
@@ -785,6 +803,8 @@ class Simulation {
       failures: [...this.failed.entries()].map(([k, why]) => `${describeKey(k)}: ${why}`),
       violations: [...this.violations],
       externalSecrets: [...this.external].map(describeKey),
+      requirements: this.objects.filter(asksReadWriteMany)
+        .map(c => `a StorageClass offering ReadWriteMany (${(c.spec as Json)?.storageClassName ? `"${(c.spec as Json).storageClassName}"` : 'the cluster\'s default'}) for ${describeKey(objectKey(c))}`),
     };
   }
 
@@ -932,4 +952,9 @@ function podName(p: Pod): string {
 
 function mib(bytes: number): number {
   return Math.round(bytes / 2 ** 20);
+}
+
+/** A PersistentVolumeClaim whose access modes include ReadWriteMany. */
+function asksReadWriteMany(o: K8sJson): boolean {
+  return o.kind === 'PersistentVolumeClaim' && ((o.spec as Json)?.accessModes ?? []).includes('ReadWriteMany');
 }

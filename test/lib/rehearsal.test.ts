@@ -174,6 +174,19 @@ describe('known-bad cases are caught', () => {
     expect(rehearse({ objects, plan: deploymentPlan(objects), capacity: FA.capacity, path: 'kubectl' }).converged).toBe(true);
   });
 
+  it('a claim asking ReadWriteMany on a cluster with no StorageClass offering it keeps its readers Pending, on both paths', () => {
+    const FA = systemObjects(shippedSystem('finance-ai'), ENVIRONMENTS.prod, false);
+    const shipped = rehearse({ objects: FA.objects, plan: deploymentPlan(FA.objects), capacity: FA.capacity, path: 'pulumi' });
+    expect(shipped.requirements).toEqual(['a StorageClass offering ReadWriteMany (the cluster\'s default) for PersistentVolumeClaim finance-ai-models']);
+    for (const path of PATHS) {
+      const r = rehearse({ objects: FA.objects, plan: deploymentPlan(FA.objects), capacity: { ...FA.capacity, readWriteMany: false }, path });
+      expect([path, r.converged]).toEqual([path, false]);
+      expect(r.blocked.some(b => b.includes('Deployment finance-ai-api mounts PersistentVolumeClaim finance-ai-models, which asks ReadWriteMany of a cluster with no StorageClass offering it'))).toBe(true);
+    }
+    // quality-billing mounts no shared claim: nothing required.
+    expect(rehearse({ objects: QB.objects, plan: deploymentPlan(QB.objects), capacity: { ...QB.capacity, readWriteMany: false }, path: 'pulumi' })).toMatchObject({ converged: true, requirements: [] });
+  });
+
   it('a Job whose server never becomes ready fails, and the chain names the server and why', () => {
     const r = rehearseEdited('kubectl', objects => {
       named(objects, 'StatefulSet', /^quality-billing-postgres$/).spec.template.spec.volumes.push({ name: 'gone', configMap: { name: 'nobody-makes-this' } });
