@@ -117,6 +117,7 @@ export function program(): ProgramResult {
     externalSecrets,
     appImages: Object.fromEntries(Object.entries(images).map(([app, plan]) => [app, 'prebuilt' in plan ? plan.prebuilt : imagePlaceholder(system.name, app)])),
     host: config.get('host'),
+    sharedStorageClass: config.get('sharedStorageClass'),
     postgresImage: postgresPrebuilt ? ImageRef.parse(postgresPrebuilt, 'Pulumi config', 'postgresImage').toString() : undefined,
     backupStorage: !backups ? undefined : {
       // The created bucket's name is an Output: the manifests carry the configured name, which it is.

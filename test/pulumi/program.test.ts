@@ -411,6 +411,13 @@ describe('switches', () => {
     expect(registered.filter(r => r.type === 'aws:ecr/repository:Repository').map(r => r.inputs.name)).not.toContain('finance-ai/elasticsearch-s3');
   });
 
+  it('finance-ai with sharedStorageClass: the model volume on that StorageClass (ReadWriteMany), not awaited', async () => {
+    await runProgram('prod', { ...systemConfig('finance-ai', ENVIRONMENTS.prod), sharedStorageClass: 'efs-sc' });
+    const claim = kubernetes().find(r => r.inputs.kind === 'PersistentVolumeClaim' && r.inputs.metadata.name === 'finance-ai-models')!.inputs;
+    expect(claim.spec).toMatchObject({ storageClassName: 'efs-sc', accessModes: ['ReadWriteMany'] });
+    expect(claim.metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true' });
+  });
+
   it('dev ships no log archive: no Elasticsearch image is built', async () => {
     await runProgram('dev', systemConfig('finance-ai', ENVIRONMENTS.dev));
     expect(registered.filter(r => r.type === 'docker:index/image:Image').map(r => r.name)).toEqual([]);
