@@ -475,7 +475,11 @@ class Simulation {
       const inits = (template.initContainers ?? []).length;
       const initTime = (waitsForJob ? WAIT_FOR_JOB_POLL : 0) + (inits - (waitsForJob ? 1 : 0)) * INIT_CONTAINER_RUN;
       const newVolumes = ((o.spec as Json)?.volumeClaimTemplates ?? []).length > 0 && !this.previous.has(p.owner) ? VOLUME_PROVISIONING : 0;
-      const startAt = this.now + newVolumes + initTime + CONTAINER_START;
+      // A new claim of the chart's own is provisioned once its first consumer is placed (CLAIM_BINDING): every consumer waits for that.
+      const claimWait = Math.max(0, ...podReferences(o).filter(r => r.kind === 'PersistentVolumeClaim').map(r => keyOf(r.kind, ns, r.name))
+        .filter(k => this.byKey.has(k) && !this.previous.has(k))
+        .map(k => Math.min(...this.claimConsumers(k).map(c => c.placedAt!)) + VOLUME_PROVISIONING - this.now));
+      const startAt = this.now + Math.max(newVolumes, claimWait) + initTime + CONTAINER_START;
       const lastAt = lastCause !== undefined && this.eventTime(lastCause) > (this.appliedAt.get(p.owner) ?? 0) ? lastCause : `${p.owner} created`;
       this.after.set(`${subject} start`, { at: this.now, subject, what: 'placed, everything it references present', prev: lastAt });
       if (o.kind === 'Job') {

@@ -291,6 +291,20 @@ describe('known-bad cases are caught', () => {
 });
 
 describe('the estimate adds up the stated durations', () => {
+  it('a pod mounting a new claim of the chart\'s own starts after the volume is provisioned (WaitForFirstConsumer)', () => {
+    const FA = systemObjects(shippedSystem('finance-ai'), ENVIRONMENTS.prod, false);
+    const apiReady = (objects: readonly K8sJson[]) => {
+      const r = rehearse({ objects, plan: deploymentPlan(objects), capacity: FA.capacity, path: 'pulumi' });
+      return r.order.find(e => e.subject === 'Deployment/finance-ai/finance-ai-api')!.at;
+    };
+    const unmounted = clone(FA.objects) as any[];
+    const api = named(unmounted, 'Deployment', /^finance-ai-api$/).spec.template.spec;
+    api.volumes = api.volumes.filter((v: any) => v.name !== 'models');
+    api.containers[0].volumeMounts = api.containers[0].volumeMounts.filter((m: any) => m.name !== 'models');
+    // The same objects but for the API's mount of the claim: its pods are ready the provisioning time sooner.
+    expect(apiReady(FA.objects) - apiReady(unmounted)).toBe(VOLUME_PROVISIONING);
+  });
+
   const ns: K8sJson = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'db' } };
   const labels = { app: 'db' };
   const service: K8sJson = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: 'db' }, spec: { selector: labels, ports: [{ port: 5432 }] } };
