@@ -64,7 +64,7 @@ export function imagePlaceholder(system: string, application: string): string {
 type ImagePlan = { readonly prebuilt: string } | { readonly context: string };
 
 /** Builds an image and pushes it to `repository`, or to an ECR repository created here; resolves to repository@sha256. */
-function buildImage(name: string, o: { context: string; dockerfile?: string; tag: string; repository?: string; ecrName: string }): pulumi.Output<string> {
+function buildImage(name: string, o: { context: string; dockerfile?: string; args?: Record<string, string>; tag: string; repository?: string; ecrName: string }): pulumi.Output<string> {
   let repositoryUrl: pulumi.Input<string>;
   let registry: docker.types.input.Registry | undefined;
   if (o.repository) {
@@ -77,7 +77,7 @@ function buildImage(name: string, o: { context: string; dockerfile?: string; tag
   }
   const image = new docker.Image(name, {
     imageName: pulumi.interpolate`${repositoryUrl}:${o.tag}`,
-    build: { context: o.context, dockerfile: o.dockerfile, platform: 'linux/amd64' },
+    build: { context: o.context, dockerfile: o.dockerfile, args: o.args, platform: 'linux/amd64' },
     registry,
   });
   return image.repoDigest;
@@ -100,6 +100,8 @@ export function program(): ProgramResult {
   // Images: each application's prebuilt reference, or a placeholder for the digest of its build.
   const images = imagePlans(config, system);
   const postgresPrebuilt = config.get('postgresImage');
+  const elasticsearchConfig = config.get('elasticsearchImage');
+  const elasticsearchPrebuilt = elasticsearchConfig ? ImageRef.parse(elasticsearchConfig, 'Pulumi config', 'elasticsearchImage').toString() : undefined;
   const backups = env.backup !== false;
   const existingBucket = config.get('existingBackupBucket');
   const bucketName = existingBucket ?? config.get('backupBucket') ?? `${system.name}-backups-${stackName}`;
@@ -115,6 +117,7 @@ export function program(): ProgramResult {
     externalSecrets,
     appImages: Object.fromEntries(Object.entries(images).map(([app, plan]) => [app, 'prebuilt' in plan ? plan.prebuilt : imagePlaceholder(system.name, app)])),
     host: config.get('host'),
+    sharedStorageClass: config.get('sharedStorageClass'),
     postgresImage: postgresPrebuilt ? ImageRef.parse(postgresPrebuilt, 'Pulumi config', 'postgresImage').toString() : undefined,
     backupStorage: !backups ? undefined : {
       // The created bucket's name is an Output: the manifests carry the configured name, which it is.
@@ -127,6 +130,10 @@ export function program(): ProgramResult {
   // its digest put wherever the chart names the catalog's image (its version label stays the catalog's).
   const pgbackrest = IMAGE_CATALOG.postgresPgbackrest.toString();
   const buildPostgres = !postgresPrebuilt && isPostgresSystem(stack) && stack.postgres.image.toString() === pgbackrest;
+  // The log archive runs Elasticsearch with repository-s3 (finance-ai in staging/prod): the catalog
+  // names an image no registry serves, so it is built from images/ unless given, and pinned likewise.
+  const elasticsearchS3 = IMAGE_CATALOG.elasticsearchS3.toString();
+  const usesElasticsearchS3 = stack.logging?.elasticsearch.image.toString() === elasticsearchS3;
 
   // Secrets: what the chart reads, each from its config key, except what this program computes.
   // In "external-secrets" mode the chart's ExternalSecrets write them all: nothing is read.
@@ -159,6 +166,11 @@ export function program(): ProgramResult {
     context: 'images/postgres-pgbackrest', tag: IMAGE_CATALOG.postgresPgbackrest.tag!,
     repository: config.get('postgresImageRepository'), ecrName: `${system.name}/postgres-pgbackrest`,
   }) : undefined;
+  const elasticsearchImage = !usesElasticsearchS3 ? undefined : elasticsearchPrebuilt ?? buildImage('elasticsearch-image', {
+    // The base is the catalog's Elasticsearch, so the plugin's version is the cluster's.
+    context: 'images/elasticsearch-s3', args: { ELASTICSEARCH_IMAGE: IMAGE_CATALOG.elasticsearch.toString() }, tag: IMAGE_CATALOG.elasticsearchS3.tag!,
+    repository: config.get('elasticsearchImageRepository'), ecrName: `${system.name}/elasticsearch-s3`,
+  });
 
   // Backups: a bucket created here (AWS), or an existing S3-compatible bucket (on premises).
   let bucket: BackupBucket | undefined;
@@ -194,6 +206,7 @@ export function program(): ProgramResult {
     }
   }
   if (postgresImage) substitutions[pgbackrest] = postgresImage;
+  if (elasticsearchImage) substitutions[elasticsearchS3] = elasticsearchImage;
 
   // Values computed from others: the database URLs (direct, and through PgBouncer) from the password.
   for (const u of databaseUrls) {

@@ -75,6 +75,7 @@ export function describeRehearsal(label: string, r: RehearsalResult, verbose: bo
   const head = `${label} ${r.path} ${r.upgrade ? 'upgrade' : 'install'}`;
   if (r.converged) {
     const lines = [`${head}: converges in ${duration(r.seconds!)} (${r.order.length} objects ready)`];
+    for (const need of r.requirements) lines.push(`    requires: ${need}`);
     // An object ready the moment it is created shows once.
     const path = r.criticalPath.filter((e, i, all) => !(all[i + 1]?.subject === e.subject && all[i + 1].at === e.at && !e.what.startsWith('ready')));
     lines.push(`    critical path: ${path.map(e => `${describeSubject(e.subject)} ${e.what.split(' (')[0]} @${e.at}s`).join(' → ')}`);

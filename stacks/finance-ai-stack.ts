@@ -86,6 +86,8 @@ export class FinanceAiStack extends SystemStack {
       this.models = new ModelFiles(this, 'ModelFiles', {
         name: `${this.prefix}-models`, backupStorage: { ...storage, prefix: storage.prefix.replace(/\/postgres$/, '') },
         tier: env.tier, timeZone: env.timeZone, retentionDays: FINANCE_AI.backup?.retentionDays,
+        // ReadWriteMany: the API's replicas, one per node, all read it.
+        storageClassName: props.sharedStorageClass,
       }).mountInto(this.api);
     }
     // Seed 002: a switchover, a data-recovery and a service-recovery drill every quarter, each recorded.

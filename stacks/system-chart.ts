@@ -67,6 +67,13 @@ export interface SystemStackProps {
    * @default - bucket "<system>-backups" in us-east-1 (AWS S3), prefix "<environment>/postgres", keys "access-key-id" and "secret-access-key" of Secret "backup-s3-credentials"
    */
   readonly backupStorage?: Partial<S3Location>;
+  /**
+   * StorageClass of the volumes pods on several nodes mount at once (ReadWriteMany: finance-ai's
+   * model files): one offering shared file storage (EFS, Filestore, Azure Files, NFS, CephFS). Block
+   * storage (EBS, GCE PD, Azure Disk) offers ReadWriteOnce only, and the readers stay Pending.
+   * @default - the cluster's default StorageClass, which must then offer ReadWriteMany
+   */
+  readonly sharedStorageClass?: string;
   /** PostgreSQL image. @default - the catalog's postgres, or postgres-pgbackrest when the system has point-in-time recovery */
   readonly postgresImage?: string;
   /** The maintenance window of this installation, in the environment's time zone. @default - the system's (`SystemDefinition.maintenanceWindow`) */

@@ -85,7 +85,11 @@ export class ModelFiles extends Workload {
     const scratch = `${Math.ceil(this.storage.gibibytes) + 1}Gi`;
 
     this.claim = new k8s.KubePersistentVolumeClaim(this, 'Claim', {
-      metadata: { name: this.claimName, labels: this.labels },
+      // Not awaited, like the claims of a StatefulSet's volumeClaimTemplates: under WaitForFirstConsumer
+      // it binds only once a consumer's pod is placed, and the consumers are applied after it
+      // (pulumi-kubernetes #895; #3130 reads the bind mode only where it can, #4179 on updates).
+      // Its consumers' awaits still fail when it never binds.
+      metadata: { name: this.claimName, labels: this.labels, annotations: { 'pulumi.com/skipAwait': 'true' } },
       spec: {
         accessModes: [accessMode],
         storageClassName: props.storageClassName,

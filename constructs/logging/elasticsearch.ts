@@ -60,6 +60,8 @@ export class Elasticsearch extends Workload {
   public readonly dailyLogVolume: ByteQuantity;
   public readonly passwordSecret: SecretKeyRef;
   public readonly port = ELASTICSEARCH_PORT;
+  /** The image the nodes run (the Pulumi program builds the catalog's `elasticsearchS3` when it is this). */
+  public readonly image: ImageRef;
   /** Replicas of each index: 0 on one node, 1 on three. */
   public readonly indexReplicas: number;
   /** `http://<service>:9200`. */
@@ -70,6 +72,7 @@ export class Elasticsearch extends Workload {
   constructor(scope: Construct, id: string, props: ElasticsearchProps = {}) {
     const image = ImageRef.parse(props.image ?? (props.snapshotStorage ? IMAGE_CATALOG.elasticsearchS3 : IMAGE_CATALOG.elasticsearch).toString(), childPath(scope, id), 'image');
     super(scope, id, { name: props.name ?? 'elasticsearch', component: 'logging-store', version: image.version });
+    this.image = image;
     const path = this.node.path;
     const { tier: t, resources: mainResources } = resolveComponent(path, props, 'elasticsearch');
     this.resources = mainResources;

@@ -5,7 +5,7 @@ import {
 } from '../k8s-objects';
 import { ByteQuantity, CpuQuantity } from '../quantity';
 import {
-  API_CALL, awaitRule, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, DEFAULT_BACKOFF_LIMIT, EXTERNAL_SECRET_SYNC, INGRESS_ADDRESS,
+  API_CALL, awaitRule, CLAIM_BINDING, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, DEFAULT_BACKOFF_LIMIT, EXTERNAL_SECRET_SYNC, INGRESS_ADDRESS,
   INIT_CONTAINER_RUN, jobBackoff, KUBECTL_RETRY_INTERVAL, LOAD_BALANCER_PROVISIONING, MIGRATION_JOB_RUN, Seconds,
   SERVICE_STRAGGLER_WAIT, SETTLE_HORIZON, SETUP_JOB_RUN, VOLUME_PROVISIONING, WAIT_FOR_JOB_POLL,
 } from './rules';
@@ -27,6 +27,13 @@ export interface ClusterCapacity {
   readonly cpuMillisPerNode: number;
   /** Allocatable memory of one node, in bytes. */
   readonly memoryBytesPerNode: number;
+  /**
+   * Whether a claim asking ReadWriteMany can be bound: a StorageClass offering shared file storage
+   * (EFS, Filestore, Azure Files, NFS, CephFS). Block storage (EBS, GCE PD, Azure Disk) offers
+   * ReadWriteOnce only, and such a claim stays Pending with its readers.
+   * @default true (the requirement README "Model files" documents)
+   */
+  readonly readWriteMany?: boolean;
 }
 
 /** What to rehearse. */
@@ -69,6 +76,8 @@ export interface RehearsalResult {
   readonly violations: readonly string[];
   /** Secrets the objects reference and do not contain (made by hand, or by the Pulumi program). */
   readonly externalSecrets: readonly string[];
+  /** What the cluster must offer beyond nodes, e.g. a StorageClass with ReadWriteMany for a shared claim. */
+  readonly requirements: readonly string[];
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -427,6 +436,9 @@ class Simulation {
         const key = keyOf(r.kind, ns, r.name);
         if (r.kind === 'Job') {
           if (!this.jobComplete(key)) waiting.push({ on: key, reason: r.reason });
+        } else if (r.kind === 'PersistentVolumeClaim' && this.byKey.has(key) && !this.sharedStorage(key)) {
+          // A root cause, not a wait on the claim: under skipAwait the claim counts as ready.
+          waiting.push({ reason: `${r.reason}, which asks ReadWriteMany of a cluster with no StorageClass offering it (ProvisioningFailed; the pod stays Pending)` });
         } else if (this.written.has(key)) {
           // The kubelet retries a pod whose Secret is missing (CreateContainerConfigError) until the operator has written it.
           const writer = this.written.get(key)!;
@@ -463,7 +475,11 @@ class Simulation {
       const inits = (template.initContainers ?? []).length;
       const initTime = (waitsForJob ? WAIT_FOR_JOB_POLL : 0) + (inits - (waitsForJob ? 1 : 0)) * INIT_CONTAINER_RUN;
       const newVolumes = ((o.spec as Json)?.volumeClaimTemplates ?? []).length > 0 && !this.previous.has(p.owner) ? VOLUME_PROVISIONING : 0;
-      const startAt = this.now + newVolumes + initTime + CONTAINER_START;
+      // A new claim of the chart's own is provisioned once its first consumer is placed (CLAIM_BINDING): every consumer waits for that.
+      const claimWait = Math.max(0, ...podReferences(o).filter(r => r.kind === 'PersistentVolumeClaim').map(r => keyOf(r.kind, ns, r.name))
+        .filter(k => this.byKey.has(k) && !this.previous.has(k))
+        .map(k => Math.min(...this.claimConsumers(k).map(c => c.placedAt!)) + VOLUME_PROVISIONING - this.now));
+      const startAt = this.now + Math.max(newVolumes, claimWait) + initTime + CONTAINER_START;
       const lastAt = lastCause !== undefined && this.eventTime(lastCause) > (this.appliedAt.get(p.owner) ?? 0) ? lastCause : `${p.owner} created`;
       this.after.set(`${subject} start`, { at: this.now, subject, what: 'placed, everything it references present', prev: lastAt });
       if (o.kind === 'Job') {
@@ -613,6 +629,9 @@ class Simulation {
         if (this.now < since + SERVICE_STRAGGLER_WAIT) { this.wake(since + SERVICE_STRAGGLER_WAIT); return false; }
         return true;
       }
+      case 'PersistentVolumeClaim':
+        // Under skipAwait the provider reports it ready once created; else Bound (CLAIM_BINDING).
+        return awaitRule(o) === undefined || this.claimBound(key);
       case 'Deployment': case 'StatefulSet': case 'DaemonSet':
         return this.workloadReady(key);
       case 'Job': {
@@ -628,6 +647,27 @@ class Simulation {
       default:
         return true;
     }
+  }
+
+  /** Whether the cluster can bind the claim: any but a ReadWriteMany one on a cluster without such storage. */
+  private sharedStorage(key: string): boolean {
+    return this.input.capacity.readWriteMany !== false || !asksReadWriteMany(this.byKey.get(key)!);
+  }
+
+  /** Pods, live and placed, whose volumes include the claim. */
+  private claimConsumers(key: string): Pod[] {
+    return this.pods.filter(p => p.terminatedAt === undefined && p.placedAt !== undefined && podReferences(this.byKey.get(p.owner)!)
+      .some(r => r.kind === 'PersistentVolumeClaim' && keyOf(r.kind, this.byKey.get(p.owner)!.metadata.namespace, r.name) === key));
+  }
+
+  /** Whether a claim is Bound: settled before an upgrade, else provisioned after its first consumer was placed (CLAIM_BINDING). */
+  private claimBound(key: string): boolean {
+    if (this.previous.has(key)) return true;
+    if (!this.sharedStorage(key)) return false;
+    const first = this.claimConsumers(key).reduce<Seconds | undefined>((a, p) => (a === undefined || p.placedAt! < a ? p.placedAt! : a), undefined);
+    if (first === undefined) return false;
+    if (this.now < first + VOLUME_PROVISIONING) { this.wake(first + VOLUME_PROVISIONING); return false; }
+    return true;
   }
 
   /** After every event: deliver what can be delivered, run the kubelet, record what became ready. */
@@ -767,6 +807,8 @@ class Simulation {
       failures: [...this.failed.entries()].map(([k, why]) => `${describeKey(k)}: ${why}`),
       violations: [...this.violations],
       externalSecrets: [...this.external].map(describeKey),
+      requirements: this.objects.filter(asksReadWriteMany)
+        .map(c => `a StorageClass offering ReadWriteMany (${(c.spec as Json)?.storageClassName ? `"${(c.spec as Json).storageClassName}"` : 'the cluster\'s default'}) for ${describeKey(objectKey(c))}`),
     };
   }
 
@@ -798,6 +840,9 @@ class Simulation {
       }
     }
     if (failure && !failure.startsWith('timed out')) add({ reason: failure });
+    if (o.kind === 'PersistentVolumeClaim' && this.created.has(key) && awaitRule(o) && this.claimConsumers(key).length === 0) {
+      add({ reason: `awaits Bound, and binds (${CLAIM_BINDING}) only once a pod that mounts it is placed: annotate it pulumi.com/skipAwait` });
+    }
     if (o.kind === 'Service' && serviceAwaitsEndpoints(o)) {
       const behind = workloadsBehind(this.objects, o).filter(w => w.kind !== 'Job');
       if (behind.length === 0) add({ reason: 'awaits endpoints, and no workload runs pods it selects' });
@@ -911,4 +956,9 @@ function podName(p: Pod): string {
 
 function mib(bytes: number): number {
   return Math.round(bytes / 2 ** 20);
+}
+
+/** A PersistentVolumeClaim whose access modes include ReadWriteMany. */
+function asksReadWriteMany(o: K8sJson): boolean {
+  return o.kind === 'PersistentVolumeClaim' && ((o.spec as Json)?.accessModes ?? []).includes('ReadWriteMany');
 }

@@ -54,7 +54,8 @@ export const AWAIT_RULES: Readonly<Record<string, AwaitRule>> = {
   // The class comment of core/v1/persistentVolumeClaim.d.ts states no await; the provider's await
   // logic waits for Bound, and since pulumi-kubernetes #3130 (4.16) a claim whose StorageClass binds
   // WaitForFirstConsumer is ready once Pending; its timeout is 5 minutes (pulumi-kubernetes #895).
-  PersistentVolumeClaim: { source: 'pulumi-kubernetes #3130, #895', awaits: 'Bound (Pending under WaitForFirstConsumer)', timeout: 300 },
+  // The rehearsal takes the await at its worst, Bound (CLAIM_BINDING).
+  PersistentVolumeClaim: { source: 'pulumi-kubernetes #3130, #895, #4179', awaits: 'Bound', timeout: 300 },
   // apps/v1/daemonSet.d.ts states no await; pulumi-kubernetes #2953 (4.11) added one: every
   // scheduled pod updated and ready (kstatus), with the workloads' 10-minute default.
   DaemonSet: { source: 'pulumi-kubernetes #2953', awaits: 'ready pods on every node', timeout: 600 },
@@ -71,8 +72,17 @@ export const AWAIT_RULES: Readonly<Record<string, AwaitRule>> = {
  */
 export const WAIT_FOR_READY_RULE: AwaitRule = { source: 'pulumi.com/waitFor: condition=Ready (pulumi-kubernetes 4.18+)', awaits: 'condition Ready (its Secret written)', timeout: 600 };
 
-/** The await rule the provider applies to an object: its kind's, else the one its `pulumi.com/waitFor` annotation asks for. */
+/**
+ * Whether the provider skips the object's await: "pulumi.com/skipAwait" set to "true" (pulumi-kubernetes
+ * docs, "Resource annotations": the provider does not wait for the resource to become ready).
+ */
+export function skipsAwait(o: { readonly metadata: { readonly annotations?: Readonly<Record<string, string>> } }): boolean {
+  return o.metadata.annotations?.['pulumi.com/skipAwait'] === 'true';
+}
+
+/** The await rule the provider applies to an object: none under skipAwait, else its kind's, else the one its `pulumi.com/waitFor` annotation asks for. */
 export function awaitRule(o: { readonly kind: string; readonly metadata: { readonly annotations?: Readonly<Record<string, string>> } }): AwaitRule | undefined {
+  if (skipsAwait(o)) return undefined;
   return AWAIT_RULES[o.kind] ?? (o.metadata.annotations?.['pulumi.com/waitFor'] === 'condition=Ready' ? WAIT_FOR_READY_RULE : undefined);
 }
 
@@ -105,6 +115,15 @@ export const API_CALL: Seconds = 1;
 export const KUBECTL_RETRY_INTERVAL: Seconds = 10;
 /** A controller turning a workload into pods, and the scheduler placing one. */
 export const CONTROLLER_REACTION: Seconds = 1;
+/**
+ * How a claim of the chart binds: the storage class binds WaitForFirstConsumer (the default classes
+ * of EKS, GKE and AKS do), so the volume is provisioned, and the claim Bound, only once a pod that
+ * mounts it is placed. The provider's await is taken at its worst: Bound, as before #3130 (4.16),
+ * when it cannot read the StorageClass's bind mode, and on every update until #4181 (#4179) — so
+ * a claim the chart creates on its own carries `pulumi.com/skipAwait` (a StatefulSet's
+ * volumeClaimTemplates are never awaited: the StatefulSet creates those claims).
+ */
+export const CLAIM_BINDING = 'WaitForFirstConsumer';
 /** Dynamic provisioning of a volume for a claim (WaitForFirstConsumer: starts when the pod is placed). */
 export const VOLUME_PROVISIONING: Seconds = 20;
 /** Pulling an image (cold node) and starting a container. */

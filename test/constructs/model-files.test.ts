@@ -45,6 +45,15 @@ describe('finance-ai model files on object storage (seed 002 §11.2)', () => {
     expect(find(objects, 'NetworkPolicy', 'finance-ai-models-backup').spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] });
   });
 
+  it('puts the volume on the stack\'s sharedStorageClass (ReadWriteMany file storage), else the cluster\'s default; a bad name is refused at synth', () => {
+    expect(find(objects, 'PersistentVolumeClaim', 'finance-ai-models').spec.storageClassName).toBeUndefined();
+    const { objects: onEfs } = synthSystem('finance-ai', ENVIRONMENTS.prod, { sharedStorageClass: 'efs-sc' });
+    expect(find(onEfs, 'PersistentVolumeClaim', 'finance-ai-models').spec).toMatchObject({ storageClassName: 'efs-sc', accessModes: ['ReadWriteMany'] });
+    // Only the shared volume moves: the databases' claims stay on their own class.
+    expect(find(onEfs, 'StatefulSet', 'finance-ai-postgres').spec.volumeClaimTemplates[0].spec.storageClassName).toBeUndefined();
+    expectValidationError(() => synthSystem('finance-ai', ENVIRONMENTS.prod, { sharedStorageClass: 'EFS SC' }), { path: /ModelFiles/, field: 'storageClassName', value: 'EFS SC', allowed: /DNS-1123 subdomain/ });
+  });
+
   it('sizes the volume to the tier (2Gi on staging\'s minimum tier) and has none where there are no backups (dev)', () => {
     expect(find(synthSystem('finance-ai', ENVIRONMENTS.staging).objects, 'PersistentVolumeClaim', 'finance-ai-models').spec.resources.requests.storage).toBe('2Gi');
     expect(synthSystem('finance-ai', ENVIRONMENTS.dev).objects.filter(o => o.metadata.name.startsWith('finance-ai-models'))).toEqual([]);

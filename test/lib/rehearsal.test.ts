@@ -158,6 +158,35 @@ describe('the log setup Job and Kibana (Kibana logs in with the password the Job
 });
 
 describe('known-bad cases are caught', () => {
+  it('a claim of its own that Pulumi awaits deadlocks with a WaitForFirstConsumer class: its consumer dependsOn it; skipAwait delivers it', () => {
+    const FA = systemObjects(shippedSystem('finance-ai'), ENVIRONMENTS.prod, false);
+    const claim = (objects: any[]) => named(objects, 'PersistentVolumeClaim', /^finance-ai-models$/);
+    expect(claim(FA.objects as any[]).metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true' });
+    const shipped = rehearse({ objects: FA.objects, plan: deploymentPlan(FA.objects), capacity: FA.capacity, path: 'pulumi' });
+    expect(shipped.converged).toBe(true);
+    const objects = clone(FA.objects) as any[];
+    delete claim(objects).metadata.annotations;
+    const awaited = rehearse({ objects, plan: deploymentPlan(objects), capacity: FA.capacity, path: 'pulumi' });
+    expect(awaited.converged).toBe(false);
+    expect(awaited.failures).toContain('PersistentVolumeClaim finance-ai-models: timed out after 5 min awaiting Bound (pulumi-kubernetes #3130, #895, #4179)');
+    expect(awaited.blocked.some(b => b.includes('Deployment finance-ai-api dependsOn PersistentVolumeClaim finance-ai-models ← PersistentVolumeClaim finance-ai-models awaits Bound'))).toBe(true);
+    // kubectl awaits nothing: the same objects converge, the claim Bound once the first API pod is placed.
+    expect(rehearse({ objects, plan: deploymentPlan(objects), capacity: FA.capacity, path: 'kubectl' }).converged).toBe(true);
+  });
+
+  it('a claim asking ReadWriteMany on a cluster with no StorageClass offering it keeps its readers Pending, on both paths', () => {
+    const FA = systemObjects(shippedSystem('finance-ai'), ENVIRONMENTS.prod, false);
+    const shipped = rehearse({ objects: FA.objects, plan: deploymentPlan(FA.objects), capacity: FA.capacity, path: 'pulumi' });
+    expect(shipped.requirements).toEqual(['a StorageClass offering ReadWriteMany (the cluster\'s default) for PersistentVolumeClaim finance-ai-models']);
+    for (const path of PATHS) {
+      const r = rehearse({ objects: FA.objects, plan: deploymentPlan(FA.objects), capacity: { ...FA.capacity, readWriteMany: false }, path });
+      expect([path, r.converged]).toEqual([path, false]);
+      expect(r.blocked.some(b => b.includes('Deployment finance-ai-api mounts PersistentVolumeClaim finance-ai-models, which asks ReadWriteMany of a cluster with no StorageClass offering it'))).toBe(true);
+    }
+    // quality-billing mounts no shared claim: nothing required.
+    expect(rehearse({ objects: QB.objects, plan: deploymentPlan(QB.objects), capacity: { ...QB.capacity, readWriteMany: false }, path: 'pulumi' })).toMatchObject({ converged: true, requirements: [] });
+  });
+
   it('a Job whose server never becomes ready fails, and the chain names the server and why', () => {
     const r = rehearseEdited('kubectl', objects => {
       named(objects, 'StatefulSet', /^quality-billing-postgres$/).spec.template.spec.volumes.push({ name: 'gone', configMap: { name: 'nobody-makes-this' } });
@@ -262,6 +291,20 @@ describe('known-bad cases are caught', () => {
 });
 
 describe('the estimate adds up the stated durations', () => {
+  it('a pod mounting a new claim of the chart\'s own starts after the volume is provisioned (WaitForFirstConsumer)', () => {
+    const FA = systemObjects(shippedSystem('finance-ai'), ENVIRONMENTS.prod, false);
+    const apiReady = (objects: readonly K8sJson[]) => {
+      const r = rehearse({ objects, plan: deploymentPlan(objects), capacity: FA.capacity, path: 'pulumi' });
+      return r.order.find(e => e.subject === 'Deployment/finance-ai/finance-ai-api')!.at;
+    };
+    const unmounted = clone(FA.objects) as any[];
+    const api = named(unmounted, 'Deployment', /^finance-ai-api$/).spec.template.spec;
+    api.volumes = api.volumes.filter((v: any) => v.name !== 'models');
+    api.containers[0].volumeMounts = api.containers[0].volumeMounts.filter((m: any) => m.name !== 'models');
+    // The same objects but for the API's mount of the claim: its pods are ready the provisioning time sooner.
+    expect(apiReady(FA.objects) - apiReady(unmounted)).toBe(VOLUME_PROVISIONING);
+  });
+
   const ns: K8sJson = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'db' } };
   const labels = { app: 'db' };
   const service: K8sJson = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: 'db' }, spec: { selector: labels, ports: [{ port: 5432 }] } };

@@ -79,7 +79,10 @@ const postgresImage = (system: string, env: EnvironmentSpec): Record<string, str
 const postgresImageOf = memo((stackId: string): Record<string, string> => {
   const [system, env] = stackId.split('/');
   const stack = synthChart(system, ENVIRONMENTS[env as keyof typeof ENVIRONMENTS]).stack;
-  return isPostgresSystem(stack) ? { postgresImage: stack.postgres.image.toString() } : {};
+  // Where the log archive runs Elasticsearch with repository-s3 (finance-ai in staging/prod), the catalog's image as prebuilt too.
+  const images: Record<string, string> = isPostgresSystem(stack) ? { postgresImage: stack.postgres.image.toString() } : {};
+  if (stack.logging?.elasticsearch.image.toString() === IMAGE_CATALOG.elasticsearchS3.toString()) images.elasticsearchImage = IMAGE_CATALOG.elasticsearchS3.toString();
+  return images;
 });
 // Prebuilt images (the catalog's, as `npm run synth` uses them), so the objects can equal the manifests.
 const baseConfig = (env: string): Record<string, string> => ({
@@ -105,7 +108,8 @@ const secretOf = (name: string) => secretValue(registered.find(r => r.type === '
 function synthesized(system: string, env: EnvironmentSpec): K8sObject[] {
   const backupStorage = env.backup === false ? undefined : { bucket: `${system}-backups-${env.name}` };
   if (system === 'quality-billing') return synthChart(system, env, { backupStorage, appImage: 'quality-billing:1.0.0', ...(env.name === 'dev' ? {} : { postgresImage: IMAGE_CATALOG.postgresPgbackrest.toString() }) }).objects;
-  return synthChart(system, env, { backupStorage, appImages: appImages(system), ...postgresImage(system, env) }).objects;
+  const { postgresImage: pg } = postgresImage(system, env);
+  return synthChart(system, env, { backupStorage, appImages: appImages(system), ...(pg ? { postgresImage: pg } : {}) }).objects;
 }
 
 const STACKS = SYSTEMS.flatMap(sys => Object.values(ENVIRONMENTS).map(env => [sys.name, env.name, env] as const));
@@ -369,6 +373,54 @@ describe('switches', () => {
     }
     expect(kubernetes().filter(r => JSON.stringify(r.inputs).includes('pulumi.invalid')).map(r => key(r.inputs))).toEqual([]);
     expect(registered.filter(r => r.type === 'aws:s3/bucket:Bucket').map(r => r.inputs.bucket)).toEqual(['merchant-analysis-backups-prod']);
+  });
+
+  it('finance-ai with the log archive: builds images/elasticsearch-s3 on the catalog\'s Elasticsearch and pins its digest wherever the chart runs it', async () => {
+    const config = systemConfig('finance-ai', ENVIRONMENTS.prod);
+    delete config.elasticsearchImage;
+    await runProgram('prod', config);
+    const built = registered.filter(r => r.type === 'docker:index/image:Image' && r.name === 'elasticsearch-image');
+    expect(built.map(i => [i.inputs.build.context, i.inputs.build.args, i.inputs.imageName])).toEqual([[
+      'images/elasticsearch-s3', { ELASTICSEARCH_IMAGE: IMAGE_CATALOG.elasticsearch.toString() },
+      `123456789012.dkr.ecr.us-east-1.amazonaws.com/finance-ai/elasticsearch-s3:${IMAGE_CATALOG.elasticsearchS3.tag}`]]);
+    expect(registered.filter(r => r.type === 'aws:ecr/repository:Repository').map(r => r.inputs.name)).toContain('finance-ai/elasticsearch-s3');
+    const es = kubernetes().find(r => r.inputs.kind === 'StatefulSet' && r.inputs.metadata.name === 'finance-ai-elasticsearch')!.inputs;
+    const podSpec = es.spec.template.spec;
+    expect([...podSpec.initContainers, ...podSpec.containers].filter((c: any) => c.image.includes('elasticsearch')).map((c: any) => c.image))
+      .toEqual(expect.arrayContaining([digestOf('elasticsearch-image')]));
+    expect(podSpec.containers.find((c: any) => c.name === 'elasticsearch').image).toBe(digestOf('elasticsearch-image'));
+    // No object is left pointing at the catalog's name, which no registry serves.
+    expect(kubernetes().filter(r => JSON.stringify(r.inputs).includes(IMAGE_CATALOG.elasticsearchS3.toString())).map(r => key(r.inputs))).toEqual([]);
+  });
+
+  it('finance-ai with a prebuilt elasticsearchImage (pushed elsewhere): no build, the reference pinned instead; a bad one fails naming the key', async () => {
+    const prebuilt = `registry.example/elasticsearch-s3@sha256:${'ef'.repeat(32)}`;
+    await runProgram('staging', { ...systemConfig('finance-ai', ENVIRONMENTS.staging), elasticsearchImage: prebuilt, elasticsearchImageRepository: 'registry.example/unused' });
+    expect(registered.filter(r => r.type === 'docker:index/image:Image').map(r => r.name)).not.toContain('elasticsearch-image');
+    const es = kubernetes().find(r => r.inputs.kind === 'StatefulSet' && r.inputs.metadata.name === 'finance-ai-elasticsearch')!.inputs;
+    expect(es.spec.template.spec.containers.find((c: any) => c.name === 'elasticsearch').image).toBe(prebuilt);
+    await expect(runProgram('staging', { ...systemConfig('finance-ai', ENVIRONMENTS.staging), elasticsearchImage: 'Not An Image' })).rejects.toThrow(/elasticsearchImage/);
+  });
+
+  it('finance-ai built with elasticsearchImageRepository: pushed there, no ECR repository for it', async () => {
+    const config: Record<string, string> = { ...systemConfig('finance-ai', ENVIRONMENTS.prod), elasticsearchImageRepository: 'registry.example/platform/elasticsearch-s3' };
+    delete config.elasticsearchImage;
+    await runProgram('prod', config);
+    expect(registered.find(r => r.type === 'docker:index/image:Image' && r.name === 'elasticsearch-image')!.inputs.imageName)
+      .toBe(`registry.example/platform/elasticsearch-s3:${IMAGE_CATALOG.elasticsearchS3.tag}`);
+    expect(registered.filter(r => r.type === 'aws:ecr/repository:Repository').map(r => r.inputs.name)).not.toContain('finance-ai/elasticsearch-s3');
+  });
+
+  it('finance-ai with sharedStorageClass: the model volume on that StorageClass (ReadWriteMany), not awaited', async () => {
+    await runProgram('prod', { ...systemConfig('finance-ai', ENVIRONMENTS.prod), sharedStorageClass: 'efs-sc' });
+    const claim = kubernetes().find(r => r.inputs.kind === 'PersistentVolumeClaim' && r.inputs.metadata.name === 'finance-ai-models')!.inputs;
+    expect(claim.spec).toMatchObject({ storageClassName: 'efs-sc', accessModes: ['ReadWriteMany'] });
+    expect(claim.metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true' });
+  });
+
+  it('dev ships no log archive: no Elasticsearch image is built', async () => {
+    await runProgram('dev', systemConfig('finance-ai', ENVIRONMENTS.dev));
+    expect(registered.filter(r => r.type === 'docker:index/image:Image').map(r => r.name)).toEqual([]);
   });
 
   it('an image for an application the system does not have fails naming its applications', async () => {
