@@ -395,7 +395,10 @@ export abstract class SystemChart extends Chart {
     if (o.archive && backup) {
       const storage = { ...systemBackupStorage(env.name, this.system.name), ...this.stackProps.backupStorage };
       const base = storage.prefix.replace(/\/postgres$/, '');
-      snapshots = { storage: { ...storage, prefix: `${base}/elasticsearch` }, retentionDays: backup.retentionDays };
+      // A standby site writes a repository of its own (as its pgBackRest does): Elastic allows one
+      // writing cluster per repository, and the standby's SLM retention would delete the primary's snapshots.
+      const site = this.stackProps.standbySite;
+      snapshots = { storage: { ...storage, prefix: site ? `${base}/elasticsearch-${site.cluster}` : `${base}/elasticsearch` }, retentionDays: backup.retentionDays };
     }
     this.chartParts.logging = new Logging(this, 'Logging', {
       namePrefix: this.prefix,

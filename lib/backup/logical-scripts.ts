@@ -38,8 +38,8 @@ fail() { log "FAILED: $*"; exit 1; }
 `;
 }
 
-/** Shell helpers of the S3 side (aws-cli image). */
-const S3_HELPERS = `: "\${S3_BUCKET:?S3_BUCKET is not set}" "\${S3_PREFIX:?S3_PREFIX is not set}"
+/** Shell helpers of the S3 side (aws-cli image): `aws_`, `$base`, one listing and what it answers. */
+export const S3_HELPERS = `: "\${S3_BUCKET:?S3_BUCKET is not set}" "\${S3_PREFIX:?S3_PREFIX is not set}"
 # AWS CLI 2.22 has no endpoint variable: the endpoint of S3-compatible storage is passed as a flag.
 aws_() { aws \${S3_ENDPOINT:+--endpoint-url "$S3_ENDPOINT"} "$@"; }
 kind="\${BACKUP_KIND:-logical}"

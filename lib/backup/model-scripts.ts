@@ -9,7 +9,7 @@
  * - `SHA256SUMS`: checksums of both, uploaded last by UPLOAD_SCRIPT.
  * These steps run in the postgres image (Debian: GNU tar, sha256sum, bash), uid 999.
  */
-import { scriptPrelude } from './logical-scripts';
+import { S3_HELPERS, scriptPrelude } from './logical-scripts';
 
 /** The backup scripts' prelude, and a helper: what a volume holds, without the filesystem's own lost+found. */
 function prelude(name: string): string {
@@ -51,6 +51,16 @@ if [[ -n "$(volume_files "$MODEL_DIR")" ]]; then
   touch "$BACKUP_DIR/NOT_EMPTY"
   exit 0
 fi
+# A new site has no archive yet (the backup refuses an empty volume, so none can exist before the
+# first models are placed): the Job runs on every install, and failing it would fail the install.
+${S3_HELPERS}if [[ "\${BACKUP_ID:-latest}" == latest ]]; then
+  objects=$(list_objects) || fail "cannot list $base/"
+  if [[ -z "$(complete_in "$objects")" ]]; then
+    log "$MODEL_DIR is empty and $base/ holds no complete archive yet (a new site): nothing to restore"
+    touch "$BACKUP_DIR/NOTHING_TO_RESTORE"
+    exit 0
+  fi
+fi
 log "$MODEL_DIR is empty: fetching the model files"
 exec bash "$(dirname "$0")/fetch.sh"
 `;
@@ -61,6 +71,7 @@ exec bash "$(dirname "$0")/fetch.sh"
  */
 export const MODEL_UNPACK_SCRIPT = `${prelude('model-unpack')}: "\${MODEL_DIR:?MODEL_DIR is not set}" "\${BACKUP_DIR:?BACKUP_DIR is not set}"
 [[ ! -e "$BACKUP_DIR/NOT_EMPTY" ]] || { log "the volume was not empty: nothing restored"; exit 0; }
+[[ ! -e "$BACKUP_DIR/NOTHING_TO_RESTORE" ]] || { log "no archive to restore yet: the volume stays empty"; exit 0; }
 id=$(cat "$BACKUP_DIR/BACKUP_ID") || fail "no fetched archive in $BACKUP_DIR"
 src="$BACKUP_DIR/$id"
 (cd "$src" && sha256sum --check --quiet SHA256SUMS) || fail "archive $id is corrupt: its files do not match SHA256SUMS; nothing restored"

@@ -150,6 +150,9 @@ rollback() {
   log "put $DATA_DIR back as it was"
 }
 trap 'status=$?; if [ "$status" -ne 0 ]; then rollback; fi' EXIT
+# sh runs no EXIT trap on a signal, and as PID 1 it ignores SIGTERM without a handler: the Job's
+# deadline or an eviction would leave $DATA_DIR half restored. Exit, so the EXIT trap rolls back.
+trap 'exit 143' TERM INT
 
 mkdir "$prev"
 for f in appendonlydir appendonly.aof dump.rdb; do

@@ -67,6 +67,18 @@ describe('finance-ai model files to object storage and back', () => {
     for (const [name, text] of Object.entries(scripts)) writeFileSync(join(rig.work, 'scripts', name), text as string, { mode: 0o755 });
   });
 
+  it('leaves the volume of a new site empty and succeeds when the bucket holds no archive yet (the Job runs on every install)', async () => {
+    const empty = volume('models-first-install');
+    const work = rig.backupDir('work-first-install');
+    const env = { ...containerEnv(containerOf(restoreJob, 'fetch')), S3_PREFIX: 'first-install', MODEL_DIR: empty, BACKUP_DIR: work };
+    const fetch = await rig.runScript('fetch-if-empty.sh', env);
+    expect(fetch.stderr).toMatch(/holds no complete archive yet \(a new site\): nothing to restore/);
+    expect(fetch.code).toBe(0);
+    const unpack = await rig.runScript('unpack.sh', { ...containerEnv(containerOf(restoreJob, 'unpack')), MODEL_DIR: empty, BACKUP_DIR: work });
+    expect([unpack.code, unpack.stderr]).toEqual([0, expect.stringMatching(/no archive to restore yet/)]);
+    expect(contents(empty)).toEqual({});
+  });
+
   it('archives the volume, verified, to <environment>/models/<id>/ with SHA256SUMS', async () => {
     const r = await backup(volume('models-live', files), 'work-backup');
     expect(r.stderr).toMatch(/archived 4 files of .*; verified/);

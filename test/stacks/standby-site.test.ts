@@ -67,6 +67,13 @@ describe.each(['quality-billing', 'qcat', 'finance-ai'])('%s prod as a standby s
     expect(find(objects, 'ConfigMap', `${pg}-standby`).data['standby-archive-get.sh']).not.toContain('archive-push');
   });
 
+  it('writes its log snapshots to a repository of its own where the system archives logs (one writing cluster per Elasticsearch repository)', () => {
+    const repo = (os: K8sObject[]) => os.find(o => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-log-snapshots-files'));
+    if (!repo(primary)) return expect(repo(objects)).toBeUndefined();
+    expect(JSON.parse(repo(primary)!.data['repository.json']).settings.base_path).toBe('prod/elasticsearch');
+    expect(JSON.parse(repo(objects)!.data['repository.json']).settings.base_path).toBe('prod/elasticsearch-site-b');
+  });
+
   it('promoted: the applications, KEDA and the CronJobs resume, and PostgreSQL\'s objects are byte-identical (applying restarts no database pod)', () => {
     const p = byName(promoted);
     const normal = byName(primary);
