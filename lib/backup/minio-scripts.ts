@@ -29,10 +29,13 @@ fail() { log "FAILED: $*"; exit 1; }
 # AWS CLI 2.22 has no endpoint variable: the endpoint of S3-compatible storage is passed as a flag.
 aws_() { aws \${S3_ENDPOINT:+--endpoint-url "$S3_ENDPOINT"} "$@"; }
 # "key<TAB>size" of every object under an s3:// folder, keys relative to it, sorted bytewise.
+# list-objects-v2 answers an empty folder with exit 0 ("s3 ls" exits 1, like a failure): a failed
+# listing fails the run instead of passing the check as "0 objects".
 remote_list() {
-  local prefix="\${1#s3://*/}"
-  { aws_ s3 ls --recursive "$1" || true; } | sed -E 's/^[0-9-]+ +[0-9:]+ +([0-9]+) (.*)$/\\2\\t\\1/' \\
-    | awk -F '\\t' -v p="$prefix" 'index($1, p) == 1 { k = substr($1, length(p) + 1); if (k != "" && k !~ /\\/$/) print k "\\t" $2 }' | LC_ALL=C sort
+  local path="\${1#s3://}"
+  local bucket="\${path%%/*}" prefix="\${path#*/}"
+  aws_ s3api list-objects-v2 --bucket "$bucket" --prefix "$prefix" --query 'Contents[].[Key, Size]' --output text \\
+    | awk -F '\\t' -v p="$prefix" 'NF == 2 && index($1, p) == 1 { k = substr($1, length(p) + 1); if (k != "" && k !~ /\\/$/) print k "\\t" $2 }' | LC_ALL=C sort
 }
 # "path<TAB>size" of every file under a folder (bash and coreutils only: the image has no findutils to rely on).
 local_list() {
@@ -48,10 +51,10 @@ for b in $BUCKETS; do
   mkdir -p "$folder"
   if [[ "$DIRECTION" == download ]]; then
     aws_ s3 sync --only-show-errors "$remote" "$folder/" || fail "download of $remote failed"
-    src=$(remote_list "$remote"); dst=$(local_list "$folder")
+    src=$(remote_list "$remote") || fail "cannot list $remote"; dst=$(local_list "$folder")
   else
     aws_ s3 sync --only-show-errors "$folder/" "$remote" || fail "upload to $remote failed"
-    src=$(local_list "$folder"); dst=$(remote_list "$remote")
+    src=$(local_list "$folder"); dst=$(remote_list "$remote") || fail "cannot list $remote"
   fi
   missing=$(LC_ALL=C comm -23 <(printf '%s\\n' "$src" | grep -v '^$' || true) <(printf '%s\\n' "$dst" | grep -v '^$' || true))
   if [[ -n "$missing" ]]; then
