@@ -124,6 +124,18 @@ describe.each(PATHS)('secrets from a secret manager (secrets: "external-secrets"
   });
 });
 
+describe.each(PATHS)('a standby site (standbySite, not promoted) on the %s path', path => {
+  // The site's first `pulumi up` (or kubectl apply) must converge: the API, workers and beat run 0
+  // replicas, the migration Job and the CronJobs are suspended until promotion.
+  const SITE = { standbySite: { cluster: 'site-b', primaryCluster: 'site-a' } } as const;
+  it.each(['quality-billing', 'finance-ai'])('%s prod converges, every object ready', system => {
+    const r = rehearseSystem(shippedSystem(system), ENVIRONMENTS.prod, path, false, deploymentPlan, SITE);
+    expect({ blocked: r.blocked, failures: r.failures, violations: r.violations }).toEqual({ blocked: [], failures: [], violations: [] });
+    expect(r.converged).toBe(true);
+    expect(r.order.length).toBe(systemObjects(shippedSystem(system), ENVIRONMENTS.prod, false, SITE).objects.length);
+  });
+});
+
 describe('the upgrade orders the new migration before the new application', () => {
   it.each(PATHS)('on the %s path the new migration Job completes before the first new API pod is ready', path => {
     const r = run('quality-billing', 'prod', path, true);
