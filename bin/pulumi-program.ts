@@ -7,6 +7,7 @@ import { MigrationJob } from '../constructs/app/migration-job';
 import { MongoBackup } from '../constructs/backup/mongo-backup';
 import { PostgresBackup } from '../constructs/backup/postgres-backup';
 import { ValidationError } from '../lib/errors';
+import { checkDnsLabel } from '../lib/validate';
 import { defineEnvironment, environment, EnvironmentSpec } from '../lib/environments';
 import { IMAGE_CATALOG, ImageRef } from '../lib/images';
 import { TierName } from '../lib/tiers';
@@ -17,6 +18,7 @@ import { Cdk8sChart } from '../pulumi/cdk8s-chart';
 import { ImageRepository } from '../pulumi/image-repository';
 import { LEGACY_SECRET_CONFIG_KEYS, readSecretConfig, secretRequirements, SecretRequirement, StackSecrets } from '../pulumi/stack-secrets';
 import { computedDatabaseUrls } from '../pulumi/secret-requirements';
+import type { StandbySite } from '../stacks/system-chart';
 import { isPostgresSystem, SystemChart, systemBackupStorage } from '../stacks/system-stack';
 import { ShippedSystem, shippedSystem, SYSTEMS } from '../stacks/systems';
 
@@ -118,6 +120,7 @@ export function program(): ProgramResult {
     appImages: Object.fromEntries(Object.entries(images).map(([app, plan]) => [app, 'prebuilt' in plan ? plan.prebuilt : imagePlaceholder(system.name, app)])),
     host: config.get('host'),
     sharedStorageClass: config.get('sharedStorageClass'),
+    standbySite: standbySiteOf(config),
     postgresImage: postgresPrebuilt ? ImageRef.parse(postgresPrebuilt, 'Pulumi config', 'postgresImage').toString() : undefined,
     backupStorage: !backups ? undefined : {
       // The created bucket's name is an Output: the manifests carry the configured name, which it is.
@@ -281,6 +284,47 @@ function imagePlans(config: pulumi.Config, system: ShippedSystem): Record<string
     }
   }
   return plans;
+}
+
+/** The fields `standbySite` config may set, with the type each must have (`StandbySite`). */
+const STANDBY_SITE_FIELDS: Readonly<Record<string, 'string' | 'boolean' | 'object'>> = {
+  cluster: 'string', primaryCluster: 'string', allowSameCluster: 'boolean', primaryStanza: 'string', promoted: 'boolean', primaryBackupStorage: 'object',
+};
+/** The fields of `standbySite.primaryBackupStorage` config may set (the keys stay the stack's default Secret keys). */
+const STANDBY_STORAGE_FIELDS: Readonly<Record<string, 'string' | 'boolean'>> = { bucket: 'string', prefix: 'string', region: 'string', endpoint: 'string', pathStyle: 'boolean' };
+
+/**
+ * `standbySite` (an object, `pulumi config set --path standbySite.cluster site-b`): this stack is
+ * the standby site of a primary in another cluster (README "Standby site and promotion"). Its
+ * shape is checked here, so a bad value names the config key; the stack checks the rest
+ * (a primary's cluster, point-in-time recovery, its own repository).
+ */
+function standbySiteOf(config: pulumi.Config): StandbySite | undefined {
+  const raw = config.get('standbySite');
+  if (raw === undefined) return undefined;
+  const where = `Pulumi config ${config.name}:standbySite`;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ValidationError(where, 'standbySite', raw, 'an object { cluster, primaryCluster, ... } (pulumi config set --path standbySite.cluster <cluster>)');
+  }
+  const checkFields = (field: string, v: unknown, fields: Readonly<Record<string, string>>): Record<string, unknown> => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(where, field, v, `an object with ${Object.keys(fields).join(', ')}`);
+    for (const [k, x] of Object.entries(v)) {
+      if (!(k in fields)) throw new ValidationError(where, `${field} key`, k, `one of ${Object.keys(fields).map(f => `"${f}"`).join(', ')}`);
+      const type = fields[k] === 'object' ? (typeof x === 'object' && x !== null && !Array.isArray(x) ? 'object' : typeof x) : typeof x;
+      if (type !== fields[k]) throw new ValidationError(where, `${field}.${k}`, x, `a ${fields[k]}`);
+    }
+    return v as Record<string, unknown>;
+  };
+  const site = checkFields('standbySite', value, STANDBY_SITE_FIELDS);
+  for (const k of ['cluster', 'primaryCluster']) {
+    if (site[k] === undefined) throw new ValidationError(where, `standbySite.${k}`, undefined, 'the Kubernetes cluster (a DNS label) of the standby site and of its primary: both are required');
+    checkDnsLabel(where, `standbySite.${k}`, site[k] as string);
+  }
+  if (site.primaryBackupStorage !== undefined) checkFields('standbySite.primaryBackupStorage', site.primaryBackupStorage, STANDBY_STORAGE_FIELDS);
+  return site as unknown as StandbySite;
 }
 
 /** The environment of this stack: `environment` (dev/staging/prod) with optional `tier`/`nodes` overrides. */

@@ -50,6 +50,12 @@ export const PATRONI_PROMOTE_ARGS = ['edit-config', '--force', '-s', 'standby_cl
 /** KEDA's annotation that pauses a ScaledObject at a replica count (KEDA docs, "Pause autoscaling"), set on a standby site's. */
 export const KEDA_PAUSED_REPLICAS = 'autoscaling.keda.sh/paused-replicas';
 
+/**
+ * The Pulumi Kubernetes provider's annotation that skips an object's await (pulumi-kubernetes docs,
+ * "Resource annotations"), set on a standby site's objects that await what cannot happen before promotion.
+ */
+export const SKIP_AWAIT_ANNOTATION = 'pulumi.com/skipAwait';
+
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The ordered steps. Throws a ValidationError when `standby` is not a standby site's objects. */

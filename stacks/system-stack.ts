@@ -1,7 +1,8 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ValidationError } from '../lib/errors';
-import { KEDA_PAUSED_REPLICAS } from '../lib/standby-promotion';
+import { K8sJson, workloadsBehind } from '../lib/k8s-objects';
+import { KEDA_PAUSED_REPLICAS, SKIP_AWAIT_ANNOTATION } from '../lib/standby-promotion';
 import { checkDnsLabel } from '../lib/validate';
 import { ArchiveStandby } from '../constructs/backup/archive-standby';
 import { AppWorkload } from '../constructs/app/app-workload';
@@ -128,15 +129,37 @@ export abstract class SystemStack extends SystemChart {
    * `autoscaling.keda.sh/paused-replicas` annotation, KEDA docs "Pause autoscaling"), the migration
    * Job and every CronJob are suspended (a backup or maintenance of a read-only standby fails).
    * Capacity is still planned for the promoted site. JSON patches, applied once at synth.
+   *
+   * The site's first `pulumi up` must converge, so what waits for something that cannot happen
+   * before promotion carries `pulumi.com/skipAwait: "true"` (pulumi-kubernetes docs, "Resource
+   * annotations"): the suspended migration Job (the provider awaits Complete, batch/v1/job.d.ts, and
+   * a suspended Job runs no pod, Kubernetes docs "Suspending a Job") and every Service whose pods
+   * are all those of held Deployments (it awaits endpoints, core/v1/service.d.ts, and they have
+   * none). The Deployments at 0 need none: the provider counts one at 0 replicas ready
+   * (pulumi-kubernetes #688), their Available condition holds with 0 pods. The promoted manifests
+   * carry none of these (no hold, no skipAwait), as the primary's do.
    */
   private holdUntilPromotion(): void {
     if (this.standbyApplied) return;
     this.standbyApplied = true;
+    const held: ApiObject[] = [];
     for (const c of this.node.findAll()) {
-      if (c instanceof MigrationJob) c.job.addJsonPatch(JsonPatch.add('/spec/suspend', true));
-      else if (c instanceof AppWorkload && 'deployment' in c) (c as { deployment: ApiObject }).deployment.addJsonPatch(JsonPatch.add('/spec/replicas', 0));
-      else if (c instanceof CeleryQueueScaler) c.scaledObject.metadata.addAnnotation(KEDA_PAUSED_REPLICAS, '0');
+      if (c instanceof MigrationJob) {
+        c.job.addJsonPatch(JsonPatch.add('/spec/suspend', true));
+        c.job.metadata.addAnnotation(SKIP_AWAIT_ANNOTATION, 'true');
+      } else if (c instanceof AppWorkload && 'deployment' in c) {
+        const deployment = (c as { deployment: ApiObject }).deployment;
+        deployment.addJsonPatch(JsonPatch.add('/spec/replicas', 0));
+        held.push(deployment);
+      } else if (c instanceof CeleryQueueScaler) c.scaledObject.metadata.addAnnotation(KEDA_PAUSED_REPLICAS, '0');
       else if (c instanceof ApiObject && c.kind === 'CronJob') c.addJsonPatch(JsonPatch.add('/spec/suspend', true));
+    }
+    const objects = this.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
+    const json = new Map(objects.map(o => [o, o.toJson() as K8sJson]));
+    const heldJson = new Set(held.map(d => json.get(d)!));
+    for (const service of objects.filter(o => o.kind === 'Service')) {
+      const behind = workloadsBehind([...json.values()], json.get(service)!).filter(w => w.kind !== 'Job');
+      if (behind.length > 0 && behind.every(w => heldJson.has(w))) service.metadata.addAnnotation(SKIP_AWAIT_ANNOTATION, 'true');
     }
   }
 

@@ -7,7 +7,7 @@ import { ByteQuantity, CpuQuantity } from '../quantity';
 import {
   API_CALL, awaitRule, CLAIM_BINDING, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, DEFAULT_BACKOFF_LIMIT, EXTERNAL_SECRET_SYNC, INGRESS_ADDRESS,
   INIT_CONTAINER_RUN, jobBackoff, KUBECTL_RETRY_INTERVAL, LOAD_BALANCER_PROVISIONING, MIGRATION_JOB_RUN, Seconds,
-  SERVICE_STRAGGLER_WAIT, SETTLE_HORIZON, SETUP_JOB_RUN, VOLUME_PROVISIONING, WAIT_FOR_JOB_POLL,
+  SERVICE_STRAGGLER_WAIT, SETTLE_HORIZON, SETUP_JOB_RUN, SUSPENDED_JOB, VOLUME_PROVISIONING, WAIT_FOR_JOB_POLL,
 } from './rules';
 
 /**
@@ -111,6 +111,11 @@ interface JobRun {
   attemptAt?: Seconds;
   completeAt?: Seconds;
   failed?: string;
+}
+
+/** Whether a Job is suspended (`spec.suspend: true`): the Job controller creates no pod for it (SUSPENDED_JOB). */
+function suspended(o: K8sJson): boolean {
+  return o.kind === 'Job' && (o.spec as Json)?.suspend === true;
 }
 
 /** Rehearses one delivery of one chart. */
@@ -293,7 +298,9 @@ class Simulation {
     if (o.kind === 'Job') {
       this.jobs.set(key, { attempts: 0, failures: 0 });
       const deadline = (o.spec as Json)?.activeDeadlineSeconds;
-      if (typeof deadline === 'number') {
+      // A suspended Job's deadline does not run: it counts from .status.startTime, which is set (and,
+      // on resume, reset) only when the Job runs (Kubernetes docs, "Suspending a Job").
+      if (typeof deadline === 'number' && !suspended(o)) {
         this.schedule(at + deadline, () => {
           const run = this.jobs.get(key)!;
           if (run.completeAt === undefined && !run.failed) this.failJob(key, `DeadlineExceeded: not complete within activeDeadlineSeconds ${deadline}`);
@@ -329,7 +336,7 @@ class Simulation {
     const old = alive.filter(p => p.revision === 'old');
     const newPod = (index: number) => this.newPod(key, index);
     if (o.kind === 'Job') {
-      if (fresh.length === 0 && !this.jobs.get(key)?.failed && this.jobs.get(key)?.completeAt === undefined) newPod(0);
+      if (fresh.length === 0 && !suspended(o) && !this.jobs.get(key)?.failed && this.jobs.get(key)?.completeAt === undefined) newPod(0);
       return;
     }
     if (o.kind === 'Deployment') {
@@ -620,6 +627,13 @@ class Simulation {
         const spec = (o.spec ?? {}) as Json;
         if (spec.type === 'LoadBalancer' && this.now < this.created.get(key)! + LOAD_BALANCER_PROVISIONING) { this.wake(this.created.get(key)! + LOAD_BALANCER_PROVISIONING); return false; }
         if (!serviceAwaitsEndpoints(o)) return true;
+        // kubectl waits for nothing: a Service whose workloads all run 0 replicas has settled, its
+        // Endpoints without addresses (the endpoints controller lists the pods the selector matches:
+        // none). The Pulumi path keeps the provider's documented await at its worst, wanting some.
+        if (this.input.path === 'kubectl') {
+          const behind = workloadsBehind(this.objects, o).filter(w => w.kind !== 'Job');
+          if (behind.length > 0 && behind.every(w => this.desiredReplicas(w) === 0)) return true;
+        }
         const selected = this.pods.filter(p => p.terminatedAt === undefined && this.byKey.get(p.owner)!.metadata.namespace === o.metadata.namespace
           && serviceSelects(o, podLabels(this.byKey.get(p.owner)!)) && this.byKey.get(p.owner)!.kind !== 'Job');
         const allReady = selected.length > 0 && selected.every(p => p.readyAt !== undefined && p.readyAt <= this.now);
@@ -635,6 +649,9 @@ class Simulation {
       case 'Deployment': case 'StatefulSet': case 'DaemonSet':
         return this.workloadReady(key);
       case 'Job': {
+        // A suspended Job runs no pod and never completes (SUSPENDED_JOB): under skipAwait the provider
+        // reports it ready once created; kubectl waits for nothing, and Suspended is its settled state.
+        if (suspended(o)) return this.input.path === 'kubectl' || awaitRule(o) === undefined;
         const run = this.jobs.get(key);
         return run?.completeAt !== undefined && run.completeAt <= this.now;
       }
@@ -847,6 +864,9 @@ class Simulation {
       const behind = workloadsBehind(this.objects, o).filter(w => w.kind !== 'Job');
       if (behind.length === 0) add({ reason: 'awaits endpoints, and no workload runs pods it selects' });
       for (const w of behind) if (!this.workloadReady(objectKey(w))) add({ on: objectKey(w), reason: 'awaits endpoints' });
+    }
+    if (o.kind === 'Job' && suspended(o) && this.created.has(key)) {
+      add({ reason: `awaits Complete, and is suspended (spec.suspend: ${SUSPENDED_JOB}): annotate it pulumi.com/skipAwait` });
     }
     if (POD_KINDS.has(o.kind) && o.kind !== 'CronJob') {
       if (o.kind === 'Job') {

@@ -97,6 +97,13 @@ export const SERVICE_STRAGGLER_WAIT: Seconds = 10;
 export const JOB_BACKOFF_BASE: Seconds = 10;
 /** The cap of that back-off. */
 export const JOB_BACKOFF_CAP: Seconds = 360;
+/**
+ * A Job with `spec.suspend: true` (kubernetes.io/docs/concepts/workloads/controllers/job/, "Suspending a
+ * Job"): "the Job controller ... will not create Pods" until it is resumed; its condition is
+ * Suspended, never Complete. So the provider's await (Complete) times out unless the Job carries
+ * `pulumi.com/skipAwait`. A suspended CronJob creates no Jobs (the rehearsal runs no CronJob at all).
+ */
+export const SUSPENDED_JOB = 'no pods until resumed';
 /** Job `backoffLimit` when the spec has none ("The back-off limit is set by default to 6"). */
 export const DEFAULT_BACKOFF_LIMIT = 6;
 

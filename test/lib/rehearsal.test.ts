@@ -124,6 +124,59 @@ describe.each(PATHS)('secrets from a secret manager (secrets: "external-secrets"
   });
 });
 
+describe.each(PATHS)('a standby site (standbySite, not promoted) on the %s path', path => {
+  // The site's first `pulumi up` (or kubectl apply) must converge: the API, workers and beat run 0
+  // replicas, the migration Job and the CronJobs are suspended until promotion.
+  const SITE = { standbySite: { cluster: 'site-b', primaryCluster: 'site-a' } } as const;
+  it.each(['quality-billing', 'finance-ai'])('%s prod converges, every object ready', system => {
+    const r = rehearseSystem(shippedSystem(system), ENVIRONMENTS.prod, path, false, deploymentPlan, SITE);
+    expect({ blocked: r.blocked, failures: r.failures, violations: r.violations }).toEqual({ blocked: [], failures: [], violations: [] });
+    expect(r.converged).toBe(true);
+    expect(r.order.length).toBe(systemObjects(shippedSystem(system), ENVIRONMENTS.prod, false, SITE).objects.length);
+  });
+
+  it('quality-billing prod: the suspended migration Job runs no pod, ready when created, not after a migration run', () => {
+    const r = rehearseSystem(shippedSystem('quality-billing'), ENVIRONMENTS.prod, path, false, deploymentPlan, SITE);
+    const { objects } = systemObjects(shippedSystem('quality-billing'), ENVIRONMENTS.prod, false, SITE);
+    const job = named(objects as any[], 'Job', /-migrate-/);
+    expect(job.spec.suspend).toBe(true);
+    const created = r.order.find(e => e.subject === `Job/quality-billing/${job.metadata.name}`)!;
+    const api = r.order.find(e => e.subject === 'Service/quality-billing/quality-billing-api')!;
+    expect(created).toBeDefined();
+    expect(api).toBeDefined();
+    // The primary's install runs the migration (MIGRATION_JOB_RUN) after PostgreSQL is ready; the standby's never starts it.
+    const primary = run('quality-billing', 'prod', path, false).order.find(e => e.subject.startsWith('Job/') && e.subject.includes('-migrate-'))!;
+    expect(primary.at - created.at).toBeGreaterThanOrEqual(MIGRATION_JOB_RUN);
+  });
+});
+
+describe('a standby site without skipAwait on what it holds (known-bad)', () => {
+  const SITE = { standbySite: { cluster: 'site-b', primaryCluster: 'site-a' } } as const;
+  const site = systemObjects(shippedSystem('quality-billing'), ENVIRONMENTS.prod, false, SITE);
+  const held = (o: any) => (o.kind === 'Service' && o.metadata.name === 'quality-billing-api') || (o.kind === 'Job' && o.spec.suspend === true);
+  const without = clone(site.objects) as any[];
+  for (const o of without.filter(held)) delete o.metadata.annotations['pulumi.com/skipAwait'];
+
+  it('the stack annotates exactly the API Service and the suspended migration Job of those (besides Patroni\'s Services)', () => {
+    expect(site.objects.filter(held).map(o => o.metadata.annotations?.['pulumi.com/skipAwait'])).toEqual(['true', 'true']);
+  });
+
+  it('does not converge on the Pulumi path: the Service times out awaiting endpoints, the suspended Job awaiting Complete', () => {
+    const r = rehearse({ objects: without, plan: deploymentPlan(without), capacity: site.capacity, path: 'pulumi' });
+    expect(r.converged).toBe(false);
+    expect(r.failures).toEqual(expect.arrayContaining([
+      'Service quality-billing-api: timed out after 10 min awaiting endpoints (core/v1/service.d.ts)',
+      expect.stringMatching(/^Job quality-billing-migrate-\w+: timed out after 10 min awaiting Complete/),
+    ]));
+    expect(r.blocked.join('\n')).toMatch(/Job quality-billing-migrate-\w+ awaits Complete, and is suspended/);
+  });
+
+  it('converges on the kubectl path all the same: kubectl waits for nothing, a held Service and a suspended Job have settled', () => {
+    const r = rehearse({ objects: without, plan: deploymentPlan(without), capacity: site.capacity, path: 'kubectl' });
+    expect({ blocked: r.blocked, failures: r.failures, converged: r.converged }).toEqual({ blocked: [], failures: [], converged: true });
+  });
+});
+
 describe('the upgrade orders the new migration before the new application', () => {
   it.each(PATHS)('on the %s path the new migration Job completes before the first new API pod is ready', path => {
     const r = run('quality-billing', 'prod', path, true);

@@ -418,6 +418,36 @@ describe('switches', () => {
     expect(claim.metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true' });
   });
 
+  it('finance-ai prod with standbySite: a standby site (apps at 0, CronJobs suspended, held Services not awaited); promoted: none of it', async () => {
+    const site = { cluster: 'site-b', primaryCluster: 'site-a', primaryBackupStorage: { bucket: 'finance-ai-backups-prod-a' } };
+    await runProgram('prod', { ...systemConfig('finance-ai', ENVIRONMENTS.prod), standbySite: JSON.stringify(site) });
+    const api = kubernetes().find(r => r.inputs.kind === 'Deployment' && r.inputs.metadata.name === 'finance-ai-api')!.inputs;
+    expect(api.spec.replicas).toBe(0);
+    const service = kubernetes().find(r => r.inputs.kind === 'Service' && r.inputs.metadata.name === 'finance-ai-api')!.inputs;
+    expect(service.metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true' });
+    expect(kubernetes().filter(r => r.inputs.kind === 'CronJob').every(r => r.inputs.spec.suspend === true)).toBe(true);
+    const standbyConf = kubernetes().find(r => r.inputs.kind === 'ConfigMap' && r.inputs.metadata.name === 'finance-ai-postgres-standby')!.inputs;
+    expect(standbyConf.data['pgbackrest-primary.conf']).toContain('repo1-s3-bucket=finance-ai-backups-prod-a');
+
+    await runProgram('prod', { ...systemConfig('finance-ai', ENVIRONMENTS.prod), standbySite: JSON.stringify({ ...site, promoted: true }) });
+    expect(kubernetes().find(r => r.inputs.kind === 'Deployment' && r.inputs.metadata.name === 'finance-ai-api')!.inputs.spec.replicas).not.toBe(0);
+    expect(kubernetes().find(r => r.inputs.kind === 'Service' && r.inputs.metadata.name === 'finance-ai-api')!.inputs.metadata.annotations).toBeUndefined();
+  });
+
+  it.each([
+    ['not JSON', 'site-b', /Pulumi config quality-billing:standbySite: invalid standbySite "site-b": expected an object/],
+    ['an unknown key', JSON.stringify({ cluster: 'site-b', primaryCluster: 'site-a', clutser: 'x' }), /quality-billing:standbySite: invalid standbySite key "clutser": expected one of "cluster"/],
+    ['no primaryCluster', JSON.stringify({ cluster: 'site-b' }), /quality-billing:standbySite: invalid standbySite.primaryCluster \(undefined\): expected the Kubernetes cluster/],
+    ['a cluster that is not a DNS label', JSON.stringify({ cluster: 'Site_B', primaryCluster: 'site-a' }), /quality-billing:standbySite: invalid standbySite.cluster "Site_B": expected a DNS-1123 label/],
+    ['promoted as a string', JSON.stringify({ cluster: 'site-b', primaryCluster: 'site-a', promoted: 'yes' }), /quality-billing:standbySite: invalid standbySite.promoted "yes": expected a boolean/],
+    ['an unknown storage key', JSON.stringify({ cluster: 'site-b', primaryCluster: 'site-a', primaryBackupStorage: { bukket: 'b' } }), /invalid standbySite.primaryBackupStorage key "bukket"/],
+  ])('standbySite %s fails with a ValidationError naming the config key, before anything is registered', async (_, value, message) => {
+    const run = runProgram('prod', { ...systemConfig('finance-ai', ENVIRONMENTS.prod), standbySite: value });
+    await expect(run).rejects.toThrow(message);
+    await expect(run).rejects.toMatchObject({ name: 'ValidationError' });
+    expect(registered).toEqual([]);
+  });
+
   it('dev ships no log archive: no Elasticsearch image is built', async () => {
     await runProgram('dev', systemConfig('finance-ai', ENVIRONMENTS.dev));
     expect(registered.filter(r => r.type === 'docker:index/image:Image').map(r => r.name)).toEqual([]);

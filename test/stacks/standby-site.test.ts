@@ -74,6 +74,27 @@ describe.each(['quality-billing', 'qcat', 'finance-ai'])('%s prod as a standby s
     expect(JSON.parse(repo(objects)!.data['repository.json']).settings.base_path).toBe('prod/elasticsearch-site-b');
   });
 
+  it('standby: what awaits what cannot happen before promotion skips Pulumi\'s await; promoted: skipAwait only where the primary has it', () => {
+    const skips = (list: K8sObject[]) => list.filter(o => o.metadata.annotations?.['pulumi.com/skipAwait'] === 'true').map(o => `${o.kind}/${o.metadata.name}`).sort();
+    const added = skips(objects).filter(k => !skips(primary).includes(k));
+    expect(added).toContain(`Service/${system}-api`);
+    for (const k of added) {
+      const [kind, name] = k.split('/');
+      const o = find(objects, kind, name);
+      if (kind === 'Job') expect(o.spec.suspend).toBe(true);
+      else expect(kind).toBe('Service');
+    }
+    // Every added Service selects only Deployments held at 0 replicas.
+    for (const k of added.filter(x => x.startsWith('Service/'))) {
+      const selector = find(objects, 'Service', k.split('/')[1]).spec.selector;
+      const behind = objects.filter(o => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)
+        && Object.entries(selector).every(([l, v]) => o.spec.template.metadata.labels?.[l] === v));
+      expect(behind.length).toBeGreaterThan(0);
+      for (const w of behind) expect([w.kind, w.spec.replicas]).toEqual(['Deployment', 0]);
+    }
+    expect(skips(promoted)).toEqual(skips(primary));
+  });
+
   it('promoted: the applications, KEDA and the CronJobs resume, and PostgreSQL\'s objects are byte-identical (applying restarts no database pod)', () => {
     const p = byName(promoted);
     const normal = byName(primary);
