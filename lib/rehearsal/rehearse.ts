@@ -5,7 +5,7 @@ import {
 } from '../k8s-objects';
 import { ByteQuantity, CpuQuantity } from '../quantity';
 import {
-  API_CALL, awaitRule, CLAIM_BINDING, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, DEFAULT_BACKOFF_LIMIT, EXTERNAL_SECRET_SYNC, INGRESS_ADDRESS,
+  AWAIT_RULES, API_CALL, awaitRule, CLAIM_BINDING, CONNECT_TIMEOUT, CONTAINER_START, CONTROLLER_REACTION, DEFAULT_BACKOFF_LIMIT, EXTERNAL_SECRET_SYNC, INGRESS_ADDRESS,
   INIT_CONTAINER_RUN, jobBackoff, KUBECTL_RETRY_INTERVAL, LOAD_BALANCER_PROVISIONING, MIGRATION_JOB_RUN, Seconds,
   SERVICE_STRAGGLER_WAIT, SETTLE_HORIZON, SETUP_JOB_RUN, SUSPENDED_JOB, VOLUME_PROVISIONING, WAIT_FOR_JOB_POLL,
 } from './rules';
@@ -627,17 +627,9 @@ class Simulation {
         const spec = (o.spec ?? {}) as Json;
         if (spec.type === 'LoadBalancer' && this.now < this.created.get(key)! + LOAD_BALANCER_PROVISIONING) { this.wake(this.created.get(key)! + LOAD_BALANCER_PROVISIONING); return false; }
         if (!serviceAwaitsEndpoints(o)) return true;
-        // kubectl waits for nothing: a Service whose workloads all run 0 replicas has settled, its
-        // Endpoints without addresses (the endpoints controller lists the pods the selector matches:
-        // none). The Pulumi path keeps the provider's documented await at its worst, wanting some.
-        if (this.input.path === 'kubectl') {
-          const behind = workloadsBehind(this.objects, o).filter(w => w.kind !== 'Job');
-          if (behind.length > 0 && behind.every(w => this.desiredReplicas(w) === 0)) return true;
-        }
-        const selected = this.pods.filter(p => p.terminatedAt === undefined && this.byKey.get(p.owner)!.metadata.namespace === o.metadata.namespace
-          && serviceSelects(o, podLabels(this.byKey.get(p.owner)!)) && this.byKey.get(p.owner)!.kind !== 'Job');
-        const allReady = selected.length > 0 && selected.every(p => p.readyAt !== undefined && p.readyAt <= this.now);
-        if (!allReady) { this.endpointsSince.delete(key); return false; }
+        // pulumi-kubernetes 4.17.0+ (#3142): no selected pod listed under notReadyAddresses, then the
+        // Endpoints settled for SERVICE_STRAGGLER_WAIT; selecting no pod with an IP is such a state.
+        if (this.notReadyEndpoints(o).length > 0) { this.endpointsSince.delete(key); return false; }
         const since = this.endpointsSince.get(key) ?? this.now;
         this.endpointsSince.set(key, since);
         if (this.now < since + SERVICE_STRAGGLER_WAIT) { this.wake(since + SERVICE_STRAGGLER_WAIT); return false; }
@@ -664,6 +656,19 @@ class Simulation {
       default:
         return true;
     }
+  }
+
+  /**
+   * The live pods a Service selects that have an IP but are not ready: the endpoints controller lists
+   * them under notReadyAddresses. A pod has an IP once placed and started, or once placed when only
+   * its readiness waits (READY_AFTER_JOB_ANNOTATION: it runs, and its probe fails until the Job has run).
+   */
+  private notReadyEndpoints(service: K8sJson): Pod[] {
+    const runsUnready = (p: Pod) => p.startedAt !== undefined
+      || (p.placedAt !== undefined && (p.waiting ?? []).length > 0 && p.waiting!.every(w => w.reason.startsWith('becomes ready only after')));
+    return this.pods.filter(p => p.terminatedAt === undefined && this.byKey.get(p.owner)!.metadata.namespace === service.metadata.namespace
+      && this.byKey.get(p.owner)!.kind !== 'Job' && serviceSelects(service, podLabels(this.byKey.get(p.owner)!))
+      && runsUnready(p) && !(p.readyAt !== undefined && p.readyAt <= this.now));
   }
 
   /** Whether the cluster can bind the claim: any but a ReadWriteMany one on a cluster without such storage. */
@@ -861,9 +866,8 @@ class Simulation {
       add({ reason: `awaits Bound, and binds (${CLAIM_BINDING}) only once a pod that mounts it is placed: annotate it pulumi.com/skipAwait` });
     }
     if (o.kind === 'Service' && serviceAwaitsEndpoints(o)) {
-      const behind = workloadsBehind(this.objects, o).filter(w => w.kind !== 'Job');
-      if (behind.length === 0) add({ reason: 'awaits endpoints, and no workload runs pods it selects' });
-      for (const w of behind) if (!this.workloadReady(objectKey(w))) add({ on: objectKey(w), reason: 'awaits endpoints' });
+      // Only a selected pod that runs unready holds it (4.17.0+, #3142): no pod at all is ready after the settle wait.
+      for (const owner of new Set(this.notReadyEndpoints(o).map(p => p.owner))) add({ on: owner, reason: `awaits ${AWAIT_RULES.Service.awaits}` });
     }
     if (o.kind === 'Job' && suspended(o) && this.created.has(key)) {
       add({ reason: `awaits Complete, and is suspended (spec.suspend: ${SUSPENDED_JOB}): annotate it pulumi.com/skipAwait` });

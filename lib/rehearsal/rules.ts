@@ -34,7 +34,12 @@ export const AWAIT_RULES: Readonly<Record<string, AwaitRule>> = {
   // "if sia.isExternalNameService() || sia.isHeadlessService() || sia.isWithoutSelector() {
   // return false }" in shouldWaitForPods, with isHeadlessService "clusterIP == None" — every
   // headless Service, selector or not; the "empty headless" wording predates #2475.
-  Service: { source: 'core/v1/service.d.ts', awaits: 'endpoints', timeout: 600 },
+  // Since 4.17.0 (pulumi-kubernetes #3142, commit 3fb297628e5b; CHANGELOG "Services with selectors
+  // targeting 0 Pods will no longer hang indefinitely (#605)") service.go succeeds on "serviceReady &&
+  // endpointsSettled && !endpointsPending": the Endpoints unchanged for 10 s (SERVICE_STRAGGLER_WAIT)
+  // and no subset listing notReadyAddresses. A Service selecting no pod is ready after the settle
+  // wait; it still waits while a selected pod has an IP (placed and started) and is not ready.
+  Service: { source: 'core/v1/service.d.ts; pulumi-kubernetes #3142', awaits: 'no not-ready endpoints', timeout: 600 },
   // apps/v1/deployment.d.ts: "2. There exists a ReplicaSet whose revision is equal to the current
   // revision of the Deployment. 3. The Deployment's '.status.conditions' has a status of type
   // 'Available' whose 'status' member is set to 'True'." … "after 10 minutes, it will time out".

@@ -50,9 +50,13 @@ describe('the regression fixture: the plan Cdk8sChart carried out before (b1d0d3
     expect(result.converged).toBe(false);
   });
 
-  it('reports the Service/endpoints trap: the Service awaits endpoints from a StatefulSet that dependsOn it', () => {
-    expect(result.blocked).toContain('deadlock: Service quality-billing-postgres awaits endpoints ← StatefulSet quality-billing-postgres dependsOn Service quality-billing-postgres');
-    expect(result.failures).toContain('Service quality-billing-postgres: timed out after 10 min awaiting endpoints (core/v1/service.d.ts)');
+  // Since pulumi-kubernetes 4.17.0 (#3142) a Service selecting no pod is ready once its Endpoints have
+  // settled (10 s): the StatefulSet that dependsOn its own Service is no longer held by it.
+  it('does not hold PostgreSQL behind its own Service: the Service selecting no pod yet is ready after the settle wait', () => {
+    expect(result.failures.filter(f => f.startsWith('Service '))).toEqual([]);
+    expect(result.blocked.join('\n')).not.toContain('Service quality-billing-postgres awaits');
+    const service = result.order.find(e => e.subject === 'Service/quality-billing/quality-billing-postgres');
+    expect(service).toBeDefined();
   });
 
   it('reports the PostgreSQL ↔ migration cycle: PostgreSQL dependsOn the migration Job, which needs PostgreSQL ready', () => {
@@ -161,13 +165,11 @@ describe('a standby site without skipAwait on what it holds (known-bad)', () => 
     expect(site.objects.filter(held).map(o => o.metadata.annotations?.['pulumi.com/skipAwait'])).toEqual(['true', 'true']);
   });
 
-  it('does not converge on the Pulumi path: the Service times out awaiting endpoints, the suspended Job awaiting Complete', () => {
+  it('does not converge on the Pulumi path: the suspended Job times out awaiting Complete; the Service before 0 API pods is ready (4.17.0+)', () => {
     const r = rehearse({ objects: without, plan: deploymentPlan(without), capacity: site.capacity, path: 'pulumi' });
     expect(r.converged).toBe(false);
-    expect(r.failures).toEqual(expect.arrayContaining([
-      'Service quality-billing-api: timed out after 10 min awaiting endpoints (core/v1/service.d.ts)',
-      expect.stringMatching(/^Job quality-billing-migrate-\w+: timed out after 10 min awaiting Complete/),
-    ]));
+    expect(r.failures).toEqual([expect.stringMatching(/^Job quality-billing-migrate-\w+: timed out after 10 min awaiting Complete/)]);
+    expect(r.order.some(e => e.subject === 'Service/quality-billing/quality-billing-api')).toBe(true);
     expect(r.blocked.join('\n')).toMatch(/Job quality-billing-migrate-\w+ awaits Complete, and is suspended/);
   });
 
@@ -267,13 +269,36 @@ describe('known-bad cases are caught', () => {
     expect(r.blocked.some(b => b.includes("Deployment quality-billing-api cannot be placed: its requests") && b.includes("exceed a node's allocatable"))).toBe(true);
   });
 
-  it('a plan that makes a workload wait for its own Service deadlocks on the Pulumi path and not on kubectl', () => {
+  // provider/pkg/await/service.go since 4.17.0 (#3142, 3fb297628e5b): ready once "serviceReady &&
+  // endpointsSettled && !endpointsPending" — Endpoints unchanged for 10 s and no subset with
+  // notReadyAddresses. A Service whose pods do not exist yet is ready after the settle wait.
+  it('a workload made to dependsOn its own Service converges on both paths: the Service selecting no pod yet is ready after the settle wait', () => {
     const objects = clone(QB.objects);
     const plan = deploymentPlan(objects);
     const redis = 'StatefulSet/quality-billing/quality-billing-redis';
-    const bad = { ...plan, waits: { ...plan.waits, [redis]: [...plan.waits[redis], { on: 'Service/quality-billing/quality-billing-redis', reason: 'bad' }] } };
+    const service = 'Service/quality-billing/quality-billing-redis';
+    const bad = { ...plan, waits: { ...plan.waits, [redis]: [...plan.waits[redis], { on: service, reason: 'bad' }] } };
     const pulumi = rehearse({ objects, plan: bad, capacity: QB.capacity, path: 'pulumi' });
-    expect(pulumi.blocked).toContain('deadlock: Service quality-billing-redis awaits endpoints ← StatefulSet quality-billing-redis dependsOn Service quality-billing-redis');
+    expect({ blocked: pulumi.blocked, failures: pulumi.failures, converged: pulumi.converged }).toEqual({ blocked: [], failures: [], converged: true });
+    const at = (subject: string) => pulumi.order.find(e => e.subject === subject)!.at;
+    expect(at(redis)).toBeGreaterThanOrEqual(at(service) + CONTAINER_START);
+    expect(rehearse({ objects, plan: bad, capacity: QB.capacity, path: 'kubectl' }).converged).toBe(true);
+  });
+
+  // The deadlock that remains: a Service whose selected pod runs (has an IP, so it is listed under
+  // notReadyAddresses) but becomes ready only after something that dependsOn the Service. Kibana's pod
+  // runs from the start and is ready only after the log setup Job has set its password.
+  it('a Job that dependsOn the Service of a running pod it must make ready deadlocks on the Pulumi path and not on kubectl', () => {
+    const objects = clone(QB.objects);
+    const plan = deploymentPlan(objects);
+    const job = objectKey(QB.objects.find(o => o.kind === 'Job' && o.metadata.name.startsWith('quality-billing-log-setup-'))!);
+    const service = 'Service/quality-billing/quality-billing-kibana';
+    const bad = { ...plan, waits: { ...plan.waits, [job]: [...plan.waits[job], { on: service, reason: 'bad' }] } };
+    const pulumi = rehearse({ objects, plan: bad, capacity: QB.capacity, path: 'pulumi' });
+    expect(pulumi.converged).toBe(false);
+    expect(pulumi.failures).toContain('Service quality-billing-kibana: timed out after 10 min awaiting no not-ready endpoints (core/v1/service.d.ts; pulumi-kubernetes #3142)');
+    const name = job.split('/')[2];
+    expect(pulumi.blocked).toEqual([`deadlock: Deployment quality-billing-kibana becomes ready only after Job ${name} has run ← Job ${name} dependsOn Service quality-billing-kibana ← Service quality-billing-kibana awaits no not-ready endpoints`]);
     expect(rehearse({ objects, plan: bad, capacity: QB.capacity, path: 'kubectl' }).converged).toBe(true);
   });
 
@@ -281,7 +306,8 @@ describe('known-bad cases are caught', () => {
   // sia.isHeadlessService() || sia.isWithoutSelector() { return false }" — every headless Service is
   // skipped, selector or not; the .d.ts text "empty headless" predates that change. A known-good case:
   // merchant-analysis prod's mongodb (headless, selector, publishNotReadyAddresses) made to dependsOn
-  // its own Service does not deadlock; the same Service with a cluster IP does.
+  // its own Service is ready at once; with a cluster IP it is awaited, and since 4.17.0 (#3142) ready
+  // after the 10 s settle wait, as it selects no pod yet.
   describe('a StatefulSet made to dependsOn its own headless Service (merchant-analysis prod mongodb)', () => {
     const MA = systemObjects(shippedSystem('merchant-analysis'), ENVIRONMENTS.prod, false);
     const mongo = 'StatefulSet/merchant-analysis/merchant-analysis-mongodb';
@@ -307,10 +333,12 @@ describe('known-bad cases are caught', () => {
       expect(r.converged).toBe(true);
     });
 
-    it('deadlocks, with the chain named, once the Service has a cluster IP', () => {
+    it('converges once the Service has a cluster IP too, the Service ready only after the settle wait', () => {
+      const headless = rehearseWaitingOnOwnService(() => undefined);
       const r = rehearseWaitingOnOwnService(objects => { delete named(objects, 'Service', /^merchant-analysis-mongodb$/).spec.clusterIP; });
-      expect(r.converged).toBe(false);
-      expect(r.blocked).toContain('deadlock: Service merchant-analysis-mongodb awaits endpoints ← StatefulSet merchant-analysis-mongodb dependsOn Service merchant-analysis-mongodb');
+      expect({ blocked: r.blocked, converged: r.converged }).toEqual({ blocked: [], converged: true });
+      const at = (x: RehearsalResult, subject: string) => x.order.find(e => e.subject === subject)!.at;
+      expect(at(r, service) - at(headless, service)).toBe(SERVICE_STRAGGLER_WAIT);
     });
   });
 
