@@ -11,8 +11,11 @@ import {
  * The rule that keeps it free of deadlocks: an object waits only for what it *uses* (the Secrets,
  * ConfigMaps, ServiceAccount, RBAC and NetworkPolicies of its pods, the Job its init container
  * waits for, the server a Job connects to, the Services an Ingress routes to), never for the
- * Services in front of its own pods. A Service whose readiness needs endpoints is therefore never
- * a prerequisite of the workload that provides them (pulumi-kubernetes #1974).
+ * Services in front of its own pods. Before @pulumi/kubernetes 4.17.0 a Service awaited ready
+ * endpoints and deadlocked with a workload waiting for it (pulumi-kubernetes #1974); since #3142
+ * (4.17.0) it is ready once its Endpoints have settled with no not-ready address, so selecting no
+ * pod yet no longer holds it. It still waits while a pod it selects runs unready, so a Service is
+ * kept from being a prerequisite of what its pods' readiness needs as well.
  */
 
 /** One wait: the object waits for `on` to be applied and ready. */
@@ -265,14 +268,16 @@ export function findCycle(waits: Readonly<Record<string, readonly PlanWait[]>>):
 }
 
 /**
- * Whether a Service is one whose Pulumi await needs ready endpoints: it has a selector and is
+ * Whether a Service is one whose Pulumi await watches its endpoints: it has a selector and is
  * neither headless (clusterIP None, with or without a selector) nor ExternalName, as in
- * pulumi-kubernetes provider/pkg/await/service.go shouldWaitForPods (3.30.0+, #2475).
+ * pulumi-kubernetes provider/pkg/await/service.go shouldWaitForPods (3.30.0+, #2475). Since 4.17.0
+ * (#3142) that await ends once the Endpoints have settled for 10 s with no not-ready address: it
+ * holds only while a selected pod runs unready (lib/rehearsal/rules.ts AWAIT_RULES.Service).
  */
 export function serviceAwaitsEndpoints(service: K8sJson): boolean {
   const spec = (service.spec ?? {}) as Json;
   // The provider skips every await of an object annotated so (pulumi-kubernetes docs, "pulumi.com/skipAwait"):
-  // the Services on the pods Patroni labels at run time have no endpoints until it does.
+  // the Services on the pods Patroni labels at run time (belt-and-braces since 4.17.0: none selected is ready).
   if (service.metadata.annotations?.['pulumi.com/skipAwait'] === 'true') return false;
   if (spec.type === 'ExternalName' || spec.clusterIP === 'None') return false;
   return serviceSelects(service, { ...spec.selector });

@@ -31,7 +31,7 @@ export interface Cdk8sChartArgs {
  * Each object `dependsOn` exactly what the chart's deployment plan (lib/deployment-plan.ts) says
  * it waits for: its Namespace, the Secrets, ConfigMaps, ServiceAccount, RBAC and NetworkPolicies
  * of its pods, the Job its init container waits for, the server a Job connects to. No workload
- * waits for the Services in front of its own pods, whose await needs those pods' endpoints.
+ * waits for the Services in front of its own pods, whose await holds while those pods run unready.
  * Objects that use a Secret the chart does not contain wait for `workloadDependsOn`.
  * Built-in kinds become their typed `@pulumi/kubernetes` resources (so the provider's await
  * logic applies: a Job is done when it has succeeded); other kinds become CustomResources.

@@ -133,9 +133,10 @@ export abstract class SystemStack extends SystemChart {
    * The site's first `pulumi up` must converge, so what waits for something that cannot happen
    * before promotion carries `pulumi.com/skipAwait: "true"` (pulumi-kubernetes docs, "Resource
    * annotations"): the suspended migration Job (the provider awaits Complete, batch/v1/job.d.ts, and
-   * a suspended Job runs no pod, Kubernetes docs "Suspending a Job") and every Service whose pods
-   * are all those of held Deployments (it awaits endpoints, core/v1/service.d.ts, and they have
-   * none). The Deployments at 0 need none: the provider counts one at 0 replicas ready
+   * a suspended Job runs no pod, Kubernetes docs "Suspending a Job") and, belt-and-braces, every
+   * Service whose pods are all those of held Deployments (since @pulumi/kubernetes 4.17.0, #3142, a
+   * Service selecting no pod is ready once its Endpoints settle; the annotation keeps a provider
+   * older than that from timing out). The Deployments at 0 need none: the provider counts one at 0 replicas ready
    * (pulumi-kubernetes #688), their Available condition holds with 0 pods. The promoted manifests
    * carry none of these (no hold, no skipAwait), as the primary's do.
    */

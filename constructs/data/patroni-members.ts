@@ -63,8 +63,9 @@ export function patroniMembers(w: Workload, o: PatroniMembersOptions): PatroniMe
   const primaryService = new k8s.KubeService(w, 'Service', {
     metadata: {
       name: w.name, labels: w.labels,
-      // No endpoints until Patroni labels a member: Pulumi must not await them (the StatefulSet's
-      // readiness is the wait). Pulumi's documented annotation; lib/deployment-plan.ts models it.
+      // No endpoints until Patroni labels a member: Pulumi need not await them (the StatefulSet's
+      // readiness is the wait). Belt-and-braces since @pulumi/kubernetes 4.17.0 (#3142), which finds
+      // a Service selecting no pod ready after 10 s. Pulumi's documented annotation; lib/deployment-plan.ts models it.
       annotations: { 'pulumi.com/skipAwait': 'true' },
     },
     spec: { selector: { ...w.selector, [PATRONI_ROLE_LABEL]: PATRONI_PRIMARY_ROLE }, ports: [portSpec('postgres', o.port)] },

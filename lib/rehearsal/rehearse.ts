@@ -68,7 +68,7 @@ export interface RehearsalResult {
   readonly order: readonly RehearsalEvent[];
   /** The longest chain of waits, ending with the last object ready. */
   readonly criticalPath: readonly RehearsalEvent[];
-  /** Each chain of waits that never ended: "X awaits endpoints ← Y dependsOn X". */
+  /** Each chain of waits that never ended: "X awaits no not-ready endpoints ← Y dependsOn X". */
   readonly blocked: readonly string[];
   /** Objects that failed (a provider timeout, a Job out of retries). */
   readonly failures: readonly string[];

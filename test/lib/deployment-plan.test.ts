@@ -73,7 +73,7 @@ describe('deploymentPlan: what an object waits for, and why', () => {
     expect(waitsOf(objects, 'Deployment/shop/api').map(w => w.on)).not.toContain('ConfigMap/shop/maybe');
   });
 
-  it('never makes a workload wait for the Service in front of its own pods (the endpoints trap, pulumi-kubernetes #1974)', () => {
+  it('never makes a workload wait for the Service in front of its own pods (the endpoints trap of providers before 4.17.0, pulumi-kubernetes #1974)', () => {
     const objects = [namespace, service('db', { app: 'db' }), workload('StatefulSet', 'db', {}, { app: 'db' }, { serviceName: 'db' })];
     expect(waitsOf(objects, 'StatefulSet/shop/db').map(w => w.on)).toEqual(['Namespace/_/shop']);
   });
