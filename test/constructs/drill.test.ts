@@ -187,6 +187,22 @@ describe('finance-ai: quarterly drills (seed 002)', () => {
     expect(envOf(podSpec(find(objects, 'CronJob', 'finance-ai-postgres-restore-test')).containers[0])).toMatchObject({ BACKUP_KIND: 'drills/restore', DRILL_SYSTEM: 'finance-ai', DRILL_ENVIRONMENT: 'prod' });
   });
 
+  it('the switchover\'s backup check selects the Jobs of the pgBackRest full backup and the logical dump (in its namespace), and no other kind of Job', () => {
+    const sw = find(objects, 'CronJob', 'finance-ai-drill-switchover');
+    const selector = Object.fromEntries(envOf(podSpec(sw).initContainers[0]).BACKUP_SELECTOR.split(',').map((kv: string) => kv.split('=')));
+    // A CronJob's Job carries its jobTemplate's labels; with none, the API server defaults them to the
+    // pod template's (SetDefaults_Job, kubernetes pkg/apis/batch/v1/defaults.go).
+    const jobLabels = (o: K8sObject): Record<string, string> => {
+      const own = o.spec.jobTemplate.metadata?.labels ?? {};
+      return Object.keys(own).length ? own : o.spec.jobTemplate.spec.template.metadata?.labels ?? {};
+    };
+    const selected = objects.filter(o => o.kind === 'CronJob' && o.metadata.namespace === sw.metadata.namespace
+      && Object.entries(selector).every(([k, v]) => jobLabels(o)[k] === v)).map(o => o.metadata.name);
+    expect(selected).toEqual(expect.arrayContaining(['finance-ai-postgres-backup-full', 'finance-ai-postgres-backup']));
+    expect(selected).not.toContain('finance-ai-drill-switchover');
+    expect(selected).not.toContain('finance-ai-postgres-restore-test');
+  });
+
   it('counts them as scheduled jobs with deadlines in the capacity plan, which still passes N-1', () => {
     const plan = stack.planCapacity();
     expect(plan.passed).toBe(true);
