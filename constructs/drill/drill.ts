@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
 import { DrillKind, drillSteps, SERVICE_DRILL_PY, SWITCHOVER_DRILL_SCRIPT } from '../../lib/drill/kinds';
-import { DRILL_BUDGET_SCRIPT, DRILL_RECORD_SCRIPT } from '../../lib/drill/record';
+import { DRILL_BUDGET_SCRIPT, DRILL_RECORD_RESERVE_SECONDS, DRILL_RECORD_SCRIPT } from '../../lib/drill/record';
 import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { RESOURCE_PRESETS } from '../../lib/presets';
@@ -24,8 +24,6 @@ export const DRILL_WORK_DIR = '/drill';
 const SCRIPTS_DIR = '/opt/drill';
 /** Where the switchover drill mounts the members' ConfigMap (patroni.yml). */
 const PATRONI_CONFIG_DIR = '/etc/patroni';
-/** Seconds of the Job's deadline kept for the record container (write, verified upload, retention). */
-export const DRILL_RECORD_RESERVE_SECONDS = 120;
 /** Seconds the switchover drill waits at each of its three waits (promotion, writes, rejoin). */
 const SWITCH_TIMEOUT_SECONDS = 120;
 /** Seconds the switchover drill needs besides its waits (backup check, patronictl list and switchover). */

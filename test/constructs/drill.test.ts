@@ -163,6 +163,11 @@ describe('RestoreTest: the restore drill\'s record', () => {
       ['restore', ['bash', '/opt/backup/drill-check.sh', 'restore it into a throwaway server and compare with its manifest']],
     ]);
     expect(pod.containers[0].command).toEqual(['bash', '/opt/backup/drill-record.sh']);
+    // Both steps share the deadline less 120 s for the record, counted from the drill's start (drill-check.sh).
+    expect(pod.initContainers.map((c: any) => envOf(c).DRILL_BUDGET_SECONDS)).toEqual(['21480', '21480']);
+    const shortChart = testChart();
+    new RestoreTest(shortChart, 'Short', { postgres: new Postgres(shortChart, 'P', { tier: 'minimum' }), backupStorage: STORAGE, activeDeadlineSeconds: 3600 });
+    expect(podSpec(find(synth(shortChart), 'CronJob', 'postgres-restore-test')).initContainers.map((c: any) => envOf(c).DRILL_BUDGET_SECONDS)).toEqual(['3480', '3480']);
     // The environment defaults to the prefix's first folder; the record goes next to "prod/postgres".
     expect(envOf(pod.containers[0])).toMatchObject({ S3_PREFIX: 'prod', BACKUP_KIND: 'drills/restore', DRILL_SYSTEM: 'orders', DRILL_ENVIRONMENT: 'prod', DRILL_KIND: 'restore', DRILL_DIR: '/backup/drill/checks', BACKUP_DIR: '/backup/drill/record' });
   });

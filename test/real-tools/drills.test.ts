@@ -32,11 +32,11 @@ describe('drills against a real S3-compatible server, Python and promtool', () =
   });
 
   /** Runs the steps through drill-check.sh, then drill-record.sh, in a fresh folder, as the pod does. */
-  async function drill(name: string, steps: Array<[string, string]>, env: Record<string, string> = {}) {
+  async function drill(name: string, steps: Array<[string, string]>, env: Record<string, string> = {}, stepEnv: Record<string, string> = {}) {
     const dir = rig.backupDir(name);
     const paths = { DRILL_DIR: join(dir, 'checks'), BACKUP_DIR: join(dir, 'record') };
     for (const [check, command] of steps) {
-      const r = await rig.runScript('drill-check.sh', { ...paths }, [check, 'bash', '-c', command]);
+      const r = await rig.runScript('drill-check.sh', { ...paths, ...stepEnv }, [check, 'bash', '-c', command]);
       expect([check, r.code]).toEqual([check, 0]);
     }
     return rig.runScript('drill-record.sh', { ...recordEnv, ...paths, DRILL_JOB: `job-${name}`, ...env });
@@ -95,6 +95,22 @@ describe('drills against a real S3-compatible server, Python and promtool', () =
     expect(record.checks[1].detail).toBe('exit code 4: row counts differ: "public.invoices" 3000 != 2999 | see log');
     expect(fetched.md).toContain('| 2 | restore it | **failed** | ');
     expect(fetched.md).toContain('row counts differ: "public.invoices" 3000 != 2999 \\| see log');
+  }, 120000);
+
+  it('ends a step that outlives the drill\'s time budget (counted from the drill\'s start), records it as timed out and skips the rest; the record is still uploaded', async () => {
+    // The manifest: each step of the restore drill gets the Job's deadline less 120 s for the record, counted from the first step's start.
+    const restoreTest = find(rig.objects, 'CronJob', 'quality-billing-postgres-restore-test');
+    const deadline = restoreTest.spec.jobTemplate.spec.activeDeadlineSeconds;
+    for (const step of ['fetch', 'restore']) expect(containerEnv(containerOf(restoreTest, step)).DRILL_BUDGET_SECONDS).toBe(String(deadline - 120));
+    const t0 = Date.now();
+    const r = await drill('drill-timed-out', [['download the backup', 'echo started; sleep 60'], ['restore it', 'echo restored']], {}, { DRILL_BUDGET_SECONDS: '2' });
+    expect(Date.now() - t0).toBeLessThan(30000);
+    expect(r.code).toBe(1);
+    const id = (await recordIds()).sort().pop()!;
+    const json = JSON.parse((await fetchRecord(id)).json);
+    expect(json.job).toBe('job-drill-timed-out');
+    expect(json.checks.map((c: any) => [c.name, c.result])).toEqual([['download the backup', 'failed'], ['restore it', 'skipped']]);
+    expect(json.checks[0].detail).toMatch(/^timed out after 2 s/);
   }, 120000);
 
   it('fails when the record cannot be uploaded', async () => {
