@@ -21,13 +21,13 @@ describe('npm run drill', () => {
   it('prints the switchover\'s steps on stderr and its Job on stdout, exit 0', () => {
     const r = drill('--system', 'finance-ai', '--env', 'prod', '--kind', 'switchover', '--name', 'sw-1');
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/^The switchover drill of finance-ai \(prod\) runs, in order:\n1\. list the members of Patroni cluster finance-ai-postgres/);
-    expect(r.stderr).toContain('2. patronictl switchover --leader <leader> --candidate <synchronous standby> --force finance-ai-postgres');
-    expect(r.stderr).toMatch(/6\. write the record .* s3:\/\/finance-ai-backups\/prod\/drills\/switchover\/<UTC start>\//);
+    expect(r.stderr).toMatch(/^The switchover drill of finance-ai \(prod\) runs, in order:\n1\. refuse while a backup Job of finance-ai runs .*\n2\. list the members of Patroni cluster finance-ai-postgres/);
+    expect(r.stderr).toContain('3. patronictl switchover --leader <leader> --candidate <synchronous standby> --force finance-ai-postgres');
+    expect(r.stderr).toMatch(/7\. write the record .* s3:\/\/finance-ai-backups\/prod\/drills\/switchover\/<UTC start>\//);
     const objects = loadAll(r.stdout) as any[];
     const job = objects.find(o => o.kind === 'Job');
     expect(job.metadata).toMatchObject({ name: 'sw-1', namespace: 'finance-ai' });
-    expect(job.spec.template.spec.initContainers[0].command).toEqual(['bash', '/opt/drill/switchover.sh']);
+    expect(job.spec.template.spec.initContainers[0].command).toEqual(['bash', '/opt/drill/drill-budget.sh', '780', 'bash', '/opt/drill/switchover.sh']);
     expect(objects.map(o => o.kind).sort()).toEqual(['ConfigMap', 'Job', 'NetworkPolicy', 'NetworkPolicy', 'Role', 'RoleBinding', 'ServiceAccount']);
   });
 
@@ -69,7 +69,7 @@ describe('drillPlan', () => {
 
   it('names the candidate a switchover hands the primary to', () => {
     const { steps, objects } = drillPlan({ system: 'quality-billing', env: 'staging', kind: 'switchover', candidate: 'quality-billing-postgres-0' });
-    expect(steps[1]).toBe('patronictl switchover --leader <leader> --candidate quality-billing-postgres-0 --force quality-billing-postgres');
+    expect(steps[2]).toBe('patronictl switchover --leader <leader> --candidate quality-billing-postgres-0 --force quality-billing-postgres');
     const env = objects.find(o => o.kind === 'Job')!.spec.template.spec.initContainers[0].env;
     expect(env).toContainEqual({ name: 'CANDIDATE', value: 'quality-billing-postgres-0' });
   });

@@ -4,6 +4,7 @@ import { ByteQuantity } from '../../lib/quantity';
 import { WorkloadSizing } from '../../lib/sizing';
 import { checkDnsLabel, checkInteger } from '../../lib/validate';
 import { plainEnv } from '../core/pod-spec';
+import { DRILL_RECORD_RESERVE_SECONDS } from '../../lib/drill/record';
 import { drillRecordContainer } from '../drill/drill';
 import { LogicalBackupProps, LogicalBackupWorkload, ScheduleProps, SCRIPTS_DIR, WORK_DIR } from './logical-backup-workload';
 
@@ -96,14 +97,17 @@ export class RestoreTest extends LogicalBackupWorkload {
     // Each step runs as a check of the drill (drill-check.sh always exits 0); the record container
     // then writes and uploads the record, and fails the Job when a step failed.
     const asCheck = (c: k8s.Container, check: string): k8s.Container => ({ ...c, command: ['bash', `${SCRIPTS_DIR}/${SCRIPT_FILES_DRILL}`, check, ...c.command!] });
-    const drillEnv = plainEnv('DRILL_DIR', DRILL_CHECKS_DIR);
-    const fetch = asCheck(this.scriptContainer('fetch', 'fetch', [...this.s3Env(), plainEnv('BACKUP_ID', 'latest'), drillEnv]), 'download and verify the latest complete backup');
+    const activeDeadlineSeconds = checkInteger(path, 'activeDeadlineSeconds', props.activeDeadlineSeconds ?? 6 * 3600, 300);
+    // The steps share the deadline less the record's reserve, counted from the first step's start:
+    // the deadline kills the whole pod, and a record must still be written when a step hangs.
+    const drillEnv = [plainEnv('DRILL_DIR', DRILL_CHECKS_DIR), plainEnv('DRILL_BUDGET_SECONDS', activeDeadlineSeconds - DRILL_RECORD_RESERVE_SECONDS)];
+    const fetch = asCheck(this.scriptContainer('fetch', 'fetch', [...this.s3Env(), plainEnv('BACKUP_ID', 'latest'), ...drillEnv]), 'download and verify the latest complete backup');
     const drill = asCheck(this.scriptContainer('restore', 'drill', [
       plainEnv('BACKUP_DIR', WORK_DIR),
       plainEnv('SCRATCH_DIR', DRILL_SCRATCH_DIR),
       // The database's own name: the server it is restored into holds nothing else.
       plainEnv('TARGET_DATABASE', this.postgres.connection.database),
-      drillEnv,
+      ...drillEnv,
     ]), 'restore it into a throwaway server and compare with its manifest');
     this.scratchSpace = this.scratchVolumes(this.scratchStorage).map(v => ByteQuantity.parse(String(v.emptyDir!.sizeLimit!.value), path, 'volumes')).reduce((a, b) => a.plus(b));
     const requests = { ...drill.resources!.requests, 'ephemeral-storage': k8s.Quantity.fromString(this.scratchSpace.toString()) };
@@ -120,7 +124,6 @@ export class RestoreTest extends LogicalBackupWorkload {
       scriptsDir: SCRIPTS_DIR, workDir: DRILL_WORK_DIR, mounts: restoreStep.volumeMounts!,
     });
     const template: k8s.PodTemplateSpec = { ...steps, spec: { ...steps.spec!, initContainers: [...steps.spec!.initContainers!, restoreStep], containers: [record] } };
-    const activeDeadlineSeconds = checkInteger(path, 'activeDeadlineSeconds', props.activeDeadlineSeconds ?? 6 * 3600, 300);
     if (props.jobName !== undefined) {
       this.job = new k8s.KubeJob(this, 'Job', {
         metadata: { name: checkDnsLabel(path, 'jobName', props.jobName), labels: this.labels },

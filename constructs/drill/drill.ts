@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { UPLOAD_SCRIPT } from '../../lib/backup/logical-scripts';
 import { resolveS3Location, ResolvedS3Location, S3Location } from '../../lib/backup/s3';
 import { DrillKind, drillSteps, SERVICE_DRILL_PY, SWITCHOVER_DRILL_SCRIPT } from '../../lib/drill/kinds';
-import { DRILL_RECORD_SCRIPT } from '../../lib/drill/record';
+import { DRILL_BUDGET_SCRIPT, DRILL_RECORD_RESERVE_SECONDS, DRILL_RECORD_SCRIPT } from '../../lib/drill/record';
 import { ValidationError } from '../../lib/errors';
 import { IMAGE_CATALOG, ImageRef } from '../../lib/images';
 import { RESOURCE_PRESETS } from '../../lib/presets';
@@ -24,6 +24,14 @@ export const DRILL_WORK_DIR = '/drill';
 const SCRIPTS_DIR = '/opt/drill';
 /** Where the switchover drill mounts the members' ConfigMap (patroni.yml). */
 const PATRONI_CONFIG_DIR = '/etc/patroni';
+/** Seconds the switchover drill waits at each of its three waits (promotion, writes, rejoin). */
+const SWITCH_TIMEOUT_SECONDS = 120;
+/** Seconds the switchover drill needs besides its waits (backup check, patronictl list and switchover). */
+const SWITCHOVER_OTHER_SECONDS = 60;
+/** Least seconds a service drill gives one Deployment's rollout. */
+const MIN_ROLLOUT_SECONDS = 60;
+/** Seconds kept for each health check of a service drill (10 s request timeout). */
+const HEALTH_CHECK_SECONDS = 15;
 
 /** Where a drill writes its record and what it says about the system. */
 export interface DrillRecordOptions {
@@ -70,11 +78,13 @@ export interface DrillProps {
 /**
  * A drill (seed 002: switchover and service recovery, each with a written record) as a CronJob or
  * a one-off Job "<system>-drill-<kind>": an init container runs the drill's steps as checks
- * (lib/drill/kinds.ts), then the record container (aws-cli) writes record.json and record.md and
+ * (lib/drill/kinds.ts) within a time budget `DRILL_RECORD_RESERVE_SECONDS` below the Job's deadline
+ * (drill-budget.sh records a step that runs out as "timed out"), then the record container (aws-cli) writes record.json and record.md and
  * uploads them with the backups' verified upload under `drills/<kind>/` (lib/drill/record.ts); it
  * fails the Job only after the upload, so a failed drill leaves a record too.
  *
- * switchover: the server's own image runs `patronictl switchover` with the members' patroni.yml,
+ * switchover: first refuses while a backup Job of the system is active (a switchover breaks a running
+ * backup; its Role may list Jobs), then the server's own image runs `patronictl switchover` with the members' patroni.yml,
  * as a ServiceAccount that may read pods and read and write ConfigMaps (Patroni's Kubernetes DCS;
  * patronictl writes the failover key there when the leader's REST API does not answer), with
  * network paths to the members' PostgreSQL and REST API ports. Then the write check goes through
@@ -112,6 +122,9 @@ export class Drill extends Workload {
     this.resources = resources(props.resources ?? RESOURCE_PRESETS[t].backup, path, 'resources');
     const retentionDays = checkInteger(path, 'record.retentionDays', props.record.retentionDays ?? 730, 90, 3650);
     const deadline = checkInteger(path, 'activeDeadlineSeconds', props.activeDeadlineSeconds ?? (props.kind === 'switchover' ? 900 : 1800), 300, 86400);
+    // The steps run within a budget below the deadline (drill-budget.sh), so a hung step is recorded
+    // as timed out and the record container still uploads; the deadline kills the whole pod.
+    const stepBudget = deadline - DRILL_RECORD_RESERVE_SECONDS;
 
     const mounts = [{ name: 'work', mountPath: DRILL_WORK_DIR }, { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true }, { name: 'tmp', mountPath: '/tmp' }];
     const common = [plainEnv('DRILL_DIR', `${DRILL_WORK_DIR}/checks`)];
@@ -126,19 +139,27 @@ export class Drill extends Workload {
       }
       const scope = pg.name;
       const c = pg.connection;
+      // The system's backup Jobs (every backup construct is component "backup"); all of them in a chart without part-of.
+      const partOf = this.labels['app.kubernetes.io/part-of'];
+      const backupSelector = `app.kubernetes.io/component=backup${partOf ? `,app.kubernetes.io/part-of=${partOf}` : ''}`;
       if (props.candidate !== undefined && !new RegExp(`^${scope}-[0-9]+$`).test(props.candidate)) {
         throw new ValidationError(path, 'candidate', props.candidate, `a member of ${scope}: "${scope}-<ordinal>", ordinals 0 to ${pg.members - 1}`);
       }
       if (props.candidate !== undefined && Number(props.candidate.slice(scope.length + 1)) >= pg.members) {
         throw new ValidationError(path, 'candidate', props.candidate, `a member of ${scope}: ordinals 0 to ${pg.members - 1}`);
       }
-      stepScript = { 'switchover.sh': SWITCHOVER_DRILL_SCRIPT };
+      const needed = 3 * SWITCH_TIMEOUT_SECONDS + SWITCHOVER_OTHER_SECONDS;
+      if (stepBudget < needed) {
+        throw new ValidationError(path, 'activeDeadlineSeconds', deadline, `at least ${needed + DRILL_RECORD_RESERVE_SECONDS} for a switchover drill: its steps need ${needed} s (three waits of ${SWITCH_TIMEOUT_SECONDS} s and ${SWITCHOVER_OTHER_SECONDS} s besides) and the record ${DRILL_RECORD_RESERVE_SECONDS} s`);
+      }
+            stepScript = { 'switchover.sh': SWITCHOVER_DRILL_SCRIPT };
       volumes.push({ name: 'patroni', configMap: { name: pg.configMap.name, items: [{ key: 'patroni.yml', path: 'patroni.yml' }] } });
       step = restrictedContainer({
         name: 'switchover', image: pg.image, uid: DATABASE_IMAGE_UID, resources: this.resources,
-        command: ['bash', `${SCRIPTS_DIR}/switchover.sh`],
+        command: ['bash', `${SCRIPTS_DIR}/drill-budget.sh`, String(stepBudget), 'bash', `${SCRIPTS_DIR}/switchover.sh`],
         env: [
-          ...common,
+          ...common, plainEnv('SWITCH_TIMEOUT_SECONDS', SWITCH_TIMEOUT_SECONDS),
+          plainEnv('BACKUP_SELECTOR', backupSelector),
           plainEnv('PATRONI_CONFIG', `${PATRONI_CONFIG_DIR}/patroni.yml`), plainEnv('SCOPE', scope),
           { name: 'PATRONI_KUBERNETES_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
           ...props.candidate ? [plainEnv('CANDIDATE', props.candidate)] : [],
@@ -154,6 +175,8 @@ export class Drill extends Workload {
       this.rbac([
         { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+        // The first step refuses while a backup Job runs: list only, no other verb on Jobs.
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list'] },
       ]);
       this.steps = drillSteps('switchover', { ...this.context(props), postgres: scope, candidate: props.candidate });
     } else {
@@ -165,12 +188,17 @@ export class Drill extends Workload {
         this.allowEgressTo(a.peerFor(this), [a.port]);
         this.admitOn(a, [a.port]);
       }
-      stepScript = { 'service_drill.py': SERVICE_DRILL_PY };
+      // Each Deployment's rollout gets an equal share of the budget left after the health checks.
+      const rollout = Math.floor((stepBudget - HEALTH_CHECK_SECONDS * urls.length) / deployments.length);
+      if (rollout < MIN_ROLLOUT_SECONDS) {
+        throw new ValidationError(path, 'activeDeadlineSeconds', deadline, `at least ${MIN_ROLLOUT_SECONDS * deployments.length + HEALTH_CHECK_SECONDS * urls.length + DRILL_RECORD_RESERVE_SECONDS} for ${deployments.length} Deployments and ${urls.length} health checks: ${MIN_ROLLOUT_SECONDS} s per rollout, ${HEALTH_CHECK_SECONDS} s per health check and ${DRILL_RECORD_RESERVE_SECONDS} s for the record`);
+      }
+            stepScript = { 'service_drill.py': SERVICE_DRILL_PY };
       step = restrictedContainer({
         name: 'service', image: IMAGE_CATALOG.pythonBase, uid: DATABASE_IMAGE_UID, resources: this.resources,
-        command: ['python', `${SCRIPTS_DIR}/service_drill.py`],
+        command: ['bash', `${SCRIPTS_DIR}/drill-budget.sh`, String(stepBudget), 'python', `${SCRIPTS_DIR}/service_drill.py`],
         env: [...common, plainEnv('DEPLOYMENTS', deployments.join(' ')), plainEnv('HEALTH_URLS', urls.join(' ')),
-          plainEnv('ROLLOUT_TIMEOUT_SECONDS', Math.max(60, deadline - 120)), plainEnv('PYTHONDONTWRITEBYTECODE', '1')],
+          plainEnv('ROLLOUT_TIMEOUT_SECONDS', rollout), plainEnv('PYTHONDONTWRITEBYTECODE', '1')],
         volumeMounts: mounts,
       });
       this.allowEgressToApiServer(props.apiServer);
@@ -182,7 +210,7 @@ export class Drill extends Workload {
 
     const scripts = new k8s.KubeConfigMap(this, 'Scripts', {
       metadata: { name: `${this.name}-scripts`, labels: this.labels },
-      data: { ...stepScript, 'drill-record.sh': DRILL_RECORD_SCRIPT, 'upload.sh': UPLOAD_SCRIPT },
+      data: { ...stepScript, 'drill-budget.sh': DRILL_BUDGET_SCRIPT, 'drill-record.sh': DRILL_RECORD_SCRIPT, 'upload.sh': UPLOAD_SCRIPT },
     });
     const record = drillRecordContainer({
       image: IMAGE_CATALOG.awsCli, resources: this.resources, storage: this.storage, kind: props.kind,

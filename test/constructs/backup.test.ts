@@ -117,7 +117,7 @@ describe('RestoreTest', () => {
     // A check of the drill: drill-check.sh runs the step and records its outcome.
     expect(restore.command).toEqual(['bash', '/opt/backup/drill-check.sh', 'restore it into a throwaway server and compare with its manifest', 'bash', '/opt/backup/restore-drill.sh']);
     // The dump and the throwaway server's data directory share the scratch volume.
-    expect(envOf(restore)).toEqual({ BACKUP_DIR: '/backup', SCRATCH_DIR: '/backup/server', TARGET_DATABASE: 'quality_billing', DRILL_DIR: '/backup/drill/checks' });
+    expect(envOf(restore)).toEqual({ BACKUP_DIR: '/backup', SCRATCH_DIR: '/backup/server', TARGET_DATABASE: 'quality_billing', DRILL_DIR: '/backup/drill/checks', DRILL_BUDGET_SECONDS: '21480' });
     expect(restore.volumeMounts).toContainEqual({ name: 'work', mountPath: '/backup' });
     expect(pod.volumes.find((v: any) => v.name === 'work').emptyDir.sizeLimit).toBe('20Gi');
     // The scheduler places the pod only where the node's disk has room for its scratch volumes: 20Gi and /tmp's 256Mi.

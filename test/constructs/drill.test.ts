@@ -38,7 +38,7 @@ describe('Drill: switchover', () => {
     expect(pod.initContainers.map((c: any) => [c.name, c.image])).toEqual([['switchover', postgres.image.toString()]]);
     expect(pod.containers.map((c: any) => [c.name, c.image.split(':')[0]])).toEqual([['record', 'amazon/aws-cli']]);
     const env = envOf(pod.initContainers[0]);
-    expect(env).toMatchObject({ SCOPE: 'postgres', PGHOST: 'postgres', PGPASSWORD: 'secret:db-credentials/password', PATRONI_CONFIG: '/etc/patroni/patroni.yml', DRILL_DIR: '/drill/checks' });
+    expect(env).toMatchObject({ SCOPE: 'postgres', PGHOST: 'postgres', PGPASSWORD: 'secret:db-credentials/password', PATRONI_CONFIG: '/etc/patroni/patroni.yml', DRILL_DIR: '/drill/checks', BACKUP_SELECTOR: 'app.kubernetes.io/component=backup,app.kubernetes.io/part-of=quality-billing' });
     // No candidate given: the script picks the synchronous standby when it runs.
     expect(env.CANDIDATE).toBeUndefined();
     expect(pod.volumes.find((v: any) => v.name === 'patroni').configMap).toEqual({ name: 'postgres-files', items: [{ key: 'patroni.yml', path: 'patroni.yml' }] });
@@ -49,13 +49,22 @@ describe('Drill: switchover', () => {
     const env = envOf(pod.containers[0]);
     expect(env).toMatchObject({ S3_BUCKET: 'qb-backups', S3_PREFIX: 'test', BACKUP_KIND: 'drills/switchover', RETENTION_DAYS: '730', MIN_KEEP: '3', DRILL_SYSTEM: 'orders', DRILL_ENVIRONMENT: 'test', DRILL_KIND: 'switchover', DRILL_DIR: '/drill/checks', BACKUP_DIR: '/drill/record' });
     const scripts = find(objects, 'ConfigMap', 'orders-drill-switchover-scripts').data;
-    expect(Object.keys(scripts).sort()).toEqual(['drill-record.sh', 'switchover.sh', 'upload.sh']);
+    expect(Object.keys(scripts).sort()).toEqual(['drill-budget.sh', 'drill-record.sh', 'switchover.sh', 'upload.sh']);
   });
 
-  it('may read pods and read and write ConfigMaps (Patroni\'s DCS), and nothing else', () => {
+  it('runs its steps within the deadline less 120 s, so a hung step still leaves a record; a deadline too short for the steps is refused', () => {
+    expect(cj.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(900);
+    expect(pod.initContainers[0].command).toEqual(['bash', '/opt/drill/drill-budget.sh', '780', 'bash', '/opt/drill/switchover.sh']);
+    expect(envOf(pod.initContainers[0]).SWITCH_TIMEOUT_SECONDS).toBe('120');
+    expectValidationError(() => drillChart({ kind: 'switchover', activeDeadlineSeconds: 539 }), { field: 'activeDeadlineSeconds', value: 539, allowed: /at least 540 for a switchover drill/ });
+    expect(podSpec(find(drillChart({ kind: 'switchover', activeDeadlineSeconds: 540 }).objects, 'CronJob', 'orders-drill-switchover')).initContainers[0].command[2]).toBe('420');
+  });
+
+  it('may read pods, read and write ConfigMaps (Patroni\'s DCS) and list Jobs (no switchover during a backup), and nothing else', () => {
     expect(find(objects, 'Role', 'orders-drill-switchover').rules).toEqual([
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list'] },
     ]);
     expect(pod.serviceAccountName).toBe('orders-drill-switchover');
     expect(pod.automountServiceAccountToken).toBe(true);
@@ -105,6 +114,14 @@ describe('Drill: service', () => {
     expect(ingressPorts(toApi)).toEqual([8000]);
   });
 
+  it('shares the step budget (deadline less 120 s, less 15 s per health check) among the rollouts; refuses a deadline that leaves a rollout under 60 s', () => {
+    expect(pod.initContainers[0].command).toEqual(['bash', '/opt/drill/drill-budget.sh', '1680', 'python', '/opt/drill/service_drill.py']);
+    expect(envOf(pod.initContainers[0]).ROLLOUT_TIMEOUT_SECONDS).toBe('1665');
+    const two = podSpec(find(drillChart({ kind: 'service', deployments: ['orders-api', 'orders-worker'] }).objects, 'CronJob', 'orders-drill-service'));
+    expect(envOf(two.initContainers[0]).ROLLOUT_TIMEOUT_SECONDS).toBe('832');
+    expectValidationError(() => drillChart({ kind: 'service', activeDeadlineSeconds: 300, deployments: ['a', 'b', 'c'] }), { field: 'activeDeadlineSeconds', value: 300, allowed: /at least 315 for 3 Deployments and 1 health checks/ });
+  });
+
   it('refuses a service drill with no Deployment', () => {
     expectValidationError(() => drillChart({ kind: 'service', deployments: [] }), { field: 'deployments', value: [], allowed: /one or more/ });
   });
@@ -146,6 +163,11 @@ describe('RestoreTest: the restore drill\'s record', () => {
       ['restore', ['bash', '/opt/backup/drill-check.sh', 'restore it into a throwaway server and compare with its manifest']],
     ]);
     expect(pod.containers[0].command).toEqual(['bash', '/opt/backup/drill-record.sh']);
+    // Both steps share the deadline less 120 s for the record, counted from the drill's start (drill-check.sh).
+    expect(pod.initContainers.map((c: any) => envOf(c).DRILL_BUDGET_SECONDS)).toEqual(['21480', '21480']);
+    const shortChart = testChart();
+    new RestoreTest(shortChart, 'Short', { postgres: new Postgres(shortChart, 'P', { tier: 'minimum' }), backupStorage: STORAGE, activeDeadlineSeconds: 3600 });
+    expect(podSpec(find(synth(shortChart), 'CronJob', 'postgres-restore-test')).initContainers.map((c: any) => envOf(c).DRILL_BUDGET_SECONDS)).toEqual(['3480', '3480']);
     // The environment defaults to the prefix's first folder; the record goes next to "prod/postgres".
     expect(envOf(pod.containers[0])).toMatchObject({ S3_PREFIX: 'prod', BACKUP_KIND: 'drills/restore', DRILL_SYSTEM: 'orders', DRILL_ENVIRONMENT: 'prod', DRILL_KIND: 'restore', DRILL_DIR: '/backup/drill/checks', BACKUP_DIR: '/backup/drill/record' });
   });
@@ -168,6 +190,22 @@ describe('finance-ai: quarterly drills (seed 002)', () => {
     expect(envOf(podSpec(svc).initContainers[0])).toMatchObject({ DEPLOYMENTS: 'finance-ai-api', HEALTH_URLS: 'http://finance-ai-api:80/health' });
     // The data-recovery drill is the monthly restore test, which writes the same record.
     expect(envOf(podSpec(find(objects, 'CronJob', 'finance-ai-postgres-restore-test')).containers[0])).toMatchObject({ BACKUP_KIND: 'drills/restore', DRILL_SYSTEM: 'finance-ai', DRILL_ENVIRONMENT: 'prod' });
+  });
+
+  it('the switchover\'s backup check selects the Jobs of the pgBackRest full backup and the logical dump (in its namespace), and no other kind of Job', () => {
+    const sw = find(objects, 'CronJob', 'finance-ai-drill-switchover');
+    const selector = Object.fromEntries(envOf(podSpec(sw).initContainers[0]).BACKUP_SELECTOR.split(',').map((kv: string) => kv.split('=')));
+    // A CronJob's Job carries its jobTemplate's labels; with none, the API server defaults them to the
+    // pod template's (SetDefaults_Job, kubernetes pkg/apis/batch/v1/defaults.go).
+    const jobLabels = (o: K8sObject): Record<string, string> => {
+      const own = o.spec.jobTemplate.metadata?.labels ?? {};
+      return Object.keys(own).length ? own : o.spec.jobTemplate.spec.template.metadata?.labels ?? {};
+    };
+    const selected = objects.filter(o => o.kind === 'CronJob' && o.metadata.namespace === sw.metadata.namespace
+      && Object.entries(selector).every(([k, v]) => jobLabels(o)[k] === v)).map(o => o.metadata.name);
+    expect(selected).toEqual(expect.arrayContaining(['finance-ai-postgres-backup-full', 'finance-ai-postgres-backup']));
+    expect(selected).not.toContain('finance-ai-drill-switchover');
+    expect(selected).not.toContain('finance-ai-postgres-restore-test');
   });
 
   it('counts them as scheduled jobs with deadlines in the capacity plan, which still passes N-1', () => {

@@ -67,7 +67,7 @@ describe('Postgres.fromConnection: a database this chart did not create', () => 
     expect(pod.volumes.find((v: any) => v.name === 'work').emptyDir.sizeLimit).toBe('50Gi');
     expect(pod.volumes.find((v: any) => v.name === 'scripts').configMap.name).toBe('orders-db-backup-scripts');
     const restore = podSpec(find(objects, 'CronJob', 'orders-db-restore-test'));
-    expect(envOf(restore.initContainers[1])).toEqual({ BACKUP_DIR: '/backup', SCRATCH_DIR: '/backup/server', TARGET_DATABASE: 'orders', DRILL_DIR: '/backup/drill/checks' });
+    expect(envOf(restore.initContainers[1])).toEqual({ BACKUP_DIR: '/backup', SCRATCH_DIR: '/backup/server', TARGET_DATABASE: 'orders', DRILL_DIR: '/backup/drill/checks', DRILL_BUDGET_SECONDS: '21480' });
     expect(restore.volumes.find((v: any) => v.name === 'work').emptyDir.sizeLimit).toBe('25Gi'); // half of `storage`: the dump and the restored database
   });
 

@@ -32,11 +32,11 @@ describe('drills against a real S3-compatible server, Python and promtool', () =
   });
 
   /** Runs the steps through drill-check.sh, then drill-record.sh, in a fresh folder, as the pod does. */
-  async function drill(name: string, steps: Array<[string, string]>, env: Record<string, string> = {}) {
+  async function drill(name: string, steps: Array<[string, string]>, env: Record<string, string> = {}, stepEnv: Record<string, string> = {}) {
     const dir = rig.backupDir(name);
     const paths = { DRILL_DIR: join(dir, 'checks'), BACKUP_DIR: join(dir, 'record') };
     for (const [check, command] of steps) {
-      const r = await rig.runScript('drill-check.sh', { ...paths }, [check, 'bash', '-c', command]);
+      const r = await rig.runScript('drill-check.sh', { ...paths, ...stepEnv }, [check, 'bash', '-c', command]);
       expect([check, r.code]).toEqual([check, 0]);
     }
     return rig.runScript('drill-record.sh', { ...recordEnv, ...paths, DRILL_JOB: `job-${name}`, ...env });
@@ -97,6 +97,22 @@ describe('drills against a real S3-compatible server, Python and promtool', () =
     expect(fetched.md).toContain('row counts differ: "public.invoices" 3000 != 2999 \\| see log');
   }, 120000);
 
+  it('ends a step that outlives the drill\'s time budget (counted from the drill\'s start), records it as timed out and skips the rest; the record is still uploaded', async () => {
+    // The manifest: each step of the restore drill gets the Job's deadline less 120 s for the record, counted from the first step's start.
+    const restoreTest = find(rig.objects, 'CronJob', 'quality-billing-postgres-restore-test');
+    const deadline = restoreTest.spec.jobTemplate.spec.activeDeadlineSeconds;
+    for (const step of ['fetch', 'restore']) expect(containerEnv(containerOf(restoreTest, step)).DRILL_BUDGET_SECONDS).toBe(String(deadline - 120));
+    const t0 = Date.now();
+    const r = await drill('drill-timed-out', [['download the backup', 'echo started; sleep 60'], ['restore it', 'echo restored']], {}, { DRILL_BUDGET_SECONDS: '2' });
+    expect(Date.now() - t0).toBeLessThan(30000);
+    expect(r.code).toBe(1);
+    const id = (await recordIds()).sort().pop()!;
+    const json = JSON.parse((await fetchRecord(id)).json);
+    expect(json.job).toBe('job-drill-timed-out');
+    expect(json.checks.map((c: any) => [c.name, c.result])).toEqual([['download the backup', 'failed'], ['restore it', 'skipped']]);
+    expect(json.checks[0].detail).toMatch(/^timed out after 2 s/);
+  }, 120000);
+
   it('fails when the record cannot be uploaded', async () => {
     const r = await drill('drill-no-bucket', [['a step', 'true']], { S3_BUCKET: 'no-such-bucket' });
     expect(r.stderr).toContain('was not uploaded');
@@ -121,6 +137,8 @@ describe('drills against a real S3-compatible server, Python and promtool', () =
     const patches: string[] = [];
     let script: string;
     let serviceEnv: Record<string, string>;
+    let serviceCommand: string[];
+    let stuck = false;
     const deployment = { metadata: { name: 'finance-ai-api', generation: 4 }, spec: { replicas: 3 }, status: { observedGeneration: 4, replicas: 3, updatedReplicas: 3, availableReplicas: 3 } };
     let polls = 0;
 
@@ -129,7 +147,9 @@ describe('drills against a real S3-compatible server, Python and promtool', () =
       const cj = find(fa, 'CronJob', 'finance-ai-drill-service');
       script = find(fa, 'ConfigMap', 'finance-ai-drill-service-scripts').data['service_drill.py'];
       writeFileSync(join(rig.work, 'scripts', 'service_drill.py'), script, { mode: 0o755 });
+      writeFileSync(join(rig.work, 'scripts', 'drill-budget.sh'), find(fa, 'ConfigMap', 'finance-ai-drill-service-scripts').data['drill-budget.sh'], { mode: 0o755 });
       serviceEnv = containerEnv(containerOf(cj, 'service'));
+      serviceCommand = containerOf(cj, 'service').command;
       const sa = join(rig.work, 'drill-sa');
       mkdirSync(sa, { recursive: true });
       writeFileSync(join(sa, 'token'), 'drill-token');
@@ -149,7 +169,7 @@ describe('drills against a real S3-compatible server, Python and promtool', () =
             deployment.metadata.generation += 1;
             deployment.status = { ...deployment.status, updatedReplicas: 1, availableReplicas: 2 };
             polls = 0;
-          } else if (++polls >= 2) {
+          } else if (++polls >= 2 && !stuck) {
             deployment.status = { observedGeneration: deployment.metadata.generation, replicas: 3, updatedReplicas: 3, availableReplicas: 3 };
           }
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(deployment));
@@ -159,10 +179,13 @@ describe('drills against a real S3-compatible server, Python and promtool', () =
     });
     afterAll(() => api.close());
 
-    async function serviceDrill(name: string) {
+    /** `budget`: run as the pod does, under drill-budget.sh with this many seconds instead of the manifest's. */
+    async function serviceDrill(name: string, budget?: number) {
       const dir = rig.backupDir(name);
       const paths = { DRILL_DIR: join(dir, 'checks'), BACKUP_DIR: join(dir, 'record') };
-      const step = await exec('/usr/bin/python3', [join(rig.work, 'scripts', 'service_drill.py')], {
+      const script = join(rig.work, 'scripts', 'service_drill.py');
+      const [file, args] = budget === undefined ? ['/usr/bin/python3', [script]] : ['/bin/bash', [join(rig.work, 'scripts', 'drill-budget.sh'), String(budget), '/usr/bin/python3', script]];
+      const step = await exec(file, args, {
         ...serviceEnv, ...paths, PATH: '/usr/bin:/bin', API_BASE_URL: `http://127.0.0.1:${apiPort}`, SA_DIR: join(rig.work, 'drill-sa'),
         HEALTH_URLS: `http://127.0.0.1:${apiPort}/health`, POLL_SECONDS: '0.1', TZ: 'UTC',
       });
@@ -183,6 +206,18 @@ describe('drills against a real S3-compatible server, Python and promtool', () =
       expect(json.checks.map((c: any) => [c.name, c.result])).toEqual([['rollout restart deployment/finance-ai-api', 'passed'], [`GET http://127.0.0.1:${apiPort}/health`, 'passed']]);
       expect(json.checks[0].detail).toMatch(/3 of 3 replicas updated and available/);
       expect(Object.keys(JSON.parse(patches[0]).spec.template.metadata.annotations)).toEqual(['kubectl.kubernetes.io/restartedAt']);
+    }, 60000);
+
+    it('under the pod\'s time budget, records a rollout that outlives it as timed out and still writes the record', async () => {
+      // The manifest: the budget is the deadline (1800 s) less 120 s for the record container.
+      expect(serviceCommand).toEqual(['bash', '/opt/drill/drill-budget.sh', '1680', 'python', '/opt/drill/service_drill.py']);
+      expect(Number(serviceEnv.ROLLOUT_TIMEOUT_SECONDS)).toBeLessThanOrEqual(1680);
+      stuck = true;
+      const { record, json } = await serviceDrill('service-timed-out', 2);
+      stuck = false;
+      expect(record.code).toBe(1);
+      expect([validate(json), validate.errors]).toEqual([true, null]);
+      expect(json.checks).toEqual([expect.objectContaining({ name: 'rollout restart deployment/finance-ai-api', result: 'failed', detail: expect.stringMatching(/^timed out after 2 s/) })]);
     }, 60000);
 
     it('fails the drill when the app is not healthy afterwards', async () => {
