@@ -7,7 +7,7 @@ import { ValidationError } from '../lib/errors';
 import { RestoreTest } from '../constructs/backup/restore-test';
 import { Drill } from '../constructs/drill/drill';
 import { isPostgresSystem } from '../stacks/system-stack';
-import { shippedSystem, SYSTEMS } from '../stacks/systems';
+import { shippedSystem } from '../stacks/systems';
 import { parseFlags } from './cli';
 import { reportError } from './errors';
 
@@ -37,22 +37,30 @@ export interface DrillPlan {
  * The steps and objects of a one-off drill, built from the same stack as the deployment, so the
  * bucket, images, names and credentials are those the system runs with. A kind the system cannot
  * do in that environment (a switchover without Patroni standbys, any drill without a backup
- * bucket for its record) is a ValidationError.
+ * bucket for its record) or at all (a switchover or PostgreSQL restore in merchant-analysis, on
+ * MongoDB) is a ValidationError.
  */
 export function drillPlan(r: DrillRequest, now = new Date()): DrillPlan {
   const env = environment(r.env);
   const stack = shippedSystem(r.system).create(env);
   const where = `System "${r.system}", environment "${env.name}"`;
-  if (!isPostgresSystem(stack)) {
-    throw new ValidationError(where, 'system', r.system, `a system on PostgreSQL (${SYSTEMS.map(s => s.name).filter(n => n !== r.system).join(', ')}): ${r.system}'s drills are not built yet`);
-  }
-  const kind: DrillKind = checkDrillKind(where, 'kind', r.kind, { postgresMembers: stack.postgres.members, backups: stack.backup !== undefined, describedAs: `environment "${env.name}" of ${r.system}` });
+  const storage = stack.drillRecordStorage();
+  const postgres = isPostgresSystem(stack) ? stack : undefined;
+  const kind: DrillKind = checkDrillKind(where, 'kind', r.kind, {
+    postgresMembers: postgres?.postgres.members ?? 0, backups: postgres ? postgres.backup !== undefined : storage !== undefined, describedAs: `environment "${env.name}" of ${r.system}`,
+    // A system on MongoDB: no Patroni to switch over; its restore drill is its own CronJob, not this one-off PostgreSQL restore.
+    unavailable: postgres ? undefined : {
+      switchover: 'runs no PostgreSQL (its data is in a MongoDB replica set, without Patroni), so there is no Patroni standby to switch over to',
+      restore: 'runs no PostgreSQL: its restore test restores the MongoDB dump, not a pg_dump',
+    },
+  });
   const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase(); // 20261125t0640
   const jobName = r.jobName ?? `${r.system}-drill-${kind}-${stamp}`;
-  const record = { system: r.system, environment: env.name, storage: stack.drillRecordStorage() };
+  const record = { system: r.system, environment: env.name, storage: storage! };
   let drill: Construct;
   let steps: readonly string[];
   if (kind === 'restore') {
+    const stack = postgres!;
     const test = new RestoreTest(stack, 'RestoreDrillJob', {
       postgres: stack.postgres, backupStorage: stack.backup!.backupStorage, tier: env.tier,
       name: `${r.system}-drill-restore`, jobName, record: { system: r.system, environment: env.name },
@@ -64,7 +72,7 @@ export function drillPlan(r: DrillRequest, now = new Date()): DrillPlan {
     const d = new Drill(stack, 'DrillJob', {
       kind, record, jobName, tier: env.tier,
       ...kind === 'switchover'
-        ? { postgres: stack.postgres, candidate: r.candidate }
+        ? { postgres: postgres!.postgres, candidate: r.candidate }
         : { deployments: stack.appDeployments(), healthChecks: stack.appServices() },
     });
     drill = d;

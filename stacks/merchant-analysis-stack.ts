@@ -13,6 +13,7 @@ import { Pushgateway } from '../constructs/monitoring/pushgateway';
 import { plainEnv } from '../constructs/core/pod-spec';
 import { RedisReplication } from '../constructs/data/redis-replication';
 import { Jaeger } from '../constructs/monitoring/jaeger';
+import { Drill } from '../constructs/drill/drill';
 import { BackupFlow, SystemChart, SystemDefinition, SystemStackProps, systemBackupStorage } from './system-chart';
 
 /** Props of `MerchantAnalysisStack`. */
@@ -82,6 +83,13 @@ export class MerchantAnalysisStack extends SystemChart {
   public readonly configBackup?: ConfigBackup;
   /** The weekly validation of the database, inside the maintenance window. */
   public readonly mongoMaintenance: MongoMaintenance;
+  /**
+   * The quarterly service drill (seed 003 "regular drills"): the gateway's and the four services'
+   * Deployments restarted, then each `/health`, inside the maintenance window, with its record
+   * beside the backups; when the environment has backups (the record's bucket).
+   */
+  public readonly serviceDrill?: Drill;
+  private readonly backupStorage?: S3Location;
 
   constructor(scope: Construct, id: string, props: MerchantAnalysisStackProps) {
     super(scope, id, props, MERCHANT_ANALYSIS);
@@ -125,6 +133,7 @@ export class MerchantAnalysisStack extends SystemChart {
 
     if (env.backup !== false) {
       const storage: S3Location = { ...systemBackupStorage(env.name, MERCHANT_ANALYSIS.name), prefix: env.name, ...props.backupStorage };
+      this.backupStorage = storage;
       this.mongoBackup = new MongoBackup(this, 'MongoBackup', { mongo: this.mongo, backupStorage: storage, tier: env.tier, timeZone: env.timeZone, retentionDays: env.backup.retentionDays });
       // 02:30 daily: inside the maintenance window's hours, as the synth requires of backups here.
       this.redisBackup = new RedisBackup(this, 'RedisBackup', { redis: this.redis, backupStorage: storage, tier: env.tier, timeZone: env.timeZone, retentionDays: env.backup.retentionDays, schedule: '30 2 * * *' });
@@ -133,7 +142,19 @@ export class MerchantAnalysisStack extends SystemChart {
         name: `${prefix}-config-backup`, backupStorage: storage, tier: env.tier, timeZone: env.timeZone, schedule: '0 3 * * 0',
         retentionDays: Math.max(env.backup.retentionDays, 28), apiServer: props.apiServer,
       });
+      // Sunday 02:30 in each quarter's first month: inside the window (drills are maintenance here), after the 02:00 dump started.
+      this.serviceDrill = new Drill(this, 'ServiceDrill', {
+        kind: 'service', record: { system: MERCHANT_ANALYSIS.name, environment: env.name, storage }, timeZone: env.timeZone, tier: env.tier, apiServer: props.apiServer,
+        deployments: this.appDeployments(), healthChecks: this.appServices(), schedule: this.quarterlyDrillSchedule(30),
+      });
+      const drill = { name: this.serviceDrill.cronJob!.name, spec: this.serviceDrill.cronJobSpec! };
+      this.withMonitoring(m => m.alertOnDrills([drill]));
     }
+  }
+
+  /** Where drill records go: `<environment>/drills/<kind>/` of the backup bucket, beside the dumps. */
+  public drillRecordStorage(): S3Location | undefined {
+    return this.backupStorage;
   }
 
   public backupDestination(): string | undefined {

@@ -10,8 +10,8 @@ import { SecretKeyRef } from '../lib/secrets';
 import { ApiServerAddress, checkDnsLabel, checkOneOf } from '../lib/validate';
 import { SECRETS_MODES, SecretsMode } from '../lib/external-secrets';
 import { ExternalSecrets, ExternalSecretsOptions } from '../constructs/core/external-secrets';
-import { AppSettings } from '../constructs/app/app-workload';
-import { IAppService } from '../constructs/app/app-service';
+import { AppSettings, AppWorkload } from '../constructs/app/app-workload';
+import { AppService, IAppService } from '../constructs/app/app-service';
 import { AutoscaleOptions } from '../constructs/core/autoscaler';
 import { AppIngress } from '../constructs/edge/app-ingress';
 import { NginxEdge } from '../constructs/edge/nginx-edge';
@@ -286,6 +286,34 @@ export abstract class SystemChart extends Chart {
   public applicationImage(application: string, placeholder?: string): string {
     const props = this.stackProps;
     return props.appImages?.[application] ?? props.appImage ?? placeholder ?? this.system.appImage ?? `${this.system.name}:1.0.0`;
+  }
+
+  /** Names of the Deployments that run the system's applications (API, workers, beat), which the service drill restarts. */
+  public appDeployments(): string[] {
+    return this.node.findAll().filter((c): c is AppWorkload & { deployment: { name: string } } => c instanceof AppWorkload && 'deployment' in c).map(c => c.deployment.name);
+  }
+
+  /** The HTTP applications whose `/health` the service drill asks after the restart. */
+  public appServices(): AppService[] {
+    return this.node.findAll().filter((c): c is AppService => c instanceof AppService);
+  }
+
+  /** Where drill records go in the backup bucket (`<prefix>/drills/<kind>/`); undefined where the environment has no backups. @default - none */
+  public drillRecordStorage(): S3Location | undefined {
+    return undefined;
+  }
+
+  /**
+   * The schedule of a quarterly drill `minute` minutes after its start, in the environment's time
+   * zone: with a maintenance window, its opening on its weekday in each quarter's first month (the
+   * day-of-month field stays "*", so cron's OR of day-of-month and day-of-week cannot widen it);
+   * without one, 05:00 on the 2nd of each quarter's first month.
+   */
+  protected quarterlyDrillSchedule(minute: number): string {
+    const window = this.maintenanceWindow;
+    return window
+      ? `${(window.startMinute + minute) % 60} ${Math.floor((window.startMinute + minute) / 60)} * 1,4,7,10 ${window.day}`
+      : `${(5 * 60 + minute) % 60} ${Math.floor((5 * 60 + minute) / 60)} 2 1,4,7,10 *`;
   }
 
   /** Monitoring (Prometheus, Alertmanager, Grafana, or the operator's objects), once `addMonitoring` ran. */

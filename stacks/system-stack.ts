@@ -16,7 +16,6 @@ import { ConfigBackup } from '../constructs/backup/config-backup';
 import { PostgresBackup } from '../constructs/backup/postgres-backup';
 import { RestoreTest } from '../constructs/backup/restore-test';
 import { Drill } from '../constructs/drill/drill';
-import { AppService } from '../constructs/app/app-service';
 import { S3Location } from '../lib/backup/s3';
 import { DrillKind } from '../lib/drill/kinds';
 import { IMonitorable } from '../constructs/monitoring/prometheus';
@@ -236,16 +235,6 @@ export abstract class SystemStack extends SystemChart {
     return { ...this.drillParts };
   }
 
-  /** Names of the Deployments that run the system's applications (API, workers, beat), which the service drill restarts. */
-  public appDeployments(): string[] {
-    return this.node.findAll().filter((c): c is AppWorkload & { deployment: { name: string } } => c instanceof AppWorkload && 'deployment' in c).map(c => c.deployment.name);
-  }
-
-  /** The HTTP applications whose `/health` the service drill asks after the restart. */
-  public appServices(): AppService[] {
-    return this.node.findAll().filter((c): c is AppService => c instanceof AppService);
-  }
-
   /** Where drill records go in the backup bucket: the backups' prefix without "/postgres". */
   public drillRecordStorage(): S3Location {
     const storage = { ...systemBackupStorage(this.environment.name, this.system.name), ...this.stackProps.backupStorage };
@@ -266,10 +255,7 @@ export abstract class SystemStack extends SystemChart {
       throw new ValidationError(this.node.path, 'drills.switchover', true, `false: environment "${env.name}" ${this.postgres.members < 2 ? 'runs PostgreSQL without Patroni standbys (postgresStandbys 0), so there is no standby to switch over to' : 'has no backups, so no bucket for the drill\'s record'}`);
     }
     if (!this.backup) return;
-    const window = this.maintenanceWindow;
-    const at = (minute: number) => (window
-      ? `${(window.startMinute + minute) % 60} ${Math.floor((window.startMinute + minute) / 60)} * 1,4,7,10 ${window.day}`
-      : `${(5 * 60 + minute) % 60} ${Math.floor((5 * 60 + minute) / 60)} 2 1,4,7,10 *`);
+    const at = (minute: number) => this.quarterlyDrillSchedule(minute);
     const record = { system: this.system.name, environment: env.name, storage: this.drillRecordStorage() };
     const common = { record, timeZone: env.timeZone, tier: env.tier, apiServer: this.stackProps.apiServer };
     if ((o.switchover ?? true) && this.postgres.members > 1) {
@@ -281,7 +267,7 @@ export abstract class SystemStack extends SystemChart {
       });
     }
     const drills = Object.values(this.drillParts);
-    if (drills.length) this.withMonitoring(m => m.alertOnDrills(drills.map(d => d.cronJob!)));
+    if (drills.length) this.withMonitoring(m => m.alertOnDrills(drills.map(d => ({ name: d.cronJob!.name, spec: d.cronJobSpec! }))));
   }
 
   public backupDestination(): string | undefined {

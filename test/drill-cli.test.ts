@@ -74,8 +74,22 @@ describe('drillPlan', () => {
     expect(env).toContainEqual({ name: 'CANDIDATE', value: 'quality-billing-postgres-0' });
   });
 
-  it('refuses a system without PostgreSQL, and a restore where there are no backups', () => {
-    expectValidationError(() => drillPlan({ system: 'merchant-analysis', env: 'prod', kind: 'service' }), { field: 'system', value: 'merchant-analysis', allowed: /a system on PostgreSQL/ });
+  it('plans merchant-analysis\'s service drill (MongoDB, no Patroni): its five Deployments restarted, each /health asked', () => {
+    const { steps, objects } = drillPlan({ system: 'merchant-analysis', env: 'prod', kind: 'service', jobName: 'ma-svc-1' });
+    const job = objects.find(o => o.kind === 'Job')!;
+    expect(job.metadata.name).toBe('ma-svc-1');
+    const env = Object.fromEntries(job.spec.template.spec.initContainers[0].env.map((e: any) => [e.name, e.value]));
+    const apps = ['api-gateway', 'data-simulator', 'cashflow-predictor', 'cost-analyzer', 'compliance-checker'].map(a => `merchant-analysis-${a}`);
+    expect(env.DEPLOYMENTS.split(' ').sort()).toEqual([...apps].sort());
+    expect(env.HEALTH_URLS.split(' ')).toHaveLength(5);
+    expect(objects.find(o => o.kind === 'Role')!.rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: env.DEPLOYMENTS.split(' '), verbs: ['get', 'patch'] }]);
+    expect(steps.join('\n')).toContain('s3://merchant-analysis-backups/prod/drills/service/');
+  });
+
+  it('refuses a switchover and a PostgreSQL restore in merchant-analysis (no Patroni), and any drill where there are no backups', () => {
+    expectValidationError(() => drillPlan({ system: 'merchant-analysis', env: 'prod', kind: 'switchover' }), { path: 'System "merchant-analysis", environment "prod"', field: 'kind', value: 'switchover', allowed: /^one of "service": .*without Patroni/ });
+    expectValidationError(() => drillPlan({ system: 'merchant-analysis', env: 'prod', kind: 'restore' }), { field: 'kind', value: 'restore', allowed: /runs no PostgreSQL/ });
+    expectValidationError(() => drillPlan({ system: 'merchant-analysis', env: 'dev', kind: 'service' }), { field: 'kind', value: 'service', allowed: /no backups/ });
     expectValidationError(() => drillPlan({ system: 'qcat', env: 'dev', kind: 'restore' }), { field: 'kind', value: 'restore', allowed: /no backups/ });
   });
 

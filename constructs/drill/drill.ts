@@ -99,6 +99,8 @@ export class Drill extends Workload {
   public readonly kind: Exclude<DrillKind, 'restore'>;
   /** The CronJob, when `schedule` was given. */
   public readonly cronJob?: k8s.KubeCronJob;
+  /** The CronJob's spec as built, when `schedule` was given: DrillOverdue reads it without resolving the CronJob again. */
+  public readonly cronJobSpec?: k8s.CronJobSpec;
   /** The Job, when `jobName` was given. */
   public readonly job?: k8s.KubeJob;
   public readonly resources: ResourceSpec;
@@ -229,14 +231,12 @@ export class Drill extends Workload {
       }),
     };
     if (props.schedule !== undefined) {
-      this.cronJob = new k8s.KubeCronJob(this, 'CronJob', {
-        metadata: { name: this.name, labels: this.labels },
-        spec: scheduledJobSpec({
-          schedule: checkCronSchedule(path, 'schedule', props.schedule), timeZone: props.timeZone ?? 'UTC',
-          // One try: a second switchover right after a failed one would hide what went wrong.
-          backoffLimit: 0, activeDeadlineSeconds: deadline, template, ttlSecondsAfterFinished: 7 * 86400,
-        }),
+      this.cronJobSpec = scheduledJobSpec({
+        schedule: checkCronSchedule(path, 'schedule', props.schedule), timeZone: props.timeZone ?? 'UTC',
+        // One try: a second switchover right after a failed one would hide what went wrong.
+        backoffLimit: 0, activeDeadlineSeconds: deadline, template, ttlSecondsAfterFinished: 7 * 86400,
       });
+      this.cronJob = new k8s.KubeCronJob(this, 'CronJob', { metadata: { name: this.name, labels: this.labels }, spec: this.cronJobSpec });
     } else {
       this.job = new k8s.KubeJob(this, 'Job', {
         metadata: { name: checkDnsLabel(path, 'jobName', props.jobName!), labels: this.labels },

@@ -24,6 +24,14 @@ import { IMonitorable, Prometheus, PrometheusProps } from './prometheus';
  */
 export type MonitoringMode = 'standalone' | 'prometheus-operator';
 
+/** A scheduled drill as `Monitoring.alertOnDrills` reads it: its CronJob's name and spec (`Drill.cronJobSpec`). */
+export interface ScheduledDrill {
+  /** The CronJob's name. */
+  readonly name: string;
+  /** The CronJob's spec: schedule, time zone and deadlines. */
+  readonly spec: k8s.CronJobSpec;
+}
+
 /** Where kube-prometheus-stack runs, for `prometheus-operator` mode. */
 export interface PrometheusOperatorOptions {
   /** Namespace of the operator's Prometheus, allowed to scrape the metrics ports. @default "monitoring" */
@@ -174,9 +182,10 @@ export class Monitoring extends Construct {
    * its longest gap between runs (its schedule over a year) plus its starting and active deadlines
    * plus a day. In prometheus-operator mode they form a PrometheusRule "<prefix>-alerts-drills".
    */
-  public alertOnDrills(cronJobs: readonly k8s.KubeCronJob[]): this {
+  public alertOnDrills(cronJobs: readonly (k8s.KubeCronJob | ScheduledDrill)[]): this {
     const drills = cronJobs.map(c => {
-      const spec = c.toJson().spec as k8s.CronJobSpec;
+      // A Drill's spec as built: the synth's checks then resolve its CronJob only once (test/stacks/synth-cost.test.ts).
+      const spec = 'spec' in c ? c.spec : c.toJson().spec as k8s.CronJobSpec;
       const deadlines = (spec.startingDeadlineSeconds ?? 0) + (spec.jobTemplate.spec?.activeDeadlineSeconds ?? 0);
       return { cronJob: c.name, overdueAfterSeconds: longestGapSeconds(spec.schedule, spec.timeZone) + deadlines + DRILL_OVERDUE_SLACK_SECONDS };
     });

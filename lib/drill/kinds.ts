@@ -21,6 +21,8 @@ export interface DrillCapabilities {
   readonly backups: boolean;
   /** Where the environment's description comes from, for the error ("Environment \"dev\""). */
   readonly describedAs: string;
+  /** Kinds the system cannot run whatever its environment, each with why (a system without PostgreSQL has no switchover). @default - none */
+  readonly unavailable?: Partial<Record<DrillKind, string>>;
 }
 
 /**
@@ -38,6 +40,8 @@ export function checkDrillKind(path: string, field: string, kind: string, can: D
 }
 
 function drillUnavailable(kind: DrillKind, can: DrillCapabilities): string | undefined {
+  const never = can.unavailable?.[kind];
+  if (never !== undefined) return `${can.describedAs} ${never}`;
   if (kind === 'switchover' && can.postgresMembers < 2) {
     return `${can.describedAs} runs PostgreSQL without Patroni standbys (postgresStandbys 0, ${can.postgresMembers} member), so there is no standby to switch over to`;
   }

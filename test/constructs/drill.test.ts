@@ -267,6 +267,49 @@ describe('a drill in a system with a maintenance window (merchant-analysis, Sund
   });
 });
 
+describe('merchant-analysis: the quarterly service drill (seed 003 "regular drills")', () => {
+  const build = (env: keyof typeof ENVIRONMENTS) => {
+    const stack = shippedSystem('merchant-analysis').create(ENVIRONMENTS[env]);
+    return { stack, objects: synth(stack) };
+  };
+  const { stack, objects } = build('prod');
+  const apps = ['api-gateway', 'data-simulator', 'cashflow-predictor', 'cost-analyzer', 'compliance-checker'].map(a => `merchant-analysis-${a}`);
+  const drill = find(objects, 'CronJob', 'merchant-analysis-drill-service');
+
+  it('runs at 02:30 on the window\'s Sunday of each quarter\'s first month, in the environment\'s time zone (the synth checks it ends by 04:00)', () => {
+    expect(drill.spec).toMatchObject({ schedule: '30 2 * 1,4,7,10 0', timeZone: 'Asia/Shanghai' });
+    expect(drill.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(1800);
+  });
+
+  it('restarts the gateway\'s and the four services\' Deployments, then asks each /health; its record goes beside the dumps', () => {
+    const env = envOf(podSpec(drill).initContainers[0]);
+    expect(env.DEPLOYMENTS.split(' ').sort()).toEqual([...apps].sort());
+    expect(env.HEALTH_URLS.split(' ').sort()).toEqual([...apps].sort().map(a => expect.stringMatching(new RegExp(`^http://${a}:\\d+/health$`))));
+    expect(envOf(podSpec(drill).containers[0])).toMatchObject({ BACKUP_KIND: 'drills/service' });
+  });
+
+  it('may get and patch only those five Deployments, nothing else (no Patroni, no Jobs)', () => {
+    const role = find(objects, 'Role', 'merchant-analysis-drill-service');
+    expect(role.rules).toHaveLength(1);
+    expect(role.rules[0]).toMatchObject({ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] });
+    expect([...role.rules[0].resourceNames].sort()).toEqual([...apps].sort());
+  });
+
+  it('is watched by DrillOverdue, and passes the capacity plan with N-1', () => {
+    const group = stack.monitoring.alertGroups.find(g => g.alert === 'DrillOverdue')!;
+    expect(group.rules).toHaveLength(1);
+    expect(group.rules[0].expr).toContain('cronjob=~"merchant-analysis-drill-service"');
+    const quarter = longestGapSeconds('30 2 * 1,4,7,10 0', 'Asia/Shanghai');
+    expect(group.rules[0].expr).toContain(`> ${quarter + 3600 + 1800 + DRILL_OVERDUE_SLACK_SECONDS})`);
+    expect(stack.planCapacity().passed).toBe(true);
+  });
+
+  it('runs in staging too, and not in dev (no bucket for the record)', () => {
+    expect(find(build('staging').objects, 'CronJob', 'merchant-analysis-drill-service').spec.schedule).toBe('30 2 * 1,4,7,10 0');
+    expect(build('dev').objects.filter(o => o.metadata.name.includes('-drill-'))).toEqual([]);
+  });
+});
+
 describe('longestGapSeconds', () => {
   it.each([
     ['0 5 2 1,4,7,10 *', 'UTC', 92 * 86400],
