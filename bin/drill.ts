@@ -4,6 +4,7 @@ import { dump } from 'js-yaml';
 import { drillSteps, checkDrillKind, DrillKind } from '../lib/drill/kinds';
 import { environment } from '../lib/environments';
 import { ValidationError } from '../lib/errors';
+import { jobNameStamp } from '../lib/schedule';
 import { RestoreTest } from '../constructs/backup/restore-test';
 import { Drill } from '../constructs/drill/drill';
 import { isPostgresSystem } from '../stacks/system-stack';
@@ -54,7 +55,7 @@ export function drillPlan(r: DrillRequest, now = new Date()): DrillPlan {
       restore: 'runs no PostgreSQL: its restore test restores the MongoDB dump, not a pg_dump',
     },
   });
-  const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase(); // 20261125t0640
+  const stamp = jobNameStamp(now);
   const jobName = r.jobName ?? `${r.system}-drill-${kind}-${stamp}`;
   const record = { system: r.system, environment: env.name, storage: storage! };
   let drill: Construct;

@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { dump } from 'js-yaml';
 import { environment, ENVIRONMENTS } from '../lib/environments';
 import { ValidationError } from '../lib/errors';
+import { jobNameStamp } from '../lib/schedule';
 import { checkRestoreFlags, RestoreFlag, RESTORE_TARGETS, restoreTarget, RestoreTarget } from '../stacks/restore-targets';
 import type { SystemStackProps } from '../stacks/system-chart';
 import { shippedSystem, SYSTEMS } from '../stacks/systems';
@@ -55,7 +56,7 @@ export function restoreObjects(r: RestoreRequest, now = new Date(), targets: rea
   checkRestoreFlags(target, givenFlags(r));
   const { environment: deployed, ...props } = r.stackProps ?? {};
   const stack = system.create(deployed ?? env, props);
-  const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase(); // 20261125t0640
+  const stamp = jobNameStamp(now);
   const restore = target.build(stack, { backup: r.backup, targetDatabase: r.targetDatabase, replace: r.replace, pitr: r.pitr, jobName: r.jobName, stamp });
   return restore.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject).map(o => o.toJson());
 }

@@ -2,6 +2,14 @@ import { CronExpressionParser } from 'cron-parser';
 import { ValidationError } from './errors';
 
 /**
+ * The UTC minute a one-off Job's default name ends in, e.g. "20261125t0640" (Jobs are immutable:
+ * each restore or drill gets its own name; lower case, as object names must be).
+ */
+export function jobNameStamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase();
+}
+
+/**
  * Checks a CronJob schedule: five fields (minute hour day-of-month month day-of-week) as the
  * Kubernetes CronJob controller reads them, or one of its @-macros. The parsing is cron-parser's;
  * the field-count rule is Kubernetes' (it has no seconds field).

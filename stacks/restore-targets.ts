@@ -3,10 +3,8 @@ import { ValidationError } from '../lib/errors';
 import { MongoRestore } from '../constructs/backup/mongo-restore';
 import { PointInTimeRestore } from '../constructs/backup/point-in-time-restore';
 import { PostgresRestore } from '../constructs/backup/postgres-restore';
-import { RedisBackup } from '../constructs/backup/redis-backup';
-import { RedisRestore } from '../constructs/backup/redis-restore';
-import { MinioMirror } from '../constructs/backup/minio-mirror';
-import { MinioRestore } from '../constructs/backup/minio-restore';
+import { addRedisRestore } from '../constructs/backup/redis-restore';
+import { addMinioRestore } from '../constructs/backup/minio-restore';
 import type { MerchantAnalysisStack } from './merchant-analysis-stack';
 import type { SystemChart } from './system-chart';
 import { isPostgresSystem } from './system-stack';
@@ -115,11 +113,6 @@ export const MONGODB_RESTORE: RestoreTarget = {
   },
 };
 
-/** The construct of type `kind` in `stack`, or undefined: how a store finds the backup it restores from. */
-function backupIn<B extends Construct>(stack: Construct, kind: abstract new (...args: any[]) => B): B | undefined {
-  return stack.node.findAll().find((c): c is B => c instanceof kind);
-}
-
 /** Redis (merchant-analysis): an RDB snapshot of `RedisBackup`, loaded by `RedisRestore`. */
 export const REDIS_RESTORE: RestoreTarget = {
   store: 'redis',
@@ -129,9 +122,9 @@ export const REDIS_RESTORE: RestoreTarget = {
     name: 'the Job\'s name (default <redis>-restore-<UTC time>)',
   },
   build(stack, p) {
-    const backup = backupIn(stack, RedisBackup);
-    if (!backup) throw noBackups(stack);
-    return new RedisRestore(stack, 'RedisRestore', { backup, backupId: p.backup, jobName: p.jobName ?? `${backup.redis.name}-restore-${p.stamp}` });
+    const restore = addRedisRestore(stack, { backupId: p.backup, jobName: p.jobName, stamp: p.stamp });
+    if (!restore) throw noBackups(stack);
+    return restore;
   },
 };
 
@@ -143,9 +136,9 @@ export const MINIO_RESTORE: RestoreTarget = {
     name: 'the Job\'s name (default <minio>-restore-<UTC time>)',
   },
   build(stack, p) {
-    const mirror = backupIn(stack, MinioMirror);
-    if (!mirror) throw noBackups(stack);
-    return new MinioRestore(stack, 'MinioRestore', { mirror, jobName: p.jobName ?? `${mirror.minio.name}-restore-${p.stamp}` });
+    const restore = addMinioRestore(stack, { jobName: p.jobName, stamp: p.stamp });
+    if (!restore) throw noBackups(stack);
+    return restore;
   },
 };
 

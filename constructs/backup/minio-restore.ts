@@ -5,7 +5,8 @@ import { IMAGE_CATALOG } from '../../lib/images';
 import { WorkloadSizing } from '../../lib/sizing';
 import { Workload } from '../core/workload';
 import { bucketSyncContainer, bucketSyncPod, MinioMirror } from './minio-mirror';
-import { restoreJob, restoreReaches, RestoreJobOptions, restoreObjectsFromBackup } from './restore-job';
+import { backupInChart, restoreJob, restoreReaches, RestoreJobOptions, restoreObjectsFromBackup } from './restore-job';
+import { jobNameStamp } from '../../lib/schedule';
 
 /** Props of `MinioRestore`. */
 export interface MinioRestoreProps {
@@ -47,12 +48,17 @@ export class MinioRestore extends Workload {
 }
 
 /**
- * The objects of a MinIO restore Job for a synthesized system's chart (`npm run restore --
- * --store minio`), built under `stack` from the chart's own `MinioMirror`, so the storage,
- * credentials and buckets are those the mirror was written with. A ValidationError when the chart
- * mirrors no MinIO.
+ * Adds a `MinioRestore` under `stack` from the chart's own `MinioMirror` (so the storage,
+ * credentials and buckets are those the mirror was written with); undefined when the chart mirrors
+ * no MinIO. `stamp` ends the default Job name (`jobNameStamp`).
  */
+export function addMinioRestore(stack: Construct, o: { readonly jobName?: string; readonly stamp: string }): MinioRestore | undefined {
+  const mirror = backupInChart(stack, MinioMirror);
+  return mirror && new MinioRestore(stack, 'MinioRestore', { mirror, jobName: o.jobName ?? `${mirror.minio.name}-restore-${o.stamp}` });
+}
+
+/** The objects of a MinIO restore Job for a synthesized system's chart (`addMinioRestore`); a ValidationError when it mirrors no MinIO. */
 export function minioRestoreObjects(stack: Construct, o: RestoreJobOptions = {}): Record<string, any>[] {
-  return restoreObjectsFromBackup(stack, MinioMirror, 'minio', 'mirror a MinIO (ai-bookkeeping in staging and prod)', o,
-    (mirror, suffix) => new MinioRestore(stack, 'MinioRestore', { mirror, jobName: o.jobName ?? `${mirror.minio.name}-${suffix}` }));
+  return restoreObjectsFromBackup(stack, 'minio', 'mirror a MinIO (ai-bookkeeping in staging and prod)',
+    () => addMinioRestore(stack, { jobName: o.jobName, stamp: jobNameStamp(o.now ?? new Date()) }));
 }

@@ -10,7 +10,8 @@ import { emptyDir, plainEnv, restrictedContainer, runOncePodSpec, secretEnv } fr
 import { Workload } from '../core/workload';
 import { s3ClientEnv } from './logical-backup-workload';
 import { RedisBackup, redisServerFacts } from './redis-backup';
-import { restoreJob, restoreReaches, RestoreJobOptions, restoreObjectsFromBackup } from './restore-job';
+import { backupInChart, restoreJob, restoreReaches, RestoreJobOptions, restoreObjectsFromBackup } from './restore-job';
+import { jobNameStamp } from '../../lib/schedule';
 
 /** Props of `RedisRestore`. */
 export interface RedisRestoreProps {
@@ -105,12 +106,20 @@ export interface RedisRestoreOptions extends RestoreJobOptions {
 }
 
 /**
- * The objects of a Redis restore Job for a synthesized system's chart (`npm run restore --
- * --store redis`): built under `stack`, from the chart's own `RedisBackup`, so the storage,
- * credentials, image and names are those the snapshots were written with. A ValidationError
- * when the chart backs up no Redis (which systems do: see `RedisBackup`).
+ * Adds a `RedisRestore` under `stack` from the chart's own `RedisBackup` (so the storage,
+ * credentials, image and names are those the snapshots were written with); undefined when the
+ * chart backs up no Redis. `stamp` ends the default Job name (`jobNameStamp`).
+ */
+export function addRedisRestore(stack: Construct, o: { readonly backupId?: string; readonly jobName?: string; readonly stamp: string }): RedisRestore | undefined {
+  const backup = backupInChart(stack, RedisBackup);
+  return backup && new RedisRestore(stack, 'RedisRestore', { backup, backupId: o.backupId, jobName: o.jobName ?? `${backup.redis.name}-restore-${o.stamp}` });
+}
+
+/**
+ * The objects of a Redis restore Job for a synthesized system's chart (`addRedisRestore`). A
+ * ValidationError when the chart backs up no Redis (which systems do: see `RedisBackup`).
  */
 export function redisRestoreObjects(stack: Construct, o: RedisRestoreOptions = {}): Record<string, any>[] {
-  return restoreObjectsFromBackup(stack, RedisBackup, 'redis', 'back up a Redis (merchant-analysis in staging and prod)', o,
-    (backup, suffix) => new RedisRestore(stack, 'RedisRestore', { backup, backupId: o.backupId, jobName: o.jobName ?? `${backup.redis.name}-${suffix}` }));
+  return restoreObjectsFromBackup(stack, 'redis', 'back up a Redis (merchant-analysis in staging and prod)',
+    () => addRedisRestore(stack, { backupId: o.backupId, jobName: o.jobName, stamp: jobNameStamp(o.now ?? new Date()) }));
 }

@@ -18,17 +18,18 @@ export interface RestoreJobOptions {
   readonly now?: Date;
 }
 
+/** The chart's one construct of class `kind` (the backup a restore reads), or undefined. */
+export function backupInChart<B extends Construct>(stack: Construct, kind: abstract new (...args: any[]) => B): B | undefined {
+  return stack.node.findAll().find((c): c is B => c instanceof kind);
+}
+
 /**
- * The objects of a restore built under `stack` from the chart's one construct of class `kind` (a
- * backup), or a ValidationError naming `store` and `which` systems have one. `build` makes the
- * restore, given the backup and the Job's default name suffix ("restore-20261125t0640").
+ * The objects of the restore `add` builds under `stack` (undefined when the chart has no backup
+ * of `store`: a ValidationError naming `store` and `which` systems have one).
  */
-export function restoreObjectsFromBackup<B extends Construct>(stack: Construct, kind: abstract new (...args: any[]) => B, store: string, which: string,
-  o: RestoreJobOptions, build: (backup: B, defaultJobSuffix: string) => Construct): Record<string, any>[] {
-  const backup = stack.node.findAll().find((c): c is B => c instanceof kind);
-  if (!backup) throw new ValidationError(stack.node.path, 'store', store, `a system and environment that ${which}: this chart has none`);
-  const stamp = (o.now ?? new Date()).toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase();
-  const restore = build(backup, `restore-${stamp}`);
+export function restoreObjectsFromBackup(stack: Construct, store: string, which: string, add: () => Construct | undefined): Record<string, any>[] {
+  const restore = add();
+  if (!restore) throw new ValidationError(stack.node.path, 'store', store, `a system and environment that ${which}: this chart has none`);
   return restore.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject).map(a => a.toJson());
 }
 
